@@ -1,0 +1,30 @@
+"""trnet: noise-robust speech emotion recognition in Kaldi/ESPnet recipe style."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="trnet",
+    version="0.1.0",
+    description="TRNet and baselines for noise-robust speech emotion recognition (Kaldi-style)",
+    packages=find_packages(include=["trnet", "trnet.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        # torch and torchaudio must be a matching pair; tools/install.sh pins them.
+        "torch",
+        "torchaudio",
+        "soundfile",
+        "numpy",
+        "scipy",
+        "kaldiio",
+        "typer",
+        "rich",
+        "pyyaml",
+        "tqdm",
+        "matplotlib",
+        "scikit-learn",
+        "pesq",
+        "pystoi",
+    ],
+    extras_require={"dev": ["pytest", "ruff"]},
+    entry_points={"console_scripts": ["trnet=trnet.cli:main"]},
+)

@@ -1,0 +1,3 @@
+from trnet.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The ``trnet`` command: discovers the command modules in ``trnet.commands``."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+from rich.console import Console
+
+from trnet import commands
+from trnet.errors import TrnetError
+
+app = typer.Typer(
+    help="trnet: noise-robust speech emotion recognition (TRNet and baselines), Kaldi-style.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """trnet: noise-robust speech emotion recognition (TRNet and baselines), Kaldi-style."""
+
+
+for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+    importlib.import_module(f"{commands.__name__}.{_info.name}").register(app)
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        app()
+    except TrnetError as err:
+        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[bold red]interrupted[/]")
+        sys.exit(130)
