@@ -1,0 +1,101 @@
+"""A Kaldi data directory held in memory: a set of per-utterance ``key value`` tables.
+
+Per-utterance tables are ``wav.scp``, ``feats.scp``, ``segments`` and every ``utt2*`` file;
+``spk2utt`` is always derived from ``utt2spk`` when written. Other files (``corpus.json``,
+``cmvn.ark``...) are copied along by :func:`DataDir.subset` but not interpreted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trnet.errors import TrnetError
+from trnet.io import read_kv, write_kv
+
+PER_UTT_FILES = ("wav.scp", "feats.scp", "segments")
+"""Tables keyed by utterance id besides the ``utt2*`` files."""
+
+CARRIED_FILES = ("corpus.json", "classes")
+"""Non-table files a subset inherits from its source."""
+
+
+def is_per_utt_table(name: str) -> bool:
+    return name in PER_UTT_FILES or name.startswith("utt2")
+
+
+def kaldi_sorted(keys: Iterable[str]) -> list[str]:
+    """Sort as Kaldi does (``LC_ALL=C``: by bytes)."""
+    return sorted(keys, key=lambda k: k.encode("utf-8"))
+
+
+def spk2utt_from(utt2spk: dict[str, str]) -> dict[str, str]:
+    spk2utts: dict[str, list[str]] = {}
+    for utt in kaldi_sorted(utt2spk):
+        spk2utts.setdefault(utt2spk[utt], []).append(utt)
+    return {spk: " ".join(utts) for spk, utts in spk2utts.items()}
+
+
+@dataclass
+class DataDir:
+    """Per-utterance tables of one data dir, by file name (``"utt2spk"`` → {utt: spk})."""
+
+    tables: dict[str, dict[str, str]] = field(default_factory=dict)
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> DataDir:
+        path = Path(path)
+        if not path.is_dir():
+            raise TrnetError(f"{path}: data directory not found")
+        if not (path / "utt2spk").is_file():
+            raise TrnetError(f"{path}: not a Kaldi data directory (no utt2spk)")
+        tables = {
+            p.name: read_kv(p)
+            for p in sorted(path.iterdir())
+            if p.is_file() and is_per_utt_table(p.name)
+        }
+        return cls(tables=tables, path=path)
+
+    @property
+    def utts(self) -> list[str]:
+        """Utterance ids in Kaldi order (those of utt2spk)."""
+        return kaldi_sorted(self.tables.get("utt2spk", {}))
+
+    def __getitem__(self, name: str) -> dict[str, str]:
+        if name not in self.tables:
+            where = self.path if self.path is not None else "data dir"
+            raise TrnetError(f"{where}: has no {name}")
+        return self.tables[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tables
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Write every table (sorted) and a derived ``spk2utt``; each file atomically."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for name, table in self.tables.items():
+            write_kv(path / name, table)
+        if "utt2spk" in self.tables:
+            write_kv(path / "spk2utt", spk2utt_from(self.tables["utt2spk"]))
+
+    def subset(self, utts: Iterable[str]) -> DataDir:
+        """The same tables restricted to ``utts`` (ids absent from a table are left out)."""
+        keep = set(utts)
+        tables = {
+            name: {k: v for k, v in table.items() if k in keep}
+            for name, table in self.tables.items()
+        }
+        return DataDir(tables=tables)
+
+    def copy_carried_files(self, dest: str | os.PathLike) -> None:
+        """Copy ``corpus.json`` and friends from this dir's folder to ``dest``."""
+        if self.path is None:
+            return
+        for name in CARRIED_FILES:
+            if (self.path / name).is_file():
+                shutil.copyfile(self.path / name, Path(dest) / name)

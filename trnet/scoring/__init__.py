@@ -1,0 +1,1 @@
+"""Scoring of decode directories: metrics, tables, RESULTS.md and figures."""
