@@ -1,0 +1,254 @@
+"""The noise-corpus downloader against a local HTTP server that supports Range requests."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from trnet.cli import app
+from trnet.errors import TrnetError
+from trnet.noise.download import download, extract, fetch_corpus
+
+
+@dataclass
+class ServerState:
+    files: dict[str, bytes] = field(default_factory=dict)
+    cut_after: int | None = None  # close the socket after this many body bytes...
+    cut_requests: int = 1  # ...on this many first requests
+    ignore_range: bool = False
+    log: list[tuple[str, str | None, int]] = field(default_factory=list)
+    base: str = ""
+
+
+def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # keep pytest output clean
+            pass
+
+        def do_GET(self) -> None:
+            body = state.files.get(self.path)
+            range_header = self.headers.get("Range")
+            if body is None:
+                state.log.append((self.path, range_header, 404))
+                self.send_error(404)
+                return
+            start = 0
+            match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
+            if match and not state.ignore_range:
+                start = int(match.group(1))
+                if start >= len(body):
+                    state.log.append((self.path, range_header, 416))
+                    self.send_error(416)
+                    return
+            status = 206 if start else 200
+            state.log.append((self.path, range_header, status))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body) - start))
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.end_headers()
+            payload = body[start:]
+            if state.cut_after is not None and len(state.log) <= state.cut_requests:
+                self.wfile.write(payload[: state.cut_after])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            self.wfile.write(payload)
+
+    return Handler
+
+
+@pytest.fixture
+def server():
+    state = ServerState()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def random_bytes(n: int, seed: int) -> bytes:
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def make_targz(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+ESC_MEMBERS = {
+    "ESC-50-master/meta/esc50.csv": b"filename,fold,target,category,esc10,src_file,take\n",
+    "ESC-50-master/audio/1-1-A-0.wav": random_bytes(50_000, 1),
+}
+MUSAN_MEMBERS = {
+    "musan/noise/free-sound/noise-free-sound-0000.wav": random_bytes(80_000, 2),
+    "musan/noise/free-sound/ANNOTATIONS": b"noise-free-sound-0000\n",
+}
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def test_cli_downloads_extracts_and_a_second_run_does_nothing(server, tmp_path):
+    server.files["/esc.zip"] = make_zip(ESC_MEMBERS)
+    dest = tmp_path / "downloads"
+    args = ["download", "esc50", "--dest", str(dest), "--url", server.base + "/esc.zip"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for name, data in ESC_MEMBERS.items():
+        assert (dest / name).read_bytes() == data
+    assert (dest / ".esc50.done").is_file()
+    assert sorted(p.name for p in dest.iterdir()) == [
+        ".esc50.done",
+        "ESC-50-master",
+        "ESC-50-master.zip",
+    ]
+    assert len(server.log) == 1
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert len(server.log) == 1  # no request the second time
+
+
+def test_cut_connection_is_resumed_with_range_and_checksum_matches(server, tmp_path):
+    archive = make_targz(MUSAN_MEMBERS)
+    server.files["/musan.tar.gz"] = archive
+    cut = len(archive) // 2
+    server.cut_after = cut
+    root = fetch_corpus(
+        "musan", tmp_path, url=server.base + "/musan.tar.gz", md5=md5(archive), backoff_s=0
+    )
+    assert [(r, s) for _, r, s in server.log] == [(None, 200), (f"bytes={cut}-", 206)]
+    assert (tmp_path / "musan.tar.gz").read_bytes() == archive
+    for name, data in MUSAN_MEMBERS.items():
+        assert (tmp_path / name).read_bytes() == data
+    assert root == tmp_path / "musan"
+
+
+def test_server_ignoring_range_restarts_the_file(server, tmp_path):
+    archive = make_targz(MUSAN_MEMBERS)
+    server.files["/m.tgz"] = archive
+    server.cut_after = len(archive) // 3
+    server.ignore_range = True
+    path = download(server.base + "/m.tgz", tmp_path / "m.tgz", md5=md5(archive), backoff_s=0)
+    assert [(r is not None, s) for _, r, s in server.log] == [(False, 200), (True, 200)]
+    assert path.read_bytes() == archive
+
+
+def test_complete_part_file_is_finished_without_a_body(server, tmp_path):
+    """A .part holding every byte (killed before the rename) gets 416 and is verified."""
+    data = random_bytes(5000, 3)
+    server.files["/f.bin"] = data
+    (tmp_path / "f.bin.part").write_bytes(data)
+    path = download(
+        server.base + "/f.bin", tmp_path / "f.bin", sha256=hashlib.sha256(data).hexdigest()
+    )
+    assert path.read_bytes() == data
+    assert [s for _, _, s in server.log] == [416]
+
+
+def test_wrong_checksum_keeps_the_file_and_extracts_nothing(server, tmp_path):
+    archive = make_targz(MUSAN_MEMBERS)
+    server.files["/musan.tar.gz"] = archive
+    with pytest.raises(TrnetError, match=r"musan\.tar\.gz\.part: md5 .* expected 0{32}"):
+        fetch_corpus("musan", tmp_path, url=server.base + "/musan.tar.gz", md5="0" * 32)
+    assert (tmp_path / "musan.tar.gz.part").read_bytes() == archive
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["musan.tar.gz.part"]
+
+
+def test_published_size_applies_to_a_mirror(server, tmp_path):
+    """Without --md5 a mirror is checked against the published MUSAN size and md5."""
+    server.files["/musan.tar.gz"] = make_targz(MUSAN_MEMBERS)
+    with pytest.raises(TrnetError, match=r"musan\.tar\.gz\.part: size \d+ bytes, expected"):
+        fetch_corpus("musan", tmp_path, url=server.base + "/musan.tar.gz")
+    assert not (tmp_path / "musan").exists()
+
+
+def test_corrupt_archive_is_a_clear_error_and_nothing_is_extracted(server, tmp_path):
+    server.files["/esc.zip"] = random_bytes(3000, 4)
+    with pytest.raises(TrnetError, match=r"ESC-50-master\.zip: cannot extract, corrupt"):
+        fetch_corpus("esc50", tmp_path, url=server.base + "/esc.zip")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ESC-50-master.zip"]
+
+
+@pytest.mark.parametrize(
+    "name, member",
+    [("evil.zip", "../evil.txt"), ("evil.tar.gz", "../evil.txt"), ("abs.tar.gz", "/tmp/x.txt")],
+)
+def test_path_traversal_member_is_rejected(tmp_path, name, member):
+    members = {"ok/a.txt": b"a", member: b"evil"}
+    archive = tmp_path / name
+    archive.write_bytes(make_zip(members) if name.endswith(".zip") else make_targz(members))
+    dest = tmp_path / "dest"
+    with pytest.raises(TrnetError, match="outside the folder"):
+        extract(archive, dest)
+    assert list(dest.iterdir()) == []
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_retries_are_bounded(server, tmp_path):
+    server.files["/f.bin"] = random_bytes(10_000, 5)
+    server.cut_after = 1000
+    server.cut_requests = 100
+    server.ignore_range = True  # every attempt starts over and is cut again
+    with pytest.raises(TrnetError, match="failed after 3 attempts"):
+        download(server.base + "/f.bin", tmp_path / "f.bin", retries=2, backoff_s=0)
+    assert len(server.log) == 3
+    assert (tmp_path / "f.bin.part").stat().st_size == 1000
+
+
+def test_missing_url_is_an_http_error(server, tmp_path):
+    with pytest.raises(TrnetError, match="HTTP 404"):
+        download(server.base + "/nope.zip", tmp_path / "nope.zip")
+
+
+def test_unknown_corpus_is_one_line_listing_the_known(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "trnet", "download", "esc5", "--dest", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "error: unknown corpus 'esc5'; known: esc50, musan"
+
+
+def test_existing_complete_file_is_verified_not_downloaded(tmp_path):
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"abc")
+    assert download("http://127.0.0.1:9/never", path, expected_size=3, md5=md5(b"abc")) == path
+    with pytest.raises(TrnetError, match=r"a\.bin: size 3 bytes, expected 4"):
+        download("http://127.0.0.1:9/never", path, expected_size=4)

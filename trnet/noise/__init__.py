@@ -1,0 +1,1 @@
+"""Noise corpora: download (ESC-50, MUSAN) and the noise-set index of stage 1."""
