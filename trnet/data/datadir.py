@@ -3,6 +3,9 @@
 Per-utterance tables are ``wav.scp``, ``feats.scp``, ``segments`` and every ``utt2*`` file;
 ``spk2utt`` is always derived from ``utt2spk`` when written. Other files (``corpus.json``,
 ``cmvn.ark``...) are copied along by :func:`DataDir.subset` but not interpreted.
+
+With a ``segments`` file (Kaldi's layout) ``wav.scp`` is keyed by *recording* id, and
+``segments`` maps each utterance to ``recording start end`` (seconds).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from trnet.errors import TrnetError
 from trnet.io import read_kv, write_kv
@@ -23,8 +27,44 @@ CARRIED_FILES = ("corpus.json", "classes")
 """Non-table files a subset inherits from its source."""
 
 
+class Entry(NamedTuple):
+    """One line of a table as written, before any checking (``value`` may be empty)."""
+
+    lineno: int
+    key: str
+    value: str
+
+
 def is_per_utt_table(name: str) -> bool:
     return name in PER_UTT_FILES or name.startswith("utt2")
+
+
+def read_entries(path: str | os.PathLike) -> list[Entry]:
+    """Every non-blank line of a table, in file order, duplicates and empty values kept.
+
+    For the tools that must see a broken table as it is (validate, fix); stages use
+    :func:`trnet.io.read_kv`, which rejects such tables.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TrnetError(f"{path}: not UTF-8 text") from None
+    except OSError as err:
+        raise TrnetError(f"{path}: cannot read ({err.strerror})") from None
+    entries = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        key, _, value = line.strip().partition(" ")
+        if key:
+            entries.append(Entry(lineno, key, value.strip()))
+    return entries
+
+
+def utt_keyed_tables(names: Iterable[str]) -> list[str]:
+    """The tables keyed by utterance id (``wav.scp`` is keyed by recording with segments)."""
+    names = list(names)
+    segmented = "segments" in names
+    return [n for n in names if is_per_utt_table(n) and not (segmented and n == "wav.scp")]
 
 
 def kaldi_sorted(keys: Iterable[str]) -> list[str]:
@@ -84,13 +124,20 @@ class DataDir:
             write_kv(path / "spk2utt", spk2utt_from(self.tables["utt2spk"]))
 
     def subset(self, utts: Iterable[str]) -> DataDir:
-        """The same tables restricted to ``utts`` (ids absent from a table are left out)."""
+        """The same tables restricted to ``utts`` (ids absent from a table are left out).
+
+        With ``segments``, ``wav.scp`` keeps the recordings the kept segments refer to.
+        """
         keep = set(utts)
         tables = {
-            name: {k: v for k, v in table.items() if k in keep}
-            for name, table in self.tables.items()
+            name: {k: v for k, v in self.tables[name].items() if k in keep}
+            for name in utt_keyed_tables(self.tables)
         }
-        return DataDir(tables=tables)
+        if "segments" in tables and "wav.scp" in self.tables:
+            recordings = {value.split()[0] for value in tables["segments"].values()}
+            wav = self.tables["wav.scp"]
+            tables["wav.scp"] = {k: v for k, v in wav.items() if k in recordings}
+        return DataDir(tables={name: tables[name] for name in self.tables})
 
     def copy_carried_files(self, dest: str | os.PathLike) -> None:
         """Copy ``corpus.json`` and friends from this dir's folder to ``dest``."""
