@@ -1,0 +1,150 @@
+"""Stage 0: turn a corpus on disk into a Kaldi data dir.
+
+One module per corpus, ``trnet/prep/<corpus>.py``, each exposing
+``prepare(root: Path, out: Path, **opts) -> PrepReport``; :data:`CORPORA` is the registry
+the ``trnet prep`` command dispatches through.
+
+Resumability is shared: ``out/local/prep.json`` holds a signature of the inputs (root,
+options, a hash of the label files), written before anything else; ``out/.done`` is written
+last. A complete dir with the same signature is left alone; any other non-empty dir is
+replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trnet.data.datadir import is_per_utt_table
+from trnet.errors import TrnetError
+from trnet.io import atomic_write, read_kv
+
+CORPORA: dict[str, str] = {"iemocap": "trnet.prep.iemocap"}
+"""Corpus name → module that implements ``prepare``."""
+
+SIGNATURE_FILE = "local/prep.json"
+SKIPPED_FILE = "local/skipped.tsv"
+DONE_FILE = ".done"
+
+
+@dataclass
+class PrepReport:
+    """What a prep run produced; printed by ``trnet prep`` as tables."""
+
+    data_dir: Path
+    corpus: str
+    generated: bool
+    counts: dict[str, Counter] = field(default_factory=dict)
+    """speaker → Counter of 4-class labels."""
+    n_skipped: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Corpus labels outside the class set → how many utterances carried them."""
+    n_filtered: int = 0
+    """Utterances left out by an option (e.g. ``--improvised-only``)."""
+    up_to_date: bool = False
+
+    @property
+    def skipped_path(self) -> Path:
+        return self.data_dir / SKIPPED_FILE
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
+
+
+def prepare(corpus: str, root: Path, out: Path, **opts: object) -> PrepReport:
+    """Dispatch to ``trnet.prep.<corpus>.prepare``."""
+    if corpus not in CORPORA:
+        raise TrnetError(f"corpus {corpus!r}: unknown; known: {', '.join(sorted(CORPORA))}")
+    return importlib.import_module(CORPORA[corpus]).prepare(Path(root), Path(out), **opts)
+
+
+def start(out: Path, signature: dict, overwrite: bool) -> bool:
+    """Claim ``out`` for a run with ``signature``; True if it is already complete for it.
+
+    A dir holding our signature but no ``.done`` is a killed run of the same job: redone.
+    """
+    previous = _read_signature(out)
+    if previous == signature and (out / DONE_FILE).is_file():
+        return True
+    if previous != signature and _has_content(out):
+        if not overwrite:
+            why = "was made from other inputs" if previous else "is not empty"
+            raise TrnetError(
+                f"{out}: exists and {why}; pass --overwrite to replace it (or choose another dir)"
+            )
+        _clear(out)
+    with atomic_write(out / SIGNATURE_FILE) as f:
+        json.dump({"signature": signature}, f, indent=2, sort_keys=True)
+        f.write("\n")
+    (out / DONE_FILE).unlink(missing_ok=True)
+    return False
+
+
+def finish(out: Path, signature: dict, summary: dict) -> None:
+    """Record the run's summary next to its signature, then mark ``out`` complete."""
+    with atomic_write(out / SIGNATURE_FILE) as f:
+        json.dump({"signature": signature, "summary": summary}, f, indent=2, sort_keys=True)
+        f.write("\n")
+    with atomic_write(out / DONE_FILE) as f:
+        f.write("")
+
+
+def write_skipped(out: Path, skipped: list[tuple[str, str]]) -> None:
+    """``item<TAB>reason`` rows (sorted), with a header line."""
+    with atomic_write(out / SKIPPED_FILE) as f:
+        f.write("item\treason\n")
+        for item, reason in sorted(skipped):
+            f.write(f"{item}\t{reason}\n")
+
+
+def report_from_dir(out: Path, corpus: str) -> PrepReport:
+    """Rebuild the report of a complete data dir (for a run that found nothing to do)."""
+    meta = json.loads((out / SIGNATURE_FILE).read_text(encoding="utf-8"))
+    summary = meta.get("summary", {})
+    utt2spk, utt2emo = read_kv(out / "utt2spk"), read_kv(out / "utt2emo")
+    counts: dict[str, Counter] = {}
+    for utt, spk in utt2spk.items():
+        counts.setdefault(spk, Counter())[utt2emo[utt]] += 1
+    n_skipped = len((out / SKIPPED_FILE).read_text(encoding="utf-8").splitlines()) - 1
+    corpus_json = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
+    return PrepReport(
+        data_dir=out,
+        corpus=corpus,
+        generated=bool(corpus_json.get("generated")),
+        counts=counts,
+        n_skipped=n_skipped,
+        dropped=summary.get("dropped", {}),
+        n_filtered=summary.get("filtered", 0),
+        up_to_date=True,
+    )
+
+
+def _read_signature(out: Path) -> dict | None:
+    try:
+        return json.loads((out / SIGNATURE_FILE).read_text(encoding="utf-8"))["signature"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _has_content(out: Path) -> bool:
+    return out.is_dir() and any(out.iterdir())
+
+
+def _clear(out: Path) -> None:
+    """Remove what a prep run writes (tables, markers, ``local/``); leave anything else."""
+    if not out.is_dir():
+        raise TrnetError(f"{out}: exists and is not a directory")
+    for path in out.iterdir():
+        if path.name == "local" and path.is_dir():
+            shutil.rmtree(path)
+        elif path.is_file() and (
+            is_per_utt_table(path.name)
+            or path.name in ("spk2utt", "corpus.json", DONE_FILE)
+            or (path.name.startswith(".") and path.name.endswith(".tmp"))
+        ):
+            path.unlink()

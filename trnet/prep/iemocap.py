@@ -1,0 +1,243 @@
+"""IEMOCAP_full_release → Kaldi data dir (4 classes: ang, hap+exc, neu, sad).
+
+Labels come from ``Session*/dialog/EmoEvaluation/<dialog>.txt``, one line per turn::
+
+    [6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5000, 2.5000, 2.5000]
+
+and the audio from ``Session*/sentences/wav/<dialog>/<utt>.wav``. The speaker is the
+session plus the first letter of the utterance id's *last* field (``Ses01F_impro01_M012``
+is spoken by ``Ses01M``); the letter after ``Ses01`` names who wears the markers in the
+dialog, not who speaks, and dialog names hold extra ``_``-fields (``Ses05M_script01_1b``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from trnet.audio import SAMPLE_RATE
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
+
+EXPECTED = "expected IEMOCAP_full_release with Session1..Session5/dialog/EmoEvaluation"
+CLASS_MAP = {"ang": "ang", "hap": "hap", "exc": "hap", "neu": "neu", "sad": "sad"}
+"""Corpus label → 4-class label; every other label is dropped (and counted)."""
+GENERATED_MARKER = "TRNET_GENERATED"
+"""File the corpus generator writes next to the IEMOCAP_full_release it makes."""
+
+_LINE = re.compile(r"^\[\s*\d+(?:\.\d*)?\s*-\s*\d+(?:\.\d*)?\s*\]\s+(\S+)\s+(\S+)\s+\[[^\]]*\]\s*$")
+_UTT = re.compile(r"^Ses(\d{2})[MF]_\S+_([MF])\d+$")
+_SESSION_DIR = re.compile(r"^Session(\d+)$")
+DEBRIS = "macOS metadata file (._*), ignored"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One labelled utterance of an EmoEvaluation file."""
+
+    utt: str
+    label: str
+    session: str
+    where: str
+
+    @property
+    def speaker(self) -> str:
+        return speaker_of(self.utt)
+
+    @property
+    def dialog(self) -> str:
+        return self.utt.rsplit("_", 1)[0]
+
+    @property
+    def kaldi_id(self) -> str:
+        return f"{self.speaker}-{self.utt}"
+
+
+def speaker_of(utt: str) -> str:
+    """``Ses03M_impro05a_F003`` → ``Ses03F`` (session + gender letter of the last field)."""
+    match = _UTT.match(utt)
+    if not match:
+        raise TrnetError(f"{utt}: not an IEMOCAP utterance id (SesNN[MF]_<dialog>_[MF]NNN)")
+    return f"Ses{match.group(1)}{match.group(2)}"
+
+
+def find_sessions(root: Path) -> list[tuple[str, Path]]:
+    """``[("Ses01", root/Session1), ...]`` sorted; a clear error for a wrong ROOT."""
+    if not root.exists():
+        raise TrnetError(f"{root}: not found; {EXPECTED}")
+    if not root.is_dir():
+        raise TrnetError(f"{root}: not a directory; {EXPECTED}")
+    sessions = sorted(
+        (f"Ses{int(m.group(1)):02d}", p)
+        for p in root.iterdir()
+        if p.is_dir() and (m := _SESSION_DIR.match(p.name))
+    )
+    if not sessions:
+        hint = ""
+        if (root / "IEMOCAP_full_release").is_dir():
+            hint = f" (did you mean {root / 'IEMOCAP_full_release'}?)"
+        raise TrnetError(
+            f"{root}: no Session1..Session5 folders; expected {root}/Session1/dialog/"
+            f"EmoEvaluation/*.txt and {root}/Session1/sentences/wav/<dialog>/<utt>.wav{hint}"
+        )
+    return sessions
+
+
+def label_files(session_dir: Path) -> list[Path]:
+    """The EmoEvaluation ``*.txt`` files of one session (macOS ``._`` debris excluded)."""
+    emo_dir = session_dir / "dialog" / "EmoEvaluation"
+    if not emo_dir.is_dir():
+        raise TrnetError(f"{emo_dir}: not found; every Session folder needs dialog/EmoEvaluation")
+    return sorted(
+        p
+        for p in emo_dir.iterdir()
+        if p.is_file() and p.suffix == ".txt" and not p.name.startswith("._")
+    )
+
+
+def parse_label_file(path: Path, session: str) -> tuple[list[Turn], list[tuple[str, str]]]:
+    """Turns of one EmoEvaluation file, and ``(file:line, reason)`` for lines skipped.
+
+    Only lines starting with ``[`` are turns; headers (``%``), evaluator lines (``C-E1:``,
+    ``A-E1:``) and blanks are not. A file without any turn is reported as empty.
+    """
+    turns: list[Turn] = []
+    skipped: list[tuple[str, str]] = []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line.startswith("["):
+            continue
+        where = f"{path}:{lineno}"
+        match = _LINE.match(line)
+        if not match:
+            skipped.append((where, "malformed line"))
+            continue
+        utt, label = match.group(1), match.group(2).lower()
+        id_match = _UTT.match(utt)
+        if not id_match:
+            skipped.append((where, f"malformed utterance id {utt}"))
+        elif f"Ses{id_match.group(1)}" != session:
+            skipped.append((where, f"utterance {utt} listed under {session}"))
+        else:
+            turns.append(Turn(utt=utt, label=label, session=session, where=where))
+    if not turns and not skipped:
+        skipped.append((str(path), "empty EmoEvaluation file"))
+    return turns, skipped
+
+
+def find_debris(session_dir: Path) -> list[tuple[str, str]]:
+    """macOS ``._*`` files in the label and wav folders of a session (never read)."""
+    found = []
+    for top in (session_dir / "dialog" / "EmoEvaluation", session_dir / "sentences" / "wav"):
+        for folder, _, names in os.walk(top):
+            found += [(str(Path(folder) / n), DEBRIS) for n in names if n.startswith("._")]
+    return found
+
+
+def wav_duration(wav: Path) -> tuple[str | None, str]:
+    """``("2.345", "")`` for a usable 16 kHz wav, else ``(None, reason)``."""
+    if not wav.is_file():
+        return None, "missing wav"
+    try:
+        info = sf.info(str(wav))
+    except Exception as err:  # soundfile raises several types for a broken file
+        return None, f"unreadable wav ({err})".replace("\t", " ").replace("\n", " ")
+    if info.samplerate != SAMPLE_RATE:
+        return None, f"wrong sample rate ({info.samplerate} Hz, expected {SAMPLE_RATE})"
+    if info.frames == 0:
+        return None, "empty wav"
+    return f"{info.frames / info.samplerate:.3f}", ""
+
+
+def _signature(root: Path, files: list[Path], improvised_only: bool) -> dict:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return {
+        "corpus": "iemocap",
+        "root": str(root),
+        "improvised_only": improvised_only,
+        "labels_sha256": digest.hexdigest(),
+    }
+
+
+def prepare(
+    root: Path, out: Path, improvised_only: bool = False, overwrite: bool = False
+) -> PrepReport:
+    """Write the data dir ``out`` from the IEMOCAP release at ``root`` (see module doc)."""
+    from tqdm import tqdm
+
+    root = Path(os.path.abspath(Path(root).expanduser()))
+    out = Path(out)
+    sessions = find_sessions(root)
+    files = {session: label_files(folder) for session, folder in sessions}
+    signature = _signature(root, [p for fs in files.values() for p in fs], improvised_only)
+    if start(out, signature, overwrite):
+        return report_from_dir(out, "iemocap")
+
+    skipped: list[tuple[str, str]] = []
+    turns: list[Turn] = []
+    for session, folder in sessions:
+        skipped += find_debris(folder)
+        for path in files[session]:
+            found, bad = parse_label_file(path, session)
+            turns += found
+            skipped += bad
+    generated = (root.parent / GENERATED_MARKER).exists()
+    report = PrepReport(data_dir=out, corpus="iemocap", generated=generated)
+    dropped: Counter = Counter()
+    tables: dict[str, dict[str, str]] = {
+        name: {}
+        for name in ("wav.scp", "utt2spk", "utt2emo", "utt2emo_raw", "utt2session", "utt2dur")
+    }
+    seen: dict[str, str] = {}
+    wav_root = {session: folder / "sentences" / "wav" for session, folder in sessions}
+    for turn in tqdm(turns, desc="iemocap wavs", unit="utt", disable=None):
+        if turn.utt in seen:
+            skipped.append((turn.where, f"duplicate of {seen[turn.utt]}"))
+            continue
+        seen[turn.utt] = turn.where
+        if improvised_only and "_impro" not in turn.dialog:
+            report.n_filtered += 1
+            continue
+        if turn.label not in CLASS_MAP:
+            dropped[turn.label] += 1
+            continue
+        wav = wav_root[turn.session] / turn.dialog / f"{turn.utt}.wav"
+        duration, reason = wav_duration(wav)
+        if duration is None:
+            skipped.append((str(wav), reason))
+            continue
+        key = turn.kaldi_id
+        tables["wav.scp"][key] = str(wav)
+        tables["utt2spk"][key] = turn.speaker
+        tables["utt2emo"][key] = CLASS_MAP[turn.label]
+        tables["utt2emo_raw"][key] = turn.label
+        tables["utt2session"][key] = turn.session
+        tables["utt2dur"][key] = duration
+        report.counts.setdefault(turn.speaker, Counter())[CLASS_MAP[turn.label]] += 1
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_skipped(out, skipped)
+    report.n_skipped = len(skipped)
+    report.dropped = dict(sorted(dropped.items()))
+    if not tables["utt2spk"]:
+        raise TrnetError(
+            f"{root}: no usable utterance found ({len(skipped)} skipped, see {report.skipped_path})"
+        )
+    DataDir(tables=tables).write(out)
+    with atomic_write(out / "corpus.json") as f:
+        json.dump({"corpus": "iemocap", "root": str(root), "generated": generated}, f, indent=2)
+        f.write("\n")
+    finish(out, signature, {"dropped": report.dropped, "filtered": report.n_filtered})
+    return report
