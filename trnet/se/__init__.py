@@ -1,0 +1,1 @@
+"""Speech-enhancement front-end (recipe stage 3): config, training, enhancement, scoring."""

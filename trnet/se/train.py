@@ -1,0 +1,192 @@
+"""Training the SE front-end on on-the-fly (noisy, clean) pairs (recipe stage 3).
+
+``out/`` receives ``config.yaml`` (resolved), ``checkpoints/epoch<N>.pt`` (model,
+optimiser, history; atomic), ``train.log``, ``best.pt`` (lowest dev loss, loadable with
+:func:`trnet.se.model.load_model`) and ``.done`` last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.models.stft import SpectralEnhancer, magnitude
+from trnet.se.model import build_model, save_model
+from trnet.se.pairs import ClipPool, PairMaker, resolve_source, segment_samples, split_dev_ids
+
+
+def si_sdr_torch(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Per-row SI-SDR in dB of ``(B, N)`` signals (zero-meaned)."""
+    est = est - est.mean(dim=1, keepdim=True)
+    ref = ref - ref.mean(dim=1, keepdim=True)
+    scale = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
+    target = scale * ref
+    return 10 * torch.log10(target.pow(2).sum(1) / ((est - target).pow(2).sum(1) + eps) + eps)
+
+
+def se_loss(
+    model: SpectralEnhancer, noisy: torch.Tensor, clean: torch.Tensor, weights: dict
+) -> torch.Tensor:
+    """Weighted compressed-magnitude MSE + compressed complex MSE − SI-SDR (dB)."""
+    out, est, c = model.enhance_with_spec(noisy)
+    length = clean.shape[1]
+    padded = torch.nn.functional.pad(clean * c, (0, model.stft.padded_length(length) - length))
+    ref = model.stft(padded)
+    loss = weights["mag"] * torch.mean((magnitude(est) - magnitude(ref)) ** 2)
+    loss = loss + weights["ri"] * torch.mean((est - ref) ** 2)
+    if weights["sisdr"]:
+        loss = loss - weights["sisdr"] * si_sdr_torch(out, clean).mean()
+    return loss
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TrnetError(f"--device {device}: CUDA is not available on this machine")
+    return torch.device(device)
+
+
+def _latest_checkpoint(ckpt_dir: Path) -> Path | None:
+    found = sorted(ckpt_dir.glob("epoch*.pt"), key=lambda p: int(p.stem[5:] or 0))
+    return found[-1] if found else None
+
+
+class DevSet:
+    """A fixed, seeded set of dev pairs (epoch 0 of the stream; training epochs start at 1)."""
+
+    def __init__(self, maker: PairMaker, size: int, seed: int, batch: int) -> None:
+        self.batches = [
+            maker.batch(seed, 0, i, min(batch, size - i * batch))
+            for i in range((size + batch - 1) // batch)
+        ]
+
+    @torch.no_grad()
+    def evaluate(self, model: SpectralEnhancer, weights: dict, device: torch.device) -> dict:
+        model.eval()
+        losses, gains = [], []
+        for noisy, clean in self.batches:
+            noisy_t, clean_t = (
+                torch.from_numpy(noisy).to(device),
+                torch.from_numpy(clean).to(device),
+            )
+            losses.append(se_loss(model, noisy_t, clean_t, weights).item() * len(noisy))
+            out = model(noisy_t)
+            gain = si_sdr_torch(out, clean_t) - si_sdr_torch(noisy_t, clean_t)
+            gains += gain.tolist()
+        n = sum(len(b[0]) for b in self.batches)
+        return {"dev_loss": sum(losses) / n, "dev_sisdr_gain": float(np.mean(gains))}
+
+
+def train_se(
+    conf: dict,
+    speech: str,
+    noise: str,
+    out: str | os.PathLike,
+    dev_noise: str = "esc50_dev",
+    noise_root: str | os.PathLike = "data/noise",
+    resume: bool = False,
+    device: str = "auto",
+    progress: bool = True,
+) -> Path:
+    """Train (or resume) the SE model of a resolved ``conf``; returns ``out/best.pt``."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    if (out / ".done").is_file():
+        return out / "best.pt"
+    ckpt_dir = out / "checkpoints"
+    latest = _latest_checkpoint(ckpt_dir)
+    if latest is not None and not resume:
+        raise TrnetError(f"{ckpt_dir}: checkpoints exist; pass --resume to continue them")
+    tc, weights = conf["train"], conf["loss"]
+    dev = torch.device(pick_device(device))
+    speech_dir = resolve_source(speech, noise_root)
+    train_ids, dev_ids = split_dev_ids(speech_dir)
+    segment = segment_samples(tc["segment_s"])
+    snr = (float(tc["snr_range"][0]), float(tc["snr_range"][1]))
+    noise_dir = resolve_source(noise, noise_root)
+    maker = PairMaker(ClipPool(speech_dir, train_ids), ClipPool(noise_dir), segment, snr)
+    dev_maker = PairMaker(
+        ClipPool(speech_dir, dev_ids), ClipPool(resolve_source(dev_noise, noise_root)), segment, snr
+    )
+    dev_set = DevSet(dev_maker, tc["dev_size"], tc["seed"], tc["batch_size"])
+
+    torch.manual_seed(tc["seed"])
+    model = build_model(conf).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=tc["lr"])
+    state = {"epoch": 0, "history": [], "best": None}
+    if latest is not None:
+        blob = torch.load(latest, map_location=dev, weights_only=True)
+        model.net.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["optimizer"])
+        state = json.loads(blob["state"])
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_text(out / "config.yaml", _yaml(conf))
+        _write_text(out / "train.log", f"speech {speech_dir}\nnoise {noise_dir}\n")
+
+    for epoch in range(state["epoch"] + 1, tc["epochs"] + 1):
+        t0 = time.time()
+        model.train()
+        total = 0.0
+        bar = tqdm(range(tc["steps_per_epoch"]), desc=f"SE epoch {epoch}", disable=not progress)
+        for step in bar:
+            noisy, clean = maker.batch(tc["seed"], epoch, step, tc["batch_size"])
+            loss = se_loss(
+                model, torch.from_numpy(noisy).to(dev), torch.from_numpy(clean).to(dev), weights
+            )
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc["grad_clip"])
+            opt.step()
+            total += loss.item()
+            bar.set_postfix(loss=f"{total / (step + 1):.4f}")
+        row = {"epoch": epoch, "train_loss": total / tc["steps_per_epoch"]}
+        row |= dev_set.evaluate(model, weights, dev)
+        row["seconds"] = round(time.time() - t0, 1)
+        state["history"].append(row)
+        if state["best"] is None or row["dev_loss"] < state["best"]["dev_loss"]:
+            state["best"] = row
+            save_model(out / "best.pt", model, conf)
+        state["epoch"] = epoch
+        _save_checkpoint(ckpt_dir / f"epoch{epoch}.pt", model, opt, state)
+        _append_log(out / "train.log", row)
+    _write_text(out / ".done", json.dumps(state["best"]) + "\n")
+    return out / "best.pt"
+
+
+def _save_checkpoint(path: Path, model: SpectralEnhancer, opt, state: dict) -> None:
+    with atomic_write(path, "wb") as f:
+        torch.save(
+            {
+                "model": model.net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "state": json.dumps(state),
+            },
+            f,
+        )
+
+
+def _append_log(path: Path, row: dict) -> None:
+    line = " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    _write_text(path, old + line + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def _yaml(conf: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(conf, sort_keys=False)
