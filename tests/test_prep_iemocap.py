@@ -13,6 +13,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from trnet.cli import app
+from trnet.data.validate import validate
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.prep.iemocap import prepare, speaker_of
@@ -125,6 +126,7 @@ def test_prep_writes_labels_speakers_ids_and_durations(corpus, tmp_path):
     assert report.total == 7 and report.counts["Ses01F"] == {"neu": 1, "hap": 1}
     assert report.dropped == {"fru": 1, "xxx": 1}
     assert (out / ".done").is_file()
+    assert validate(out) == []
 
 
 def test_skipped_tsv_lists_each_defect_with_its_reason(corpus, tmp_path):
