@@ -50,7 +50,19 @@ fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "stage 1: noise corpora"
-  not_yet 1
+  if [ -f data/noise/.done ]; then
+    log "data/noise/.done exists: noise sets already indexed"
+  else
+    noise_src=$noise_dir           # ESC-50-master/ and musan/ already on disk
+    if [ -z "$noise_src" ]; then   # otherwise: resumable, checksum-verified download
+      noise_src=downloads
+      trnet download esc50 --dest "$noise_src"
+      trnet download musan --dest "$noise_src"
+    fi
+    trnet noise-index --esc50 "$noise_src/ESC-50-master" --musan "$noise_src/musan" \
+      --out data/noise
+    touch data/noise/.done
+  fi
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
