@@ -1,0 +1,177 @@
+"""The SER model of every system: CNN6 backbone, SNR-aware compensation, FiLM bridge.
+
+One class, :class:`SerModel`; the systems differ only by its flags and by what the trainer
+feeds it (see ``trnet.train.config``):
+
+* no compensation: one feature input (noisy, clean or enhanced log-Mel);
+* compensation: noisy ``Xn`` and enhanced ``Xe`` are blended per utterance,
+  ``c_f = cos_t(Xn[:, :, f], Xe[:, :, f])``, ``s = hardtanh_[0,1](w^T c + b)``,
+  ``X~ = s Xn + (1 - s) Xe``;
+* bridge (needs compensation): ``z~ = (W_g s + b_g) * z + (W_b s + b_b)``.
+
+Global CMVN (from the clean training features) is a buffer of the model, so a checkpoint
+alone decodes; the cosine similarity is taken on the normalised features, where it is
+not dominated by the mean log energy of each bin. Deltas and delta-deltas are computed
+after blending and stacked as 3 channels. The compensation starts at an even blend
+(``w = 0, b = 0.5``) and the bridge at the identity (``W_g = W_b = 0, b_g = 1, b_b = 0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_MELS = 80
+
+
+class ConvBlock(nn.Module):
+    """5x5 conv (no bias), BN, ReLU, 2x2 max-pool, dropout."""
+
+    def __init__(self, c_in: int, c_out: int, dropout: float) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel_size=5, padding=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.bn(self.conv(x))), kernel_size=2)
+        return self.dropout(x)
+
+
+class AttentionPool(nn.Module):
+    """Attention pooling over time: two 1x1 Conv1d, softmax over time of clamp(att)."""
+
+    def __init__(self, c_in: int, emb_dim: int) -> None:
+        super().__init__()
+        self.att = nn.Conv1d(c_in, emb_dim, kernel_size=1)
+        self.val = nn.Conv1d(c_in, emb_dim, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = torch.softmax(torch.clamp(self.att(x), -10.0, 10.0), dim=-1)
+        return (weights * self.val(x)).sum(dim=-1)
+
+
+class Cnn6(nn.Module):
+    """(B, 3, T, 80) → z (B, emb_dim): BN over bins, conv blocks, mean over freq, pooling."""
+
+    def __init__(self, channels: Sequence[int], emb_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.bn0 = nn.BatchNorm2d(N_MELS)
+        widths = [3, *channels]
+        self.blocks = nn.Sequential(
+            *(ConvBlock(a, b, dropout) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        )
+        self.pool = AttentionPool(widths[-1], emb_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
+        x = self.blocks(x)
+        return self.pool(x.mean(dim=3))
+
+
+class Compensation(nn.Module):
+    """SNR-aware blend of noisy and enhanced features; returns (X~, s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(N_MELS, 1)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.constant_(self.linear.bias, 0.5)
+
+    def coefficient(self, xn: torch.Tensor, xe: torch.Tensor) -> torch.Tensor:
+        """s (B,) in [0, 1] from the per-bin cosine similarity over time."""
+        c = F.cosine_similarity(xn, xe, dim=1, eps=1e-8)
+        return F.hardtanh(self.linear(c), 0.0, 1.0).squeeze(1)
+
+    def forward(self, xn: torch.Tensor, xe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s = self.coefficient(xn, xe)
+        w = s[:, None, None]
+        return w * xn + (1.0 - w) * xe, s
+
+
+class Bridge(nn.Module):
+    """FiLM on the embedding, conditioned on s: z~ = gamma(s) * z + beta(s)."""
+
+    def __init__(self, emb_dim: int) -> None:
+        super().__init__()
+        self.gamma = nn.Linear(1, emb_dim)
+        self.beta = nn.Linear(1, emb_dim)
+        for lin, bias in ((self.gamma, 1.0), (self.beta, 0.0)):
+            nn.init.zeros_(lin.weight)
+            nn.init.constant_(lin.bias, bias)
+
+    def forward(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        s = s[:, None]
+        return self.gamma(s) * z + self.beta(s)
+
+
+class SerModel(nn.Module):
+    """CNN6 emotion classifier with optional compensation and bridge.
+
+    ``forward(x, xe=None)`` takes raw log-Mel (B, T, 80): ``x`` is the single input, or
+    the noisy input when ``compensation`` is on (then ``xe`` is the enhanced twin).
+    Returns a dict: ``logits`` (B, C), ``z`` (B, emb; after the bridge), ``x`` (the
+    normalised, blended features (B, T, 80)) and ``s`` (B,) when compensation is on.
+    """
+
+    def __init__(
+        self,
+        channels: Sequence[int] = (64, 128, 256, 512),
+        emb_dim: int = 256,
+        hidden: int = 128,
+        num_classes: int = 4,
+        conv_dropout: float = 0.2,
+        head_dropout: float = 0.3,
+        compensation: bool = False,
+        bridge: bool = False,
+    ) -> None:
+        super().__init__()
+        if bridge and not compensation:
+            raise ValueError("the bridge needs the compensation (it is driven by s)")
+        self.register_buffer("cmvn_mean", torch.zeros(N_MELS))
+        self.register_buffer("cmvn_std", torch.ones(N_MELS))
+        self.compensation = Compensation() if compensation else None
+        self.backbone = Cnn6(channels, emb_dim, conv_dropout)
+        self.bridge = Bridge(emb_dim) if bridge else None
+        self.classifier = nn.Sequential(
+            nn.Linear(emb_dim, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(),
+            nn.Dropout(head_dropout),
+            nn.Linear(hidden, num_classes),
+        )
+
+    def set_cmvn(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.cmvn_mean.copy_(mean)
+        self.cmvn_std.copy_(std)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.cmvn_mean) / self.cmvn_std
+
+    def forward(self, x: torch.Tensor, xe: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        x = self.normalize(x)
+        if self.compensation is not None:
+            if xe is None:
+                raise ValueError("a model with compensation needs the enhanced input xe")
+            x, out["s"] = self.compensation(x, self.normalize(xe))
+        out["x"] = x
+        z = self.backbone(with_deltas(x))
+        if self.bridge is not None:
+            z = self.bridge(z, out["s"])
+        out["z"] = z
+        out["logits"] = self.classifier(z)
+        return out
+
+
+def with_deltas(x: torch.Tensor) -> torch.Tensor:
+    """(B, T, F) → (B, 3, T, F): features, deltas, delta-deltas (over time)."""
+    import torchaudio.functional as AF
+
+    xt = x.transpose(1, 2)
+    d1 = AF.compute_deltas(xt)
+    d2 = AF.compute_deltas(d1)
+    return torch.stack([xt, d1, d2], dim=1).transpose(2, 3)

@@ -1,0 +1,1 @@
+"""SER training: configs, data, losses, checkpoints and the one trainer of all systems."""

@@ -1,0 +1,192 @@
+"""Training configs: YAML → dataclasses, strictly validated.
+
+Every section is a dataclass; a key that is not a field, a missing required field or a
+value of the wrong type raises :class:`TrnetError` naming the file, the section and the
+allowed keys. Fields with a default are optional. ``config.yaml`` in an experiment dir is
+:func:`dump_config` of the resolved config.
+
+Systems as configs (``egs/iemocap/conf``): ``data.input`` picks the model input
+(``noisy``: the drawn condition's features, ``enhanced``: its ``_enh`` twin, ``blend``:
+both, with the compensation), ``data.snrs: []`` means clean training only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trnet.errors import TrnetError
+
+INPUTS = ("noisy", "enhanced", "blend")
+WEIGHTINGS = ("fixed", "gradnorm")
+
+
+@dataclass
+class ModelConfig:
+    channels: list[int]
+    emb_dim: int
+    hidden: int = 128
+    conv_dropout: float = 0.2
+    head_dropout: float = 0.3
+    compensation: bool = False
+    bridge: bool = False
+
+
+@dataclass
+class DataConfig:
+    input: str
+    snrs: list[int]
+    max_len: int
+    include_clean: bool = True
+    train_noise: str = "esc50_train"
+    dev_noise: str = "esc50_dev"
+
+
+@dataclass
+class LossConfig:
+    alpha: float = 0.0
+    beta: float = 0.0
+    weighting: str = "fixed"
+    gradnorm_ratio: float = 0.5
+    z_clean_from: str = ""
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_factor: float = 0.1
+    lr_patience: int = 15
+    grad_clip: float = 10.0
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 32
+    max_epochs: int = 100
+    early_stop: int = 50
+    seed: int = 0
+    keep_checkpoints: int = 2
+    export_clean_emb: bool = False
+
+
+@dataclass
+class Config:
+    system: str
+    model: ModelConfig
+    data: DataConfig
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def train_conditions(self) -> list[str]:
+        return self._conditions(self.data.train_noise)
+
+    def dev_conditions(self) -> list[str]:
+        return self._conditions(self.data.dev_noise)
+
+    def _conditions(self, noise: str) -> list[str]:
+        clean = ["clean"] if self.data.include_clean else []
+        return clean + [f"{noise}_{snr}" for snr in self.data.snrs]
+
+
+def _convert(value: Any, tp: Any, where: str) -> Any:
+    """Check (and for numbers, coerce) ``value`` against the annotation ``tp``."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise TrnetError(f"{where}: expected a mapping, got {value!r}")
+        return _build(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise TrnetError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise TrnetError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if tp is float and not isinstance(value, bool):
+        try:  # YAML 1.1 reads 1e-3 as a string
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    if tp is str and isinstance(value, str):
+        return value
+    raise TrnetError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _build(cls: type, raw: dict, where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    allowed = ", ".join(fields)
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise TrnetError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {allowed})")
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in raw
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise TrnetError(f"{where}: missing key(s) {', '.join(missing)} (allowed: {allowed})")
+    return cls(**{k: _convert(v, hints[k], f"{where}.{k}") for k, v in raw.items()})
+
+
+def _check(cfg: Config, where: str) -> None:
+    if cfg.data.input not in INPUTS:
+        raise TrnetError(f"{where}: data.input must be one of {', '.join(INPUTS)}")
+    if cfg.loss.weighting not in WEIGHTINGS:
+        raise TrnetError(f"{where}: loss.weighting must be one of {', '.join(WEIGHTINGS)}")
+    if cfg.model.compensation != (cfg.data.input == "blend"):
+        raise TrnetError(f"{where}: model.compensation must be true exactly when input: blend")
+    if cfg.model.bridge and not cfg.model.compensation:
+        raise TrnetError(f"{where}: model.bridge needs model.compensation")
+    if cfg.loss.alpha > 0 and not cfg.model.compensation:
+        raise TrnetError(f"{where}: loss.alpha > 0 needs the compensation (input: blend)")
+    if cfg.loss.beta > 0 and not cfg.loss.z_clean_from:
+        raise TrnetError(f"{where}: loss.beta > 0 needs loss.z_clean_from")
+    if not cfg.train_conditions():
+        raise TrnetError(f"{where}: no training condition (include_clean false and no snrs)")
+    for name in ("batch_size", "max_epochs", "early_stop", "keep_checkpoints"):
+        if getattr(cfg.train, name) < 1:
+            raise TrnetError(f"{where}: train.{name} must be >= 1")
+    if cfg.data.max_len < 16 or not cfg.model.channels:
+        raise TrnetError(f"{where}: data.max_len must be >= 16 and model.channels non-empty")
+
+
+def config_from_dict(raw: Any, where: str = "config") -> Config:
+    if not isinstance(raw, dict):
+        raise TrnetError(f"{where}: expected a mapping at the top level")
+    cfg = _build(Config, raw, where)
+    _check(cfg, where)
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; errors name ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrnetError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise TrnetError(f"{path}: not valid YAML ({err})") from None
+    return config_from_dict(raw, str(path))
+
+
+def config_to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def dump_config(cfg: Config) -> str:
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)

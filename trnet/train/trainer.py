@@ -1,0 +1,430 @@
+"""The one trainer of every system: ``trnet train --config conf/<system>.yaml --fold K``.
+
+Writes ``<out>/config.yaml`` (resolved), ``checkpoints/epoch<N>.pt`` (model, optimiser,
+scheduler, RNG states and history: ``--resume`` continues bit-for-bit), ``best.pt`` (by
+dev UAR), ``train.log``, ``metrics.tsv`` and ``.done`` last; a fold with ``.done`` is
+skipped. With ``train.export_clean_emb`` (Baseline-c) it also writes ``emb_clean.ark/scp``:
+embeddings of the clean train and dev utterances from ``best.pt``, the high-level target
+of TRNet. Under ``torchrun`` it trains with DDP (gloo on CPU, nccl on GPU), each rank on
+its share of every epoch's examples (batch_size is the global batch); rank 0 scores the
+dev set and writes every file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.scoring.metrics import CLASSES, uar, war
+from trnet.train import checkpoint, losses
+from trnet.train.config import Config, config_to_dict, dump_config
+from trnet.train.data import (
+    ExampleSet,
+    FeatureStore,
+    dev_examples,
+    global_cmvn,
+    load_labels,
+    needs_for,
+    read_vectors,
+    train_examples,
+    write_vectors,
+)
+from trnet.train.infer import build_model, predict, split_inputs
+
+METRIC_COLUMNS = (
+    "epoch",
+    "lr",
+    "loss",
+    "ce",
+    "low",
+    "high",
+    "w_low",
+    "w_high",
+    "dev_uar",
+    "dev_war",
+    "seconds",
+)
+
+
+@dataclass
+class Dist:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrnetError(f"--device {name}: CUDA is not available")
+    return torch.device(name)
+
+
+def setup_dist(device: str) -> Dist:
+    """Single process, or the process group torchrun describes in the environment."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    dev = resolve_device(device)
+    if world == 1:
+        return Dist(0, 1, dev)
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if dev.type == "cuda":
+        dev = torch.device("cuda", local)
+        torch.cuda.set_device(dev)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    return Dist(rank, world, dev)
+
+
+@dataclass
+class Fold:
+    train: list[str]
+    dev: list[str]
+    labels: dict[str, int]
+
+
+def load_fold(data_root: Path, fold: int) -> Fold:
+    base = data_root / f"fold{fold}"
+    train, dev = DataDir.load(base / "train"), DataDir.load(base / "dev")
+    if not train.utts:
+        raise TrnetError(f"{base / 'train'}: fold {fold} has no training utterances")
+    if not dev.utts:
+        raise TrnetError(f"{base / 'dev'}: fold {fold} has no dev utterances")
+    return Fold(train.utts, dev.utts, {**load_labels(train), **load_labels(dev)})
+
+
+def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarray] | None:
+    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0)."""
+    if cfg.loss.beta <= 0:
+        return None
+    src = Path(cfg.loss.z_clean_from.format(fold=fold))
+    ark = src / "emb_clean.ark"
+    if not (src / ".done").is_file() or not ark.is_file():
+        raise TrnetError(f"{ark}: clean embeddings missing: train Baseline-c for fold {fold} first")
+    table = read_vectors(ark)
+    missing = [u for u in utts if u not in table]
+    if missing:
+        raise TrnetError(f"{ark}: no embedding for {len(missing)} utterances ({missing[0]} ...)")
+    dims = {v.shape for v in table.values()}
+    if dims != {(cfg.model.emb_dim,)}:
+        raise TrnetError(
+            f"{ark}: embedding shape {dims} does not match model.emb_dim {cfg.model.emb_dim}"
+        )
+    return table
+
+
+class Trainer:
+    """State and steps of one fold's training; :meth:`run` does everything."""
+
+    def __init__(
+        self, cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist
+    ) -> None:
+        self.cfg, self.fold, self.out, self.env = cfg, fold, out, env
+        self.store = FeatureStore(dump)
+        self.data = load_fold(data_root, fold)
+        self.with_clean = cfg.loss.alpha > 0
+        self.check_features()
+        self.z_clean = load_z_clean(cfg, fold, self.data.train)
+        torch.manual_seed(cfg.train.seed)
+        self.net = build_model(cfg.model)
+        self.net.set_cmvn(*global_cmvn(self.store, self.data.train))
+        self.net.to(env.device)
+        self.model: torch.nn.Module = self.net
+        if env.world > 1:
+            ids = [env.device.index] if env.device.type == "cuda" else None
+            self.model = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+        self.params = [p for p in self.net.parameters() if p.requires_grad]
+        self.optim = torch.optim.Adam(
+            self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
+        )
+        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optim, mode="max", factor=cfg.optim.lr_factor, patience=cfg.optim.lr_patience
+        )
+        self.epoch, self.best_uar, self.best_epoch = 0, -1.0, 0
+        self.history: list[dict[str, float]] = []
+        self.dev_set = ExampleSet(
+            dev_examples(self.data.dev, cfg.dev_conditions()),
+            self.store,
+            cfg.data.input,
+            cfg.data.max_len,
+        )
+
+    def check_features(self) -> None:
+        cfg = self.cfg
+        train = needs_for(
+            cfg.train_conditions(), set(self.data.train), cfg.data.input, self.with_clean
+        )
+        dev = needs_for(cfg.dev_conditions(), set(self.data.dev), cfg.data.input, False)
+        if cfg.train.export_clean_emb:
+            dev.setdefault("clean", set()).update(self.data.train + self.data.dev)
+        for cond, utts in dev.items():
+            train.setdefault(cond, set()).update(utts)
+        self.store.check(train, f"fold {self.fold} ({self.cfg.system})")
+
+    # ---- logging and files -------------------------------------------------------
+    def log(self, msg: str) -> None:
+        if not self.env.main:
+            return
+        from tqdm import tqdm
+
+        line = f"{time.strftime('%F %T')} {msg}"
+        tqdm.write(line)
+        with open(self.out / "train.log", "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def write_metrics(self) -> None:
+        with atomic_write(self.out / "metrics.tsv") as f:
+            f.write("\t".join(METRIC_COLUMNS) + "\n")
+            for row in self.history:
+                f.write("\t".join(_fmt(row[c]) for c in METRIC_COLUMNS) + "\n")
+
+    def rng_states(self) -> list[dict]:
+        state = {"torch": torch.get_rng_state()}
+        if self.env.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.env.device)
+        if self.env.world == 1:
+            return [state]
+        gathered: list = [None] * self.env.world
+        dist.all_gather_object(gathered, state)
+        return gathered
+
+    def save(self) -> None:
+        rng = self.rng_states()
+        if not self.env.main:
+            return
+        state = {
+            "epoch": self.epoch,
+            "config": config_to_dict(self.cfg),
+            "fold": self.fold,
+            "model": self.net.state_dict(),
+            "optim": self.optim.state_dict(),
+            "sched": self.sched.state_dict(),
+            "rng": rng,
+            "history": self.history,
+            "best_uar": self.best_uar,
+            "best_epoch": self.best_epoch,
+        }
+        ckpt_dir = self.out / "checkpoints"
+        checkpoint.save(ckpt_dir / f"epoch{self.epoch}.pt", state)
+        checkpoint.prune(ckpt_dir, self.cfg.train.keep_checkpoints)
+        self.write_metrics()
+
+    def restore(self, resume: bool) -> None:
+        found = checkpoint.epochs(self.out / "checkpoints")
+        if not found:
+            return
+        if not resume:
+            raise TrnetError(
+                f"{self.out}: holds checkpoints of an unfinished run; pass --resume (or remove it)"
+            )
+        state = checkpoint.load(self.out / "checkpoints" / f"epoch{found[-1]}.pt")
+        if state["config"] != config_to_dict(self.cfg) or state["fold"] != self.fold:
+            raise TrnetError(
+                f"{self.out}: --resume with a different config or fold than the checkpoints"
+            )
+        self.net.load_state_dict(state["model"])
+        self.optim.load_state_dict(state["optim"])
+        self.sched.load_state_dict(state["sched"])
+        rng = state["rng"][self.env.rank if len(state["rng"]) == self.env.world else 0]
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and self.env.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.env.device)
+        self.epoch, self.history = state["epoch"], state["history"]
+        self.best_uar, self.best_epoch = state["best_uar"], state["best_epoch"]
+        self.log(f"resumed from epoch {self.epoch}")
+
+    # ---- one epoch -----------------------------------------------------------------
+    def epoch_examples(self) -> list[tuple[str, str]]:
+        cfg, env = self.cfg, self.env
+        examples = train_examples(
+            self.data.train, cfg.train_conditions(), cfg.train.seed, self.epoch
+        )
+        order = np.random.default_rng([cfg.train.seed, self.epoch, 1]).permutation(len(examples))
+        examples = [examples[i] for i in order]
+        if env.world > 1:
+            examples += examples[: (-len(examples)) % env.world]
+            examples = examples[env.rank :: env.world]
+        return examples
+
+    def train_epoch(self) -> dict[str, float]:
+        from tqdm import tqdm
+
+        cfg, env = self.cfg, self.env
+        data = ExampleSet(
+            self.epoch_examples(),
+            self.store,
+            cfg.data.input,
+            cfg.data.max_len,
+            labels=self.data.labels,
+            with_clean=self.with_clean,
+            z_clean=self.z_clean,
+        )
+        bs = max(2, cfg.train.batch_size // env.world)
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=bs, shuffle=False, drop_last=len(data) % bs == 1
+        )
+        sums = torch.zeros(5, dtype=torch.float64)  # examples, then loss, ce, low, high summed
+        w_sum = {"low": 0.0, "high": 0.0}
+        self.model.train()
+        for batch in tqdm(
+            loader, desc=f"epoch {self.epoch + 1}", leave=False, disable=not env.main
+        ):
+            batch = {k: v.to(env.device) for k, v in batch.items()}
+            out = self.model(*split_inputs(batch["inputs"], env.device))
+            clean_x = self.net.normalize(batch["clean"]) if "clean" in batch else None
+            parts = losses.loss_parts(out, batch, clean_x, cfg.loss)
+            weights = self.average(losses.weights(parts, self.params, cfg.loss))
+            loss = losses.total(parts, weights)
+            self.optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.optim.grad_clip)
+            self.optim.step()
+            n = len(batch["label"])
+            vals = [loss] + [parts.get(k, torch.zeros(())) for k in ("ce", "low", "high")]
+            sums[:5] += torch.tensor(
+                [n] + [float(v.detach()) * n for v in vals], dtype=torch.float64
+            )
+            for k, w in weights.items():
+                w_sum[k] += w * n
+        if env.world > 1:
+            w_tensor = torch.tensor([w_sum["low"], w_sum["high"]], dtype=torch.float64)
+            dist.all_reduce(sums)
+            dist.all_reduce(w_tensor)
+            w_sum = {"low": float(w_tensor[0]), "high": float(w_tensor[1])}
+        n = max(float(sums[0]), 1.0)
+        row = {k: float(sums[i + 1]) / n for i, k in enumerate(("loss", "ce", "low", "high"))}
+        row.update({"w_low": w_sum["low"] / n, "w_high": w_sum["high"] / n})
+        return row
+
+    def average(self, weights: dict[str, float]) -> dict[str, float]:
+        """Gradnorm weights averaged over ranks so every rank optimises the same loss."""
+        if self.env.world == 1 or self.cfg.loss.weighting == "fixed" or not weights:
+            return weights
+        t = torch.tensor(list(weights.values()), dtype=torch.float64)
+        dist.all_reduce(t)
+        return {k: float(v) / self.env.world for k, v in zip(weights, t, strict=True)}
+
+    def evaluate(self) -> tuple[float, float]:
+        """Dev UAR and WAR, computed on rank 0 and broadcast."""
+        result = torch.zeros(2, dtype=torch.float64)
+        if self.env.main:
+            outs = predict(self.net, self.dev_set, self.cfg.train.batch_size, self.env.device)
+            ref = [self.data.labels[u] for u, _ in self.dev_set.examples]
+            hyp = outs.posteriors.argmax(1).tolist()
+            result[:] = torch.tensor([uar(ref, hyp, len(CLASSES)), war(ref, hyp)])
+        if self.env.world > 1:
+            dist.broadcast(result, 0)
+        return float(result[0]), float(result[1])
+
+    # ---- the whole run ---------------------------------------------------------------
+    def run(self, resume: bool) -> None:
+        cfg = self.cfg
+        if self.env.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with atomic_write(self.out / "config.yaml") as f:
+                f.write(dump_config(cfg))
+        self.restore(resume)
+        self.log(
+            f"{cfg.system} fold {self.fold}: {len(self.data.train)} train, "
+            f"{len(self.data.dev)} dev utts, device {self.env.device}, {self.env.world} process(es)"
+        )
+        while (
+            self.epoch < cfg.train.max_epochs
+            and self.epoch - self.best_epoch < cfg.train.early_stop
+        ):
+            start = time.time()
+            row = self.train_epoch()
+            dev_uar, dev_war = self.evaluate()
+            self.epoch += 1
+            lr = self.optim.param_groups[0]["lr"]
+            self.sched.step(dev_uar)
+            row.update(
+                epoch=self.epoch,
+                lr=lr,
+                dev_uar=dev_uar,
+                dev_war=dev_war,
+                seconds=time.time() - start,
+            )
+            self.history.append(row)
+            if dev_uar > self.best_uar:
+                self.best_uar, self.best_epoch = dev_uar, self.epoch
+                if self.env.main:
+                    checkpoint.save(self.out / "best.pt", self.best_state(dev_uar))
+            self.save()
+            self.log(
+                f"epoch {self.epoch}: loss {row['loss']:.4f} (ce {row['ce']:.4f} "
+                f"low {row['low']:.4f} high {row['high']:.4f}) "
+                f"dev UAR {dev_uar:.4f} WAR {dev_war:.4f} lr {lr:.2e}"
+            )
+        self.log(f"best dev UAR {self.best_uar:.4f} at epoch {self.best_epoch}")
+        if self.env.main:
+            if cfg.train.export_clean_emb:
+                self.export_clean_embeddings()
+            with atomic_write(self.out / ".done") as f:
+                f.write(f"best_epoch {self.best_epoch}\ndev_uar {self.best_uar:.6f}\n")
+        if self.env.world > 1:
+            dist.barrier()
+
+    def best_state(self, dev_uar: float) -> dict:
+        return {
+            "config": config_to_dict(self.cfg),
+            "system": self.cfg.system,
+            "fold": self.fold,
+            "epoch": self.epoch,
+            "dev_uar": dev_uar,
+            "model": self.net.state_dict(),
+        }
+
+    def export_clean_embeddings(self) -> None:
+        """emb_clean.{ark,scp}: z of the clean train + dev utterances from best.pt."""
+        net = build_model(self.cfg.model)
+        net.load_state_dict(checkpoint.load(self.out / "best.pt")["model"])
+        net.to(self.env.device)
+        utts = sorted(set(self.data.train) | set(self.data.dev))
+        data = ExampleSet(
+            [(u, "clean") for u in utts], self.store, self.cfg.data.input, self.cfg.data.max_len
+        )
+        outs = predict(net, data, self.cfg.train.batch_size, self.env.device)
+        write_vectors(
+            self.out / "emb_clean.ark",
+            self.out / "emb_clean.scp",
+            dict(zip(utts, outs.z, strict=True)),
+        )
+        self.log(f"wrote {len(utts)} clean embeddings to {self.out / 'emb_clean.scp'}")
+
+
+def _fmt(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.6g}"
+
+
+def train_fold(
+    cfg: Config,
+    fold: int,
+    data_root: str | Path,
+    dump: str | Path,
+    out: str | Path,
+    resume: bool = False,
+    device: str = "auto",
+) -> Path:
+    """Train one fold into ``out`` (skipped when ``out/.done`` exists); returns ``out``."""
+    out = Path(out)
+    env = setup_dist(device)
+    if (out / ".done").is_file():
+        if env.main:
+            print(f"{out}: already trained (.done), skipping")
+        return out
+    Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
+    return out
