@@ -68,6 +68,8 @@ def start(out: Path, signature: dict, overwrite: bool) -> bool:
 
     A dir holding our signature but no ``.done`` is a killed run of the same job: redone.
     """
+    if out.exists() and not out.is_dir():
+        raise TrnetError(f"{out}: exists and is not a directory")
     previous = _read_signature(out)
     if previous == signature and (out / DONE_FILE).is_file():
         return True
@@ -137,8 +139,6 @@ def _has_content(out: Path) -> bool:
 
 def _clear(out: Path) -> None:
     """Remove what a prep run writes (tables, markers, ``local/``); leave anything else."""
-    if not out.is_dir():
-        raise TrnetError(f"{out}: exists and is not a directory")
     for path in out.iterdir():
         if path.name == "local" and path.is_dir():
             shutil.rmtree(path)
