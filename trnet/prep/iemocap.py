@@ -171,20 +171,13 @@ def _signature(root: Path, files: list[Path], improvised_only: bool) -> dict:
     }
 
 
-def prepare(
-    root: Path, out: Path, improvised_only: bool = False, overwrite: bool = False
-) -> PrepReport:
-    """Write the data dir ``out`` from the IEMOCAP release at ``root`` (see module doc)."""
-    from tqdm import tqdm
+TABLES = ("wav.scp", "utt2spk", "utt2emo", "utt2emo_raw", "utt2session", "utt2dur")
 
-    root = Path(os.path.abspath(Path(root).expanduser()))
-    out = Path(out)
-    sessions = find_sessions(root)
-    files = {session: label_files(folder) for session, folder in sessions}
-    signature = _signature(root, [p for fs in files.values() for p in fs], improvised_only)
-    if start(out, signature, overwrite):
-        return report_from_dir(out, "iemocap")
 
+def read_turns(
+    sessions: list[tuple[str, Path]], files: dict[str, list[Path]]
+) -> tuple[list[Turn], list[tuple[str, str]]]:
+    """Every turn of every label file, and the debris and bad lines met on the way."""
     skipped: list[tuple[str, str]] = []
     turns: list[Turn] = []
     for session, folder in sessions:
@@ -193,15 +186,22 @@ def prepare(
             found, bad = parse_label_file(path, session)
             turns += found
             skipped += bad
-    generated = (root.parent / GENERATED_MARKER).exists()
-    report = PrepReport(data_dir=out, corpus="iemocap", generated=generated)
-    dropped: Counter = Counter()
-    tables: dict[str, dict[str, str]] = {
-        name: {}
-        for name in ("wav.scp", "utt2spk", "utt2emo", "utt2emo_raw", "utt2session", "utt2dur")
-    }
+    return turns, skipped
+
+
+def build_tables(
+    turns: list[Turn],
+    wav_roots: dict[str, Path],
+    improvised_only: bool,
+    report: PrepReport,
+    skipped: list[tuple[str, str]],
+) -> dict[str, dict[str, str]]:
+    """The data dir's tables; fills ``report`` counts and appends to ``skipped``."""
+    from tqdm import tqdm
+
+    tables: dict[str, dict[str, str]] = {name: {} for name in TABLES}
     seen: dict[str, str] = {}
-    wav_root = {session: folder / "sentences" / "wav" for session, folder in sessions}
+    dropped: Counter = Counter()
     for turn in tqdm(turns, desc="iemocap wavs", unit="utt", disable=None):
         if turn.utt in seen:
             skipped.append((turn.where, f"duplicate of {seen[turn.utt]}"))
@@ -213,24 +213,39 @@ def prepare(
         if turn.label not in CLASS_MAP:
             dropped[turn.label] += 1
             continue
-        wav = wav_root[turn.session] / turn.dialog / f"{turn.utt}.wav"
+        wav = wav_roots[turn.session] / turn.dialog / f"{turn.utt}.wav"
         duration, reason = wav_duration(wav)
         if duration is None:
             skipped.append((str(wav), reason))
             continue
-        key = turn.kaldi_id
-        tables["wav.scp"][key] = str(wav)
-        tables["utt2spk"][key] = turn.speaker
-        tables["utt2emo"][key] = CLASS_MAP[turn.label]
-        tables["utt2emo_raw"][key] = turn.label
-        tables["utt2session"][key] = turn.session
-        tables["utt2dur"][key] = duration
-        report.counts.setdefault(turn.speaker, Counter())[CLASS_MAP[turn.label]] += 1
+        emo = CLASS_MAP[turn.label]
+        values = (str(wav), turn.speaker, emo, turn.label, turn.session, duration)
+        for name, value in zip(TABLES, values, strict=True):
+            tables[name][turn.kaldi_id] = value
+        report.counts.setdefault(turn.speaker, Counter())[emo] += 1
+    report.dropped = dict(sorted(dropped.items()))
+    return tables
 
-    out.mkdir(parents=True, exist_ok=True)
+
+def prepare(
+    root: Path, out: Path, improvised_only: bool = False, overwrite: bool = False
+) -> PrepReport:
+    """Write the data dir ``out`` from the IEMOCAP release at ``root`` (see module doc)."""
+    root = Path(os.path.abspath(Path(root).expanduser()))
+    out = Path(out)
+    sessions = find_sessions(root)
+    files = {session: label_files(folder) for session, folder in sessions}
+    signature = _signature(root, [p for fs in files.values() for p in fs], improvised_only)
+    if start(out, signature, overwrite):
+        return report_from_dir(out, "iemocap")
+
+    generated = (root.parent / GENERATED_MARKER).exists()
+    report = PrepReport(data_dir=out, corpus="iemocap", generated=generated)
+    turns, skipped = read_turns(sessions, files)
+    wav_roots = {session: folder / "sentences" / "wav" for session, folder in sessions}
+    tables = build_tables(turns, wav_roots, improvised_only, report, skipped)
     write_skipped(out, skipped)
     report.n_skipped = len(skipped)
-    report.dropped = dict(sorted(dropped.items()))
     if not tables["utt2spk"]:
         raise TrnetError(
             f"{root}: no usable utterance found ({len(skipped)} skipped, see {report.skipped_path})"
