@@ -252,3 +252,20 @@ def test_existing_complete_file_is_verified_not_downloaded(tmp_path):
     assert download("http://127.0.0.1:9/never", path, expected_size=3, md5=md5(b"abc")) == path
     with pytest.raises(TrnetError, match=r"a\.bin: size 3 bytes, expected 4"):
         download("http://127.0.0.1:9/never", path, expected_size=4)
+
+
+def test_part_file_left_by_a_killed_run_is_resumed(server, tmp_path):
+    data = random_bytes(20_000, 6)
+    server.files["/f.bin"] = data
+    (tmp_path / "f.bin.part").write_bytes(data[:7000])
+    assert download(server.base + "/f.bin", tmp_path / "f.bin", md5=md5(data)).read_bytes() == data
+    assert [(r, s) for _, r, s in server.log] == [("bytes=7000-", 206)]
+
+
+def test_extract_clears_a_stale_temp_dir_of_a_killed_run(tmp_path):
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(make_zip({"top/x.txt": b"x"}))
+    dest = tmp_path / "dest"
+    (dest / ".a.zip.abc123.extract" / "top").mkdir(parents=True)
+    assert extract(archive, dest) == [dest / "top"]
+    assert sorted(p.name for p in dest.iterdir()) == ["top"]

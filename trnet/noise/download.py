@@ -14,6 +14,7 @@ import http.client
 import os
 import re
 import shutil
+import sys
 import tarfile
 import tempfile
 import time
@@ -167,7 +168,12 @@ def _copy_body(
     with (
         open(part, "r+b" if start else "wb") as out,
         tqdm(
-            total=total, initial=start, unit="B", unit_scale=True, desc=part.name, disable=None
+            total=total,
+            initial=start,
+            unit="B",
+            unit_scale=True,
+            desc=part.name,
+            mininterval=0.2 if sys.stderr.isatty() else 30.0,  # a log file gets few lines
         ) as bar,
     ):
         out.seek(start)
@@ -215,6 +221,8 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> list[Pat
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
+    for stale in dest_dir.glob(f".{archive.name}.*.extract"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", suffix=".extract", dir=dest_dir))
     try:
         _unpack(archive, tmp)
