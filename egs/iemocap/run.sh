@@ -87,6 +87,9 @@ fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   log "stage 6: scoring"
-  not_yet 6
+  # scores every exp/<system>/decode/<condition>/fold<K>/ (scores.json, confusion.tsv,
+  # summary), then exp/RESULTS.md, exp/compare.{tsv,md} and exp/figures/*.png
+  trnet results exp --seed "$seed"
+  log "results: $(pwd)/exp/RESULTS.md"
 fi
 log "done"

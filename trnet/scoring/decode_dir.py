@@ -1,0 +1,226 @@
+"""Reading and validating decode dirs (``exp/<system>/decode/<condition>/fold<K>/``).
+
+A decode dir is scored only when its ``hyp`` and ``ref`` cover exactly the same
+utterances with classes from ``classes``; anything else is a :class:`TrnetError` naming the
+file, so a broken decode never turns silently into a score on a subset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trnet.errors import TrnetError
+from trnet.io import read_kv
+from trnet.scoring.metrics import CLASSES, confusion_matrix
+
+CLEAN = "clean"
+
+
+def split_condition(condition: str) -> tuple[str, str]:
+    """``esc50_10`` → (``esc50``, ``10``); ``clean`` → (``clean``, ``clean``)."""
+    if condition == CLEAN:
+        return CLEAN, CLEAN
+    noise, _, snr = condition.rpartition("_")
+    if not noise or not re.fullmatch(r"-?\d+(\.\d+)?", snr):
+        raise TrnetError(f"{condition}: condition is neither 'clean' nor '<noise>_<snr>'")
+    return noise, snr
+
+
+def condition_name(noise: str, snr: str) -> str:
+    return CLEAN if noise == CLEAN else f"{noise}_{snr}"
+
+
+@dataclass
+class DecodeDir:
+    """One scored test set: labels as class indices, aligned on ``utts`` (sorted)."""
+
+    path: Path
+    system: str
+    fold: str
+    noise: str
+    snr: str
+    classes: tuple[str, ...]
+    utts: list[str]
+    ref: np.ndarray
+    hyp: np.ndarray
+    info: dict = field(default_factory=dict)
+    ref_size: int = 0
+
+    @property
+    def condition(self) -> str:
+        return condition_name(self.noise, self.snr)
+
+    @property
+    def corpus(self) -> str:
+        return str(self.info.get("corpus", "-"))
+
+    @property
+    def generated(self) -> bool:
+        return bool(self.info.get("generated", False))
+
+    def confusion(self) -> np.ndarray:
+        return confusion_matrix(self.ref, self.hyp, len(self.classes))
+
+    def utt2s(self) -> dict[str, float] | None:
+        """The SNR coefficient s per utterance, or None when the system has none."""
+        path = self.path / "utt2s"
+        if not path.is_file():
+            return None
+        try:
+            return {utt: float(v) for utt, v in read_kv(path).items()}
+        except ValueError as err:
+            raise TrnetError(f"{path}: not a number: {err}") from None
+
+    def embeddings(self) -> dict[str, np.ndarray] | None:
+        """Utterance embeddings z from ``emb.scp``, or None when absent."""
+        path = self.path / "emb.scp"
+        if not path.is_file():
+            return None
+        import kaldiio
+
+        try:
+            with kaldiio.ReadHelper(f"scp:{path}") as reader:
+                return {utt: np.asarray(vec, dtype=np.float32).ravel() for utt, vec in reader}
+        except (OSError, ValueError) as err:
+            raise TrnetError(f"{path}: cannot read embeddings: {err}") from None
+
+
+def find_decode_dirs(root: str | os.PathLike) -> list[Path]:
+    """``root`` itself when it holds ``hyp``, else every dir below it that does (sorted)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise TrnetError(f"{root}: not a directory")
+    if (root / "hyp").is_file():
+        return [root]
+    found = sorted({p.parent for p in root.rglob("hyp") if p.is_file()})
+    if not found:
+        raise TrnetError(f"{root}: no decode dirs found (no 'hyp' file at any depth)")
+    return found
+
+
+def _read_info(path: Path) -> dict:
+    info_path = path / "info.json"
+    if not info_path.is_file():
+        return {}
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise TrnetError(f"{info_path}: invalid JSON: {err}") from None
+    if not isinstance(info, dict):
+        raise TrnetError(f"{info_path}: expected a JSON object")
+    return info
+
+
+def _identity(path: Path, info: dict) -> tuple[str, str, str, str]:
+    """(system, fold, noise, snr) from info.json, falling back on the dir layout."""
+    parts = path.resolve().parts
+    system = info.get("system") or (
+        parts[parts.index("decode") - 1] if "decode" in parts[1:] else path.parent.parent.name
+    )
+    fold = info.get("fold")
+    if fold is None:
+        match = re.fullmatch(r"fold(\w+)", path.name)
+        fold = match.group(1) if match else path.name
+    condition = info.get("condition") or path.parent.name
+    if info.get("noise") is not None and info.get("snr") is not None:
+        noise = str(info["noise"])
+        snr = CLEAN if noise == CLEAN else _snr_text(info["snr"])
+    else:
+        noise, snr = split_condition(str(condition))
+    return str(system), str(fold), noise, snr
+
+
+def _snr_text(snr: object) -> str:
+    if isinstance(snr, float) and snr.is_integer():
+        return str(int(snr))
+    return str(snr)
+
+
+def _read_classes(path: Path) -> tuple[str, ...]:
+    classes_path = path / "classes"
+    if not classes_path.is_file():
+        return CLASSES
+    classes = tuple(line.strip() for line in classes_path.read_text().splitlines() if line.strip())
+    if not classes:
+        raise TrnetError(f"{classes_path}: no classes listed")
+    return classes
+
+
+def _encode(table: dict[str, str], utts: list[str], classes: tuple[str, ...], src: Path):
+    index = {c: i for i, c in enumerate(classes)}
+    out = np.empty(len(utts), dtype=np.int64)
+    for i, utt in enumerate(utts):
+        label = table[utt].split()[0]
+        if label not in index:
+            raise TrnetError(
+                f"{src}: class {label!r} of {utt} not in classes ({' '.join(classes)})"
+            )
+        out[i] = index[label]
+    return out
+
+
+def load_decode_dir(path: str | os.PathLike, allow_partial: bool = False) -> DecodeDir:
+    """Read and check one decode dir (see module docstring for what is an error)."""
+    path = Path(path)
+    for name in ("hyp", "ref"):
+        if not (path / name).is_file():
+            raise TrnetError(f"{path / name}: file not found (not a decode dir)")
+    ref = read_kv(path / "ref")
+    hyp = read_kv(path / "hyp")
+    if not ref:
+        raise TrnetError(f"{path / 'ref'}: empty test set (no utterances)")
+    extra = sorted(set(hyp) - set(ref))
+    if extra:
+        raise TrnetError(f"{path / 'hyp'}: {len(extra)} utterance(s) not in ref, e.g. {extra[0]}")
+    missing = sorted(set(ref) - set(hyp))
+    if missing and not allow_partial:
+        raise TrnetError(
+            f"{path / 'hyp'}: hyp covers {len(hyp)}/{len(ref)} utterances of ref; "
+            f"missing e.g. {missing[0]} (--allow-partial scores the overlap)"
+        )
+    if not hyp:
+        raise TrnetError(f"{path / 'hyp'}: empty test set (no hypotheses)")
+    info = _read_info(path)
+    system, fold, noise, snr = _identity(path, info)
+    classes = _read_classes(path)
+    utts = sorted(hyp, key=lambda u: u.encode("utf-8"))
+    return DecodeDir(
+        path=path,
+        system=system,
+        fold=fold,
+        noise=noise,
+        snr=snr,
+        classes=classes,
+        utts=utts,
+        ref=_encode(ref, utts, classes, path / "ref"),
+        hyp=_encode(hyp, utts, classes, path / "hyp"),
+        info=info,
+        ref_size=len(ref),
+    )
+
+
+def load_all(roots: list[str | os.PathLike], allow_partial: bool = False) -> list[DecodeDir]:
+    """Every decode dir under ``roots``; a (system, condition, fold) seen twice is an error."""
+    dirs: list[DecodeDir] = []
+    seen: dict[tuple[str, str, str], Path] = {}
+    visited: set[Path] = set()
+    for root in roots:
+        for path in find_decode_dirs(root):
+            if path.resolve() in visited:
+                continue
+            visited.add(path.resolve())
+            d = load_decode_dir(path, allow_partial)
+            key = (d.system, d.condition, d.fold)
+            if key in seen:
+                raise TrnetError(
+                    f"{path}: same system/condition/fold {'/'.join(key)} as {seen[key]}"
+                )
+            seen[key] = path
+            dirs.append(d)
+    return dirs

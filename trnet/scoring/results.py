@@ -1,0 +1,230 @@
+"""Systems × conditions comparison and ESPnet-style ``RESULTS.md`` for an ``exp/`` dir."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+from pathlib import Path
+
+from trnet.errors import TrnetError
+from trnet.scoring.bootstrap import Diff, compare_to_reference
+from trnet.scoring.decode_dir import CLEAN, DecodeDir, load_all
+from trnet.scoring.tables import (
+    Cell,
+    TextTable,
+    aggregate,
+    average_columns,
+    grid_tables,
+    score_decode_dir,
+    sort_conditions,
+    systems_table,
+    write_grid,
+    write_text,
+)
+
+SYSTEM_ORDER = (
+    "baseline_clean",
+    "baseline_noisy",
+    "baseline_enhanced",
+    "trnet",
+    "trnet_wo_low",
+    "trnet_wo_high",
+)
+DEFAULT_REF = "baseline_noisy"
+NOISE_SPLIT = (
+    "matched noise ESC-50: folds 1-3 train, fold 4 dev, fold 5 test; "
+    "unmatched noise MUSAN noise (never seen in training)"
+)
+
+
+def group_by_system(dirs: list[DecodeDir]) -> dict[str, list[DecodeDir]]:
+    """Decode dirs by system, the paper's systems first in the paper's order."""
+    groups: dict[str, list[DecodeDir]] = {}
+    for d in dirs:
+        groups.setdefault(d.system, []).append(d)
+
+    def key(name: str) -> tuple[int, str]:
+        return (SYSTEM_ORDER.index(name), "") if name in SYSTEM_ORDER else (len(SYSTEM_ORDER), name)
+
+    return {name: groups[name] for name in sorted(groups, key=key)}
+
+
+def corpus_tag(dirs: list[DecodeDir]) -> str:
+    """A prefix for every caption: ``GENERATED corpus: `` when any decode says generated."""
+    return "GENERATED corpus: " if any(d.generated for d in dirs) else ""
+
+
+def resolve_ref(ref: str | None, systems: list[str]) -> str:
+    """The reference system by name (a path's last part is accepted too)."""
+    if ref is None:
+        return DEFAULT_REF if DEFAULT_REF in systems else systems[0]
+    name = ref if ref in systems else Path(ref.rstrip("/")).name
+    if name not in systems:
+        raise TrnetError(
+            f"--ref: system {ref!r} not among the scored systems ({' '.join(systems)})"
+        )
+    return name
+
+
+def fmt_diff(diff: Diff | None) -> str:
+    if diff is None:
+        return "-"
+    star = " *" if diff.significant else ""
+    return f"{100 * diff.delta:+.2f} [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}]{star}"
+
+
+def bootstrap_table(
+    groups: dict[str, list[DecodeDir]], ref: str, n_boot: int, seed: int, tag: str = ""
+) -> TextTable:
+    """ΔUAR of each system to ``ref`` per condition and noisy average, with 95% CIs."""
+    conds = sort_conditions(d.condition for dirs in groups.values() for d in dirs)
+    averages = average_columns(conds)
+    header = ["system", *conds, *(name for name, _ in averages)]
+    rows = []
+    for name, dirs in groups.items():
+        if name == ref:
+            continue
+        diffs = compare_to_reference(dirs, groups[ref], averages, n_boot, seed)
+        rows.append([name, *(fmt_diff(diffs.get(c)) for c in header[1:])])
+    caption = (
+        f"{tag}UAR difference to {ref} in % points, paired bootstrap 95% CI "
+        f"({n_boot} resamples of utterances within each fold, seed {seed}); * = CI excludes 0"
+    )
+    return TextTable(header, rows, caption=caption)
+
+
+def comparison_tables(
+    groups: dict[str, list[DecodeDir]],
+    cells: dict[str, dict[str, Cell]],
+    ref: str,
+    n_boot: int,
+    seed: int,
+    tag: str = "",
+) -> list[TextTable]:
+    """The paper's Table 1 (UAR, WAR) plus the bootstrap comparison to ``ref``."""
+    tables = [systems_table(cells, m, tag) for m in ("uar", "war")]
+    if len(groups) > 1:
+        tables.append(bootstrap_table(groups, ref, n_boot, seed, tag))
+    return tables
+
+
+def write_comparison(tables: list[TextTable], prefix: Path) -> tuple[Path, Path]:
+    """``<prefix>.tsv`` (tables one after another, each under ``# caption``) and ``.md``."""
+    tsv = "\n".join(f"# {t.caption}\n{t.to_tsv()}" for t in tables)
+    md = "\n".join(t.to_markdown() for t in tables)
+    return (
+        write_text(prefix.with_suffix(".tsv"), tsv),
+        write_text(prefix.with_suffix(".md"), md),
+    )
+
+
+def git_hash() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "-"
+    return out.stdout.strip() or "-"
+
+
+def _environment_md() -> list[str]:
+    from trnet.commands.info import environment
+
+    env = environment()
+    return [
+        "## Environments",
+        f"- date: `{datetime.datetime.now().astimezone().strftime('%a %b %d %H:%M:%S %Z %Y')}`",
+        f"- python version: `{env['python']}`",
+        f"- torch version: `{env['torch']}`",
+        f"- torchaudio version: `{env['torchaudio']}`",
+        f"- trnet version: `{env['trnet']}`",
+        f"- Git hash: `{git_hash()}`",
+        "",
+    ]
+
+
+def _protocol_md(dirs: list[DecodeDir], tag: str) -> list[str]:
+    corpora = sorted({d.corpus for d in dirs})
+    folds = sorted({d.fold for d in dirs}, key=lambda f: (len(f), f))
+    snrs = sorted({d.snr for d in dirs if d.snr != CLEAN}, key=lambda s: -float(s))
+    noises = sorted({d.noise for d in dirs if d.noise != CLEAN})
+    generated = (
+        "**GENERATED corpus** (synthetic speech in IEMOCAP's layout, not IEMOCAP: "
+        "numbers are not comparable to the paper)"
+        if tag
+        else "real corpus (not generated)"
+    )
+    return [
+        "## Protocol",
+        f"- corpus: {', '.join(corpora)}; {generated}",
+        f"- classes: {' '.join(dirs[0].classes)}",
+        f"- folds scored: {', '.join(folds)}",
+        f"- noise: {NOISE_SPLIT}; scored noise sets: {', '.join(noises) or '-'}",
+        f"- SNRs (dB): clean, {', '.join(snrs)}",
+        "- metrics: UAR = unweighted average recall (macro recall over classes present), "
+        "WAR = accuracy, in %; Table: mean over folds; grids: mean ± std over folds "
+        "(std ddof=0) and pooled over folds (all utterances of all folds together)",
+        "",
+    ]
+
+
+def score_tree(roots: list[str | os.PathLike], allow_partial: bool = False) -> list[DecodeDir]:
+    """Load and score every decode dir under ``roots`` (writes scores.json, summary...)."""
+    dirs = load_all(roots, allow_partial)
+    for d in dirs:
+        score_decode_dir(d)
+    return dirs
+
+
+def build_results(
+    exp_dir: Path,
+    out: Path | None = None,
+    ref: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    allow_partial: bool = False,
+    figures: bool = True,
+) -> tuple[Path, list[TextTable]]:
+    """Score everything under ``exp_dir`` and write RESULTS.md; returns it and Table 1."""
+    exp_dir = Path(exp_dir)
+    out = out or exp_dir / "RESULTS.md"
+    dirs = score_tree([exp_dir], allow_partial)
+    groups = group_by_system(dirs)
+    cells = {name: aggregate(ds) for name, ds in groups.items()}
+    for name, ds in groups.items():
+        write_grid(cells[name], name, Path(os.path.commonpath([d.path for d in ds])))
+    ref = resolve_ref(ref, list(groups))
+    tag = corpus_tag(dirs)
+    tables = comparison_tables(groups, cells, ref, n_boot, seed, tag)
+    write_comparison(tables, exp_dir / "compare")
+    title = "# RESULTS" + (" — GENERATED corpus (not IEMOCAP)" if tag else "")
+    lines = [title, "", *_environment_md(), *_protocol_md(dirs, tag)]
+    lines += ["## Systems × conditions", ""]
+    lines += [t.to_markdown() for t in tables[:2]]
+    if len(tables) > 2:
+        lines += [f"## Comparison to {ref}", "", tables[2].to_markdown()]
+    lines += ["## Noise × SNR grids per system", ""]
+    for name in groups:
+        lines += [f"### {name}", ""] + [
+            t.to_markdown() for t in grid_tables(cells[name], name, tag)
+        ]
+    if figures:
+        from trnet.scoring.figures import make_figures
+
+        lines += ["## Figures", ""]
+        for fig in make_figures(groups, cells, exp_dir / "figures", tag, seed):
+            rel = os.path.relpath(fig.path, out.parent) if fig.path else None
+            lines.append(
+                f"- {fig.title}: ![{fig.title}]({rel})"
+                if rel
+                else f"- {fig.title}: skipped ({fig.note})"
+            )
+        lines.append("")
+    write_text(out, "\n".join(lines))
+    return out, tables[:2]
