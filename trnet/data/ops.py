@@ -289,7 +289,7 @@ def split(src: str | os.PathLike, n: int, by: str = "utt") -> list[Path]:
     members = spk2utt_from(utt2spk) if by == "spk" else {u: u for u in units}
     groups = [members[u].split() for u in units]
     cuts = _block_bounds([len(g) for g in groups], n)
-    for part, a, b in zip(parts, cuts, cuts[1:], strict=True):
+    for part, a, b in zip(parts, cuts[:-1], cuts[1:], strict=True):
         utts = [u for group in groups[a:b] for u in group]
         write_datadir(source.subset(utts), part, [source], overwrite=True)
     with atomic_write(done) as f:
