@@ -36,8 +36,9 @@ class CompressedSTFT(nn.Module):
         self.register_buffer("window", torch.hamming_window(n_fft), persistent=False)
 
     def padded_length(self, length: int) -> int:
-        """Length to pad to so that an utterance shorter than one frame still has frames."""
-        return max(length, self.n_fft)
+        """``length`` plus one frame of zeros: an utterance shorter than one frame still has
+        frames, and the last frames do not depend on how much batch padding follows."""
+        return length + self.n_fft
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """``(B, N)`` audio → ``(B, 2, T, F)`` compressed complex spectrum."""

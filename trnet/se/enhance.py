@@ -1,0 +1,119 @@
+"""Running the frozen SE model over condition dirs: ``<condition>/`` → ``<condition>_enh/``.
+
+The enhanced dir keeps the utterance ids and every label table of its source (utt2emo,
+utt2snr, utt2noise, utt2clean, utt2gain...), gets a new ``wav.scp`` (one kaldiio ark of
+int16 wav entries, as the mixer writes) and fbank features (:func:`make_feats`).
+``.done`` (the settings, as JSON) is written last; a complete dir is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trnet.audio import read_audio
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.models.stft import SpectralEnhancer
+
+DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
+"""Tables of the source that describe its audio/features, not the utterance."""
+
+ENH_SUFFIX = "_enh"
+
+
+def model_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _batches(data: DataDir, batch_size: int) -> Iterator[list[str]]:
+    """Utterance ids in batches of similar length (longest first; ties by id)."""
+    dur = data.tables.get("utt2dur", {})
+    utts = sorted(data.utts, key=lambda u: (-float(dur.get(u, 0.0)), u.encode()))
+    for i in range(0, len(utts), batch_size):
+        yield utts[i : i + batch_size]
+
+
+@torch.no_grad()
+def enhance_batch(
+    model: SpectralEnhancer, waves: list[np.ndarray], device: torch.device
+) -> list[np.ndarray]:
+    """Enhance variable-length float audio in one zero-padded batch."""
+    lengths = torch.tensor([len(w) for w in waves])
+    batch = torch.zeros(len(waves), int(lengths.max()))
+    for i, w in enumerate(waves):
+        batch[i, : len(w)] = torch.from_numpy(w)
+    out = model(batch.to(device), lengths.to(device)).cpu().numpy()
+    return [out[i, : len(w)] for i, w in enumerate(waves)]
+
+
+def enhance_condition(
+    model: SpectralEnhancer,
+    settings: dict,
+    src: Path,
+    dst: Path,
+    batch_size: int = 8,
+    nj: int = 1,
+    dither: float = 0.0,
+    seed: int = 0,
+    device: torch.device | None = None,
+) -> str:
+    """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``."""
+    from tqdm import tqdm
+
+    from trnet.feats.extract import ArkWriter, make_feats
+    from trnet.feats.fbank import FbankConfig
+    from trnet.mix.mixing import to_int16
+
+    done = dst / ".done"
+    if done.is_file():
+        if json.loads(done.read_text()) != settings:
+            raise TrnetError(f"{dst}: exists, made with another model/settings; remove it first")
+        return "skipped"
+    data = DataDir.load(src)
+    wav = data["wav.scp"]
+    device = device or torch.device("cpu")
+    dst.mkdir(parents=True, exist_ok=True)
+    writer = ArkWriter(dst / "wav.ark")
+    try:
+        n_batches = (len(data.utts) + batch_size - 1) // batch_size
+        for utts in tqdm(_batches(data, batch_size), total=n_batches, desc=f"enhance {src.name}"):
+            outs = enhance_batch(model, [read_audio(wav[u]) for u in utts], device)
+            for utt, out in zip(utts, outs, strict=True):
+                writer.add(utt, (16000, to_int16(out)))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    for name in DROPPED_TABLES:
+        data.tables.pop(name, None)
+    data.tables["wav.scp"] = writer.scp
+    data.write(dst)
+    data.copy_carried_files(dst)
+    make_feats(dst, nj, FbankConfig(dither=dither), seed)
+    with atomic_write(done) as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+    return "written"
+
+
+def find_conditions(dump_root: Path, names: list[str] | None) -> list[str]:
+    """The named conditions, or every complete (``.done``) condition dir without ``_enh``."""
+    if names:
+        for name in names:
+            if not (dump_root / name / "wav.scp").is_file():
+                raise TrnetError(f"{dump_root / name}: condition dir not found (no wav.scp)")
+        return names
+    found = [
+        p.name
+        for p in sorted(dump_root.iterdir())
+        if p.is_dir() and not p.name.endswith(ENH_SUFFIX) and (p / ".done").is_file()
+    ]
+    if not found:
+        raise TrnetError(f"{dump_root}: no condition dirs (run trnet mix first)")
+    return found

@@ -1,0 +1,123 @@
+"""SE scoring: SI-SDR, PESQ (wb) and STOI of the noisy input and of the enhanced output,
+each against the clean twin (``utt2clean``, times ``utt2gain`` where the mixer applied one),
+averaged per condition (noise × SNR) over a seeded subsample of utterances.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+from pathlib import Path
+
+import numpy as np
+
+from trnet.audio import read_audio
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.se.metrics import pesq_wb, si_sdr, stoi
+
+METRICS = ("sisdr", "pesq", "stoi")
+COLUMNS = ("condition", "noise", "snr", "n_utts") + tuple(
+    f"{m}_{side}" for m in METRICS for side in ("in", "out", "gain")
+)
+
+
+def _pair_scores(item: tuple[str, str, str, float]) -> dict[str, float]:
+    noisy_spec, enh_spec, clean_spec, gain = item
+    clean = gain * read_audio(clean_spec)
+    scores = {}
+    for side, spec in (("in", noisy_spec), ("out", enh_spec)):
+        wave = read_audio(spec)
+        scores[f"sisdr_{side}"] = si_sdr(wave, clean)
+        scores[f"pesq_{side}"] = pesq_wb(clean, wave)
+        scores[f"stoi_{side}"] = stoi(clean, wave)
+    return scores
+
+
+def sample_utts(utts: list[str], max_utts: int, seed: int) -> list[str]:
+    """A seeded subsample (sorted), the same for every run with this seed."""
+    if max_utts <= 0 or len(utts) <= max_utts:
+        return utts
+    idx = np.random.default_rng(seed).choice(len(utts), size=max_utts, replace=False)
+    return [utts[i] for i in sorted(idx)]
+
+
+def condition_items(dump_root: Path, condition: str, max_utts: int, seed: int) -> list[tuple]:
+    noisy = DataDir.load(dump_root / condition)
+    enh_dir = dump_root / f"{condition}_enh"
+    if not (enh_dir / ".done").is_file():
+        raise TrnetError(f"{enh_dir}: not enhanced yet (run trnet enhance)")
+    enh = DataDir.load(enh_dir)
+    clean = noisy["utt2clean"]
+    gains = noisy.tables.get("utt2gain", {})
+    utts = sample_utts(noisy.utts, max_utts, seed)
+    return [
+        (noisy["wav.scp"][u], enh["wav.scp"][u], clean[u], float(gains.get(u, 1.0))) for u in utts
+    ]
+
+
+def _noise_snr(condition: str) -> tuple[str, str]:
+    """``("esc50", "0")`` for ``esc50_0``; ``("clean", "clean")`` for the clean condition."""
+    noise, _, snr = condition.rpartition("_")
+    if not noise:
+        return condition, condition
+    return noise, snr
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def score_conditions(
+    dump_root: Path, conditions: list[str], max_utts: int = 50, nj: int = 1, seed: int = 0
+) -> list[dict]:
+    """One row per condition: mean in/out scores and their gain (out − in)."""
+    from tqdm import tqdm
+
+    rows = []
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(nj) if nj > 1 else _NoPool() as pool:
+        for cond in conditions:
+            items = condition_items(dump_root, cond, max_utts, seed)
+            scores = list(
+                tqdm(pool.imap(_pair_scores, items), total=len(items), desc=f"score {cond}")
+            )
+            noise, snr = _noise_snr(cond)
+            row: dict = {"condition": cond, "noise": noise, "snr": snr, "n_utts": len(items)}
+            for m in METRICS:
+                row[f"{m}_in"] = _mean([s[f"{m}_in"] for s in scores])
+                row[f"{m}_out"] = _mean([s[f"{m}_out"] for s in scores])
+                row[f"{m}_gain"] = row[f"{m}_out"] - row[f"{m}_in"]
+            rows.append(row)
+    return rows
+
+
+class _NoPool:
+    """``imap`` in this process (``--nj 1``)."""
+
+    def __enter__(self) -> _NoPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def imap(self, fn, items):
+        return map(fn, items)
+
+
+def write_scores(rows: list[dict], out: Path, info: dict) -> None:
+    """``<out>.tsv`` (one row per condition) and ``<out>.json`` (rows + info)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out.with_suffix(".tsv")) as f:
+        f.write("\t".join(COLUMNS) + "\n")
+        for row in rows:
+            f.write("\t".join(_fmt(row[c]) for c in COLUMNS) + "\n")
+    with atomic_write(out.with_suffix(".json")) as f:
+        json.dump({**info, "rows": rows}, f, indent=1)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
