@@ -72,7 +72,13 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "stage 3: speech enhancement (pretrain, freeze, enhance, score)"
-  not_yet 3
+  # SE trained on musan_speech (clean read speech: no SER speaker is ever heard) + ESC-50
+  # training-fold noise; for per-fold SE use --speech data/folds/$protocol/fold<K>/train.
+  trnet train-se --config "$conf_dir/se.yaml" --speech musan_speech --noise esc50_train \
+    --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
+  # every complete condition dir without _enh (complete _enh dirs are skipped)
+  trnet enhance dump/iemocap --model exp/se --nj "$nj" --seed "$seed" --device "$device"
+  [ -f exp/se/scores.json ] || trnet score-se dump/iemocap --out exp/se/scores --nj "$nj" --seed "$seed"
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
