@@ -83,12 +83,31 @@ fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: training ($systems) on folds $folds"
-  not_yet 4
+  # Baseline-c first: its clean embeddings are the high-level target of the TRNet systems.
+  # A fold marked .done is skipped; an interrupted one continues from its last checkpoint.
+  for fold in $folds; do
+    for system in baseline_clean $(echo "$systems" | tr ' ' '\n' | grep -vx baseline_clean || true); do
+      log "training $system fold $fold"
+      $train_cmd trnet train --config "$conf_dir/$system.yaml" --fold "$fold" \
+        --data-root "data/folds/$protocol" --dump dump/iemocap --out "exp/$system/fold$fold" \
+        --device "$device" --seed "$seed" --resume
+    done
+  done
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: decoding"
-  not_yet 5
+  conditions="clean"
+  for noise in esc50 musan; do
+    for snr in $snrs; do conditions="$conditions ${noise}_$snr"; done
+  done
+  for system in $systems; do
+    for fold in $folds; do
+      $decode_cmd trnet decode "exp/$system/fold$fold" --dump dump/iemocap \
+        --test-dir "data/folds/$protocol/fold$fold/test" --conditions "$conditions" \
+        --out "exp/$system/decode" --device "$device"
+    done
+  done
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
