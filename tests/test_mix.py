@@ -1,0 +1,195 @@
+"""SNR mixing: exact realised SNR on the written int16 audio, seeds, job splits, bad input."""
+
+import math
+
+import kaldiio
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from trnet.audio import read_audio
+from trnet.cli import app
+from trnet.errors import TrnetError
+from trnet.io import read_kv, write_kv
+from trnet.mix.mixing import fit_noise_to_length, mix_at_snr, scale_noise_to_snr, speech_power
+
+SR = 16000
+
+
+def _speech(rng: np.random.Generator, seconds: float, peak: float) -> np.ndarray:
+    """A voiced-like signal with pauses: harmonics of a wobbling F0 under an on/off envelope."""
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 140 + 30 * np.sin(2 * np.pi * 3 * t + rng.uniform(0, 6))
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    x = sum(np.sin(k * phase) / k for k in range(1, 8)) * (np.sin(2 * np.pi * 2 * t) > -0.3)
+    x = x + 0.02 * rng.standard_normal(t.size)
+    return (x / np.max(np.abs(x)) * peak).astype(np.float32)
+
+
+def make_data_dir(root, silent: bool = False):
+    """Four utterances (one loud: peak protection; one quiet: int16 at 20 dB) + labels."""
+    rng = np.random.default_rng(1)
+    peaks = {"spkA-u1": 0.5, "spkA-u2": 0.98, "spkB-u3": 0.01, "spkB-u4": 0.3}
+    if silent:
+        peaks["spkB-u5"] = 0.0
+    wav = {}
+    for i, (utt, peak) in enumerate(peaks.items()):
+        path = root / "wav" / f"{utt}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, _speech(rng, 0.8 + 0.3 * i, peak), SR, subtype="PCM_16")
+        wav[utt] = str(path)
+    data = root / "data"
+    write_kv(data / "wav.scp", wav)
+    write_kv(data / "utt2spk", {u: u.split("-")[0] for u in wav})
+    write_kv(data / "utt2emo", {u: "neu" for u in wav})
+    write_kv(data / "utt2dur", {u: "1.0" for u in wav})
+    (data / "corpus.json").write_text('{"corpus": "iemocap", "generated": true}\n')
+    return data
+
+
+def make_noise_set(root):
+    """A 16 kHz clip, a 44.1 kHz stereo clip, a zero-length clip and an all-zero clip."""
+    rng = np.random.default_rng(2)
+    noise = root / "noise"
+    (noise / "clips").mkdir(parents=True)
+    clips = {
+        "white": (0.1 * rng.standard_normal(SR // 2), SR),
+        "stereo44k": (0.2 * rng.standard_normal((44100, 2)), 44100),
+        "empty": (np.zeros(0), SR),
+        "zeros": (np.zeros(SR), SR),
+    }
+    for name, (wave, sr) in clips.items():
+        sf.write(noise / "clips" / f"{name}.wav", wave.astype(np.float32), sr, subtype="PCM_16")
+    write_kv(noise / "wav.scp", {c: str(noise / "clips" / f"{c}.wav") for c in clips})
+    write_kv(noise / "utt2category", {c: "noise" for c in clips})
+    durs = {c: f"{len(w) / sr:.3f}" for c, (w, sr) in clips.items()}
+    write_kv(noise / "utt2dur", durs)
+    return noise
+
+
+def run_mix(*args):
+    result = CliRunner().invoke(app, ["mix", *map(str, args)])
+    return result
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mix")
+    data, noise = make_data_dir(root, silent=True), make_noise_set(root)
+    result = run_mix(data, root / "dump", "--noise", noise, "--snr", 20, 10, 0, "clean", "--nj", 1)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return root, data, noise, result
+
+
+def test_fit_noise_tiles_and_cuts_from_offset():
+    noise = np.arange(5.0)
+    assert fit_noise_to_length(noise, 7, 3).tolist() == [3, 4, 0, 1, 2, 3, 4]
+    assert fit_noise_to_length(noise, 2, 1).tolist() == [1, 2]
+
+
+def test_scale_noise_gives_exact_snr_and_active_level_ignores_pauses():
+    rng = np.random.default_rng(0)
+    speech, noise = rng.standard_normal(8000), rng.standard_normal(8000)
+    scaled = scale_noise_to_snr(speech, noise, 7.5)
+    assert 10 * math.log10(np.mean(speech**2) / np.mean(scaled**2)) == pytest.approx(7.5)
+    with_pause = np.concatenate([speech, np.zeros(8000)])
+    assert speech_power(with_pause, "active") == pytest.approx(np.mean(speech**2), rel=1e-6)
+    assert speech_power(with_pause, "rms") == pytest.approx(np.mean(speech**2) / 2)
+
+
+@pytest.mark.parametrize("snr", [20, 10, 0])
+def test_realised_snr_of_written_audio_matches_utt2snr(mixed, snr):
+    root = mixed[0]
+    cond = root / "dump" / f"noise_{snr}"
+    wav, clean = read_kv(cond / "wav.scp"), read_kv(cond / "utt2clean")
+    utt2snr = read_kv(cond / "utt2snr")
+    gains = read_kv(cond / "utt2gain") if (cond / "utt2gain").is_file() else {}
+    assert sorted(wav) == ["spkA-u1", "spkA-u2", "spkB-u3", "spkB-u4"]
+    for utt in wav:
+        g = float(gains.get(utt, 1))
+        ref = g * read_audio(clean[utt]).astype(np.float64)
+        noisy = read_audio(wav[utt]).astype(np.float64)
+        realised = 10 * math.log10(np.sum(ref**2) / np.sum((noisy - ref) ** 2))
+        assert abs(realised - float(utt2snr[utt])) < 0.05, (utt, realised)
+        assert np.max(np.abs(noisy)) <= 0.99 + 1 / 32768
+    if snr == 0:
+        assert float(gains["spkA-u2"]) < 1  # the loud utterance needed peak protection
+
+
+def test_conditions_are_full_data_dirs_and_skip_bad_clips_and_silent_utts(mixed):
+    root, data = mixed[0], mixed[1]
+    cond = root / "dump" / "noise_10"
+    assert read_kv(cond / "skipped") == {"spkB-u5": "silent"}
+    assert read_kv(cond / "utt2emo") == {u: "neu" for u in read_kv(cond / "wav.scp")}
+    assert (cond / "corpus.json").read_text() == (data / "corpus.json").read_text()
+    clips = {v.split()[0] for v in read_kv(cond / "utt2noise").values()}
+    assert clips <= {"white", "stereo44k"}
+    for _, feats in kaldiio.load_scp_sequential(str(cond / "feats.scp")):
+        assert feats.shape[1] == 80 and np.isfinite(feats).all()
+    assert "clip 'zeros' is silent; not used" in mixed[3].output
+    assert "1 zero-length clips not used (empty)" in mixed[3].output
+    clean = root / "dump" / "clean"
+    assert not (clean / "utt2snr").exists()
+    for utt, spec in read_kv(clean / "wav.scp").items():
+        assert np.array_equal(read_audio(spec), read_audio(read_kv(data / "wav.scp")[utt]))
+
+
+def _bytes(cond, root):
+    names = ["wav.ark", "feats.ark", "cmvn.ark", "wav.scp", "feats.scp", "utt2noise", "utt2gain"]
+    return {n: (cond / n).read_bytes().replace(str(root).encode(), b"ROOT") for n in names}
+
+
+def test_nj_does_not_change_bytes_and_seed_does(mixed, tmp_path):
+    root, data, noise, _ = mixed
+    for nj, seed in [(2, 0), (1, 5)]:
+        out = tmp_path / f"nj{nj}_seed{seed}"
+        result = run_mix(data, out, "--noise", noise, "--snr", 10, "--nj", nj, "--seed", seed)
+        assert result.exit_code == 0, result.output + repr(result.exception)
+    reference = _bytes(root / "dump" / "noise_10", root / "dump")
+    assert _bytes(tmp_path / "nj2_seed0" / "noise_10", tmp_path / "nj2_seed0") == reference
+    other = _bytes(tmp_path / "nj1_seed5" / "noise_10", tmp_path / "nj1_seed5")
+    assert other["wav.ark"] != reference["wav.ark"]
+
+
+def test_second_run_skips_complete_conditions(mixed):
+    root, data, noise, _ = mixed
+    ark = root / "dump" / "noise_20" / "wav.ark"
+    before = ark.stat().st_mtime_ns
+    result = run_mix(data, root / "dump", "--noise", noise, "--snr", 20, "--nj", 1)
+    assert result.exit_code == 0
+    assert "kept" in result.output
+    assert ark.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("unknown", "--noise: unknown noise set 'nosuch'"),
+        ("snr", "--snr: 'abc' is neither a number"),
+        ("nometa", "not a noise set (no utt2category"),
+    ],
+)
+def test_bad_input_is_one_line_error(mixed, tmp_path, case, message):
+    root, data, noise, _ = mixed
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "wav.scp").write_text(f"white {noise}/clips/white.wav\n")
+    noise_arg = {"unknown": "nosuch", "snr": str(noise), "nometa": str(bare)}[case]
+    snr = "abc" if case == "snr" else "10"
+    result = run_mix(
+        data, tmp_path / "out", "--noise", noise_arg, "--noise-root", root, "--snr", snr
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, TrnetError)
+    assert message in str(result.exception) and "\n" not in str(result.exception)
+    assert not (tmp_path / "out").exists()
+
+
+def test_quiet_speech_at_high_snr_survives_int16():
+    rng = np.random.default_rng(3)
+    speech = np.round(_speech(rng, 1.0, 0.003) * 32768) / 32768
+    mix = mix_at_snr(speech, rng.standard_normal(speech.size), 30.0)
+    noisy = mix.samples / 32768.0
+    realised = 10 * math.log10(np.sum(speech**2) / np.sum((noisy - speech) ** 2))
+    assert abs(realised - 30.0) < 0.05

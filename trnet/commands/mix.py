@@ -1,0 +1,76 @@
+"""``trnet mix``: noisy copies of a data dir at given SNRs (and a clean copy), with fbank."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+from typer.core import TyperCommand
+
+_NUMBER = re.compile(r"^-?\d")
+
+
+def expand_multi_value(args: list[str], option: str) -> list[str]:
+    """``--snr 20 15 clean`` → ``--snr 20 --snr 15 --snr clean`` (negative numbers are values)."""
+    out: list[str] = []
+    taking = False
+    for arg in args:
+        if arg == option:
+            taking = True
+            continue
+        if taking and (not arg.startswith("-") or _NUMBER.match(arg)):
+            out += [option, arg]
+            continue
+        taking = False
+        out.append(arg)
+    return out
+
+
+class SnrCommand(TyperCommand):
+    """Lets ``--snr`` take several values in a row, as the recipe writes it."""
+
+    def parse_args(self, ctx, args):  # noqa: ANN001, ANN201 (click's signature)
+        return super().parse_args(ctx, expand_multi_value(list(args), "--snr"))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(cls=SnrCommand)
+    def mix(
+        src: Path = typer.Argument(..., help="source Kaldi data dir (e.g. data/iemocap)"),
+        out_root: Path = typer.Argument(..., help="conditions go to OUT_ROOT/<condition>/"),
+        noise: str = typer.Option(
+            None, "--noise", help="noise-set name under --noise-root, or a noise-set dir"
+        ),
+        snr: list[str] = typer.Option(
+            ..., "--snr", help="SNRs in dB and/or 'clean', e.g. --snr 20 15 10 5 0 clean"
+        ),
+        noise_root: Path = typer.Option(Path("data/noise"), help="where noise-set names resolve"),
+        seed: int = typer.Option(0, help="global seed (clip, offset and dither per utterance)"),
+        nj: int = typer.Option(2, help="parallel processes"),
+        level: str = typer.Option("rms", help="speech level for the SNR: rms | active"),
+        fmt: str = typer.Option("ark", "--format", help="audio: ark (kaldiio, int16) | flac | wav"),
+        feats: bool = typer.Option(True, "--feats/--no-feats", help="fbank for each condition"),
+        dither: float = typer.Option(0.0, help="fbank dither (reproducible under --seed)"),
+        overwrite: bool = typer.Option(False, help="redo conditions that are already complete"),
+    ) -> None:
+        """Mix NOISE into every utterance of SRC at each --snr; write OUT_ROOT/<noise>_<snr>/."""
+        from trnet.errors import TrnetError
+        from trnet.feats.fbank import FbankConfig
+        from trnet.mix.conditions import FORMATS, LEVELS, MixOptions, mix_data_dir, parse_snrs
+        from trnet.mix.noiseset import NoiseSet, resolve_noise_dir
+        from trnet.mix.report import print_summary
+
+        snrs = parse_snrs(snr)
+        if level not in LEVELS:
+            raise TrnetError(f"--level: {level!r} is not one of {', '.join(LEVELS)}")
+        if fmt not in FORMATS:
+            raise TrnetError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        if nj < 1:
+            raise TrnetError(f"--nj: must be at least 1, got {nj}")
+        noisy = any(s is not None for s in snrs)
+        if noisy and not noise:
+            raise TrnetError("--noise: required for a noisy condition (only 'clean' needs none)")
+        noise_set = NoiseSet.load(resolve_noise_dir(noise, noise_root)) if noisy else None
+        opts = MixOptions(seed, level, fmt, feats, nj, FbankConfig(dither=dither), overwrite)
+        print_summary(mix_data_dir(src, out_root, noise_set, snrs, opts))

@@ -1,0 +1,1 @@
+"""Kaldi-compatible log-Mel fbank (``fbank``) and its ark/scp/CMVN writing (``extract``)."""

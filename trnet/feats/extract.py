@@ -1,0 +1,188 @@
+"""Writing features (and audio) as Kaldi ark/scp, global CMVN, and the parallel job runner.
+
+Workers only compute; the parent writes every entry in Kaldi (sorted) utterance order into
+one ark, so the bytes written do not depend on ``nj``. Workers (and the parent when
+``nj == 1``) run torch single-threaded for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from trnet.errors import TrnetError
+from trnet.feats.fbank import FbankConfig, compute_fbank
+from trnet.io import atomic_write, read_kv, write_kv
+
+FEATS_MARKER = ".feats.done"
+
+
+class ArkWriter:
+    """Appends kaldiio entries to ``<path>`` written atomically; scp values name the final path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.scp: dict[str, str] = {}
+        self._ctx = atomic_write(self.path, "wb")
+        self._f: IO[bytes] = self._ctx.__enter__()
+
+    def add(self, key: str, value: object) -> None:
+        import kaldiio
+
+        start = self._f.tell()
+        kaldiio.save_ark(self._f, {key: value})
+        self.scp[key] = f"{self.path}:{start + len((key + ' ').encode('utf-8'))}"
+
+    def close(self) -> None:
+        self._ctx.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        try:
+            self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        except RuntimeError:
+            pass
+
+
+def _single_thread(init: Callable[..., None] | None, initargs: tuple) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    if init is not None:
+        init(*initargs)
+
+
+def ordered_map(
+    fn: Callable,
+    items: Sequence,
+    nj: int = 1,
+    init: Callable[..., None] | None = None,
+    initargs: tuple = (),
+    desc: str = "",
+) -> Iterator:
+    """``fn`` over ``items`` in ``nj`` spawned processes; results in input order; a progress bar."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(items), desc=desc, unit="utt", disable=None, leave=False)
+    if nj <= 1:
+        import torch
+
+        threads = torch.get_num_threads()
+        _single_thread(init, initargs)
+        try:
+            for item in items:
+                yield fn(item)
+                bar.update()
+        finally:
+            torch.set_num_threads(threads)
+            bar.close()
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(nj, initializer=_single_thread, initargs=(init, initargs)) as pool:
+        try:
+            for result in pool.imap(fn, items, chunksize=4):
+                yield result
+                bar.update()
+        finally:
+            bar.close()
+
+
+class FeatsWriter:
+    """Writes ``feats.ark``/``feats.scp``, ``utt2num_frames``, ``cmvn.ark`` and the marker."""
+
+    def __init__(self, data_dir: Path, marker: dict) -> None:
+        self.data_dir = Path(data_dir)
+        self.marker = marker
+        self.ark = ArkWriter(self.data_dir / "feats.ark")
+        self.num_frames: dict[str, int] = {}
+        self.stats: np.ndarray | None = None
+
+    def add(self, utt: str, feats: np.ndarray) -> None:
+        self.ark.add(utt, feats)
+        self.num_frames[utt] = int(feats.shape[0])
+        x = feats.astype(np.float64)
+        if self.stats is None:
+            self.stats = np.zeros((2, feats.shape[1] + 1), dtype=np.float64)
+        self.stats[0, :-1] += x.sum(axis=0)
+        self.stats[0, -1] += x.shape[0]
+        self.stats[1, :-1] += (x**2).sum(axis=0)
+
+    def close(self) -> None:
+        """Finish the ark, then the tables, CMVN and (last) the marker."""
+        import kaldiio
+
+        self.ark.close()
+        write_kv(self.data_dir / "feats.scp", self.ark.scp)
+        write_kv(self.data_dir / "utt2num_frames", self.num_frames)
+        if self.stats is None:
+            raise TrnetError(f"{self.data_dir}: no utterance to compute features for")
+        with atomic_write(self.data_dir / "cmvn.ark", "wb") as f:
+            kaldiio.save_ark(f, {"global": self.stats})
+        with atomic_write(self.data_dir / FEATS_MARKER) as f:
+            json.dump(self.marker, f, indent=1, sort_keys=True)
+
+
+def feats_marker(conf: FbankConfig, seed: int) -> dict:
+    """What a finished feature extraction records, and what a resumed one compares against."""
+    return {"fbank": conf.as_dict(), "seed": seed}
+
+
+def feats_complete(data_dir: Path, conf: FbankConfig, seed: int) -> bool:
+    marker = Path(data_dir) / FEATS_MARKER
+    return marker.is_file() and json.loads(marker.read_text()) == feats_marker(conf, seed)
+
+
+def utt_feats_seed(seed: int, utt: str) -> int:
+    """The dither seed of one utterance: from ``(seed, utt)`` only, never from the job split."""
+    from trnet.mix.mixing import stable_seed
+
+    return stable_seed("fbank", seed, utt) % 2**63
+
+
+_JOB: dict = {}
+
+
+def _init_feats(conf: FbankConfig, seed: int) -> None:
+    _JOB.update(conf=conf, seed=seed)
+
+
+def _feats_one(item: tuple[str, str]) -> tuple[str, np.ndarray]:
+    from trnet.audio import read_audio
+
+    utt, spec = item
+    wave = read_audio(spec, _JOB["conf"].sample_frequency)
+    return utt, compute_fbank(wave, _JOB["conf"], utt_feats_seed(_JOB["seed"], utt))
+
+
+def make_feats(data_dir: Path, nj: int = 1, conf: FbankConfig | None = None, seed: int = 0) -> None:
+    """Fbank of every utterance of ``data_dir/wav.scp`` into ``feats.scp``/``feats.ark``,
+    ``utt2num_frames`` and global ``cmvn.ark``; skips when a marker with these settings exists."""
+    from trnet.data.datadir import kaldi_sorted
+
+    data_dir = Path(data_dir)
+    conf = conf or FbankConfig()
+    if feats_complete(data_dir, conf, seed):
+        return
+    wav_scp = read_kv(data_dir / "wav.scp")
+    items = [(utt, wav_scp[utt]) for utt in kaldi_sorted(wav_scp)]
+    results = ordered_map(
+        _feats_one, items, nj, _init_feats, (conf, seed), f"fbank {data_dir.name}"
+    )
+    write_features(data_dir, results, feats_marker(conf, seed))
+
+
+def write_features(data_dir: Path, results: Iterable[tuple[str, np.ndarray]], marker: dict) -> None:
+    """Write ``(utt, feats)`` pairs (in Kaldi order) with a :class:`FeatsWriter`."""
+    (data_dir / FEATS_MARKER).unlink(missing_ok=True)
+    writer = FeatsWriter(data_dir, marker)
+    try:
+        for utt, feats in results:
+            writer.add(utt, feats)
+    except BaseException:
+        writer.ark.abort()
+        raise
+    writer.close()

@@ -1,0 +1,297 @@
+"""``trnet mix``: one noisy (or clean) copy of a data dir per condition, resumable.
+
+A condition is ``clean`` or ``<noise-set>_<snr>``. Its folder is a Kaldi data dir holding
+every usable utterance of the source with the labels copied, plus ``wav.scp`` (the new
+audio), ``utt2snr``, ``utt2noise`` (``clip offset``), ``utt2gain`` (peak protection, only
+when some gain < 1), ``utt2clean`` (the source wav.scp value), ``mix_summary.json``,
+``skipped`` (utterances left out: empty or silent), and ``.done`` (settings; written last).
+Features, when asked for, are computed in the same worker from the written int16 audio and
+are byte-identical to what :func:`trnet.feats.extract.make_feats` writes later.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.feats.extract import (
+    ArkWriter,
+    FeatsWriter,
+    feats_marker,
+    make_feats,
+    ordered_map,
+    utt_feats_seed,
+)
+from trnet.feats.fbank import FbankConfig, compute_fbank
+from trnet.io import atomic_write, write_kv
+from trnet.mix.mixing import mix_at_snr, stable_seed, to_int16
+from trnet.mix.noiseset import ClipDrawer, NoiseSet
+
+FORMATS = ("ark", "flac", "wav")
+LEVELS = ("rms", "active")
+DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
+
+
+def parse_snrs(values: list[str]) -> list[float | None]:
+    """``["20", "0", "clean"]`` → ``[20.0, 0.0, None]``; anything else is a user error."""
+    snrs: list[float | None] = []
+    for value in values:
+        if value == "clean":
+            snrs.append(None)
+            continue
+        try:
+            snr = float(value)
+        except ValueError:
+            snr = math.nan
+        if not math.isfinite(snr):
+            raise TrnetError(f"--snr: {value!r} is neither a number (dB) nor 'clean'")
+        snrs.append(snr)
+    if not snrs:
+        raise TrnetError("--snr: give at least one SNR (dB) or 'clean'")
+    return snrs
+
+
+def condition_name(noise: NoiseSet | None, snr: float | None) -> str:
+    return "clean" if snr is None or noise is None else f"{noise.name}_{snr:g}"
+
+
+@dataclass
+class MixOptions:
+    seed: int = 0
+    level: str = "rms"
+    fmt: str = "ark"
+    feats: bool = True
+    nj: int = 1
+    fbank: FbankConfig = field(default_factory=FbankConfig)
+    overwrite: bool = False
+
+
+@dataclass
+class UttResult:
+    utt: str
+    samples: np.ndarray | None = None
+    clip: str = ""
+    offset: int = 0
+    gain: float = 1.0
+    snr: float = math.nan
+    feats: np.ndarray | None = None
+    skipped: str = ""
+    unusable_clips: tuple[str, ...] = ()
+
+
+_JOB: dict = {}
+
+
+def _init_job(noise: NoiseSet | None, snr: float | None, opts: MixOptions) -> None:
+    _JOB.update(drawer=ClipDrawer(noise) if noise else None, snr=snr, opts=opts)
+
+
+def _read_speech(spec: str) -> np.ndarray:
+    from trnet.audio import audio_info, read_audio
+
+    if not spec.rpartition(":")[2].isdigit() and audio_info(spec)[2] == 0:
+        return np.zeros(0, np.float32)
+    return read_audio(spec)
+
+
+def _mix_one(item: tuple[str, str]) -> UttResult:
+    """Mix (or copy) one utterance; features from the int16 samples that will be written."""
+    utt, spec = item
+    drawer: ClipDrawer | None = _JOB["drawer"]
+    snr, opts = _JOB["snr"], _JOB["opts"]
+    speech = _read_speech(spec)
+    if speech.size == 0 or not np.any(speech):
+        return UttResult(utt, skipped="empty" if speech.size == 0 else "silent")
+    if drawer is None:
+        result = UttResult(utt, samples=to_int16(speech))
+    else:
+        rng = np.random.default_rng(stable_seed(opts.seed, utt, drawer.noise.name, f"{snr:g}"))
+        clip, offset, noise = drawer.draw(rng, speech.size)
+        mixture = mix_at_snr(speech, noise, snr, opts.level)
+        result = UttResult(utt, mixture.samples, clip, offset, mixture.gain, mixture.snr)
+        result.unusable_clips = tuple(sorted(drawer.unusable))
+    if opts.feats:
+        wave = result.samples.astype(np.float32) / 32768.0
+        result.feats = compute_fbank(wave, opts.fbank, utt_feats_seed(opts.seed, utt))
+    return result
+
+
+class AudioWriter:
+    """Mixed audio as one kaldiio ark (int16 wav entries) or one flac/wav file per utterance."""
+
+    def __init__(self, out_dir: Path, fmt: str) -> None:
+        self.out_dir, self.fmt = out_dir, fmt
+        self.ark = ArkWriter(out_dir / "wav.ark") if fmt == "ark" else None
+        self.scp: dict[str, str] = {}
+
+    def add(self, utt: str, samples: np.ndarray, sr: int = 16000) -> None:
+        import soundfile as sf
+
+        if self.ark is not None:
+            self.ark.add(utt, (sr, samples))
+            return
+        path = self.out_dir / "wav" / f"{utt}.{self.fmt}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "wb") as f:
+            sf.write(f, samples, sr, format=self.fmt.upper(), subtype="PCM_16")
+        self.scp[utt] = str(path)
+
+    def close(self) -> dict[str, str]:
+        if self.ark is not None:
+            self.ark.close()
+            return self.ark.scp
+        return self.scp
+
+
+def settings(noise: NoiseSet | None, snr: float | None, opts: MixOptions) -> dict:
+    """What ``.done`` records; a resumed run with other settings needs ``--overwrite``."""
+    return {
+        "noise": str(noise.path) if noise else None,
+        "snr": snr,
+        "seed": opts.seed,
+        "level": opts.level,
+        "format": opts.fmt,
+    }
+
+
+def mix_condition(
+    src: DataDir, out_root: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
+) -> dict:
+    """Write one condition (skipping it when ``.done`` says it is complete); its summary."""
+    name = condition_name(noise, snr)
+    out_dir = Path(out_root) / name
+    done = out_dir / ".done"
+    wanted = settings(noise, snr, opts)
+    if done.is_file() and not opts.overwrite:
+        if json.loads(done.read_text()) != wanted:
+            raise TrnetError(f"{out_dir}: exists with other settings; use --overwrite")
+        if opts.feats:
+            make_feats(out_dir, opts.nj, opts.fbank, opts.seed)
+        summary = json.loads((out_dir / "mix_summary.json").read_text())
+        return {**summary, "status": "kept"}
+    done.unlink(missing_ok=True)
+    start = time.perf_counter()
+    summary = _run_condition(src, out_dir, noise, snr, opts)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    with atomic_write(out_dir / "mix_summary.json") as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+    with atomic_write(done) as f:
+        json.dump(wanted, f, indent=1, sort_keys=True)
+    return {**summary, "status": "new"}
+
+
+def _run_condition(
+    src: DataDir, out_dir: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
+) -> dict:
+    if "segments" in src:
+        raise TrnetError(f"{src.path}: segments are not supported by trnet mix (one file per utt)")
+    wav_scp = src["wav.scp"]
+    items = [(utt, wav_scp[utt]) for utt in src.utts if utt in wav_scp]
+    if len(items) < len(src.utts):
+        raise TrnetError(
+            f"{src.path}/wav.scp: no audio for {len(src.utts) - len(items)} utterances"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ".feats.done").unlink(missing_ok=True)
+    audio = AudioWriter(out_dir, opts.fmt)
+    feats = FeatsWriter(out_dir, feats_marker(opts.fbank, opts.seed)) if opts.feats else None
+    tables: dict[str, dict[str, str]] = {"utt2snr": {}, "utt2noise": {}, "utt2gain": {}}
+    skipped: dict[str, str] = {}
+    unusable: set[str] = set()
+    realised: list[float] = []
+    samples_total = 0
+    results = ordered_map(
+        _mix_one, items, opts.nj, _init_job, (noise, snr, opts), condition_name(noise, snr)
+    )
+    for res in results:
+        if res.skipped:
+            skipped[res.utt] = res.skipped
+            continue
+        audio.add(res.utt, res.samples)
+        samples_total += res.samples.size
+        if feats is not None:
+            feats.add(res.utt, res.feats)
+        if noise is not None:
+            tables["utt2snr"][res.utt] = f"{snr:g}"
+            tables["utt2noise"][res.utt] = f"{res.clip} {res.offset}"
+            tables["utt2gain"][res.utt] = f"{res.gain:.6f}"
+            realised.append(res.snr)
+            _warn_new(unusable, res.unusable_clips, noise)
+    kept = [utt for utt, _ in items if utt not in skipped]
+    if not kept:
+        raise TrnetError(f"{src.path}: every utterance is empty or silent")
+    wav_out = audio.close()
+    if noise is None or all(g == "1.000000" for g in tables["utt2gain"].values()):
+        tables.pop("utt2gain")
+    if noise is None:
+        del tables["utt2snr"], tables["utt2noise"]
+    _write_datadir(src, out_dir, kept, wav_out, tables)
+    write_kv(out_dir / "skipped", skipped)
+    if skipped:
+        print(
+            f"warning: {out_dir}: skipped {len(skipped)} empty/silent utterances (listed in "
+            f"{out_dir / 'skipped'})",
+            file=sys.stderr,
+        )
+    if feats is not None:
+        feats.close()
+    return _summary(out_dir.name, len(kept), len(skipped), samples_total, realised)
+
+
+def _warn_new(seen: set[str], clips: tuple[str, ...], noise: NoiseSet) -> None:
+    for clip in clips:
+        if clip not in seen:
+            seen.add(clip)
+            print(f"warning: {noise.path}: clip {clip!r} is silent; not used", file=sys.stderr)
+
+
+def _write_datadir(
+    src: DataDir, out_dir: Path, kept: list[str], wav: dict[str, str], tables: dict
+) -> None:
+    data = src.subset(kept)
+    for name in DROPPED_TABLES:
+        data.tables.pop(name, None)
+    data.tables["wav.scp"] = wav
+    data.tables["utt2clean"] = {utt: src["wav.scp"][utt] for utt in kept}
+    data.tables.update(tables)
+    data.write(out_dir)
+    src.copy_carried_files(out_dir)
+
+
+def _summary(name: str, n_utts: int, n_skipped: int, samples: int, realised: list[float]) -> dict:
+    snr = np.asarray(realised, dtype=np.float64)
+    return {
+        "condition": name,
+        "utterances": n_utts,
+        "skipped": n_skipped,
+        "hours": samples / 16000 / 3600,
+        "snr_mean": float(snr.mean()) if snr.size else None,
+        "snr_min": float(snr.min()) if snr.size else None,
+        "snr_max": float(snr.max()) if snr.size else None,
+    }
+
+
+def mix_data_dir(
+    src_dir: Path,
+    out_root: Path,
+    noise: NoiseSet | None,
+    snrs: list[float | None],
+    opts: MixOptions,
+) -> list[dict]:
+    """Every condition of ``snrs`` (``None`` = clean); summaries in the same order."""
+    src = DataDir.load(src_dir)
+    if noise is not None and noise.skipped:
+        print(
+            f"warning: {noise.path}: {len(noise.skipped)} zero-length clips not used "
+            f"({', '.join(noise.skipped[:5])})",
+            file=sys.stderr,
+        )
+    return [mix_condition(src, out_root, noise if s is not None else None, s, opts) for s in snrs]
