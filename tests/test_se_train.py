@@ -156,3 +156,69 @@ def test_save_then_load_gives_identical_output(tmp_path):
     with torch.no_grad():
         assert torch.equal(model(wave), loaded(wave))
     assert loaded_conf == conf
+
+
+def make_condition(root: Path, sources: dict[str, Path]) -> Path:
+    """A tiny dump: ``clean/`` and ``noise_0/`` (int16 ark audio, utt2clean, utt2gain)."""
+    from trnet.feats.extract import ArkWriter
+    from trnet.mix.mixing import mix_at_snr, to_int16
+
+    rng = np.random.default_rng(5)
+    speech = {f"spk1-utt{i}": synth_speech(rng, 0.4 + 0.3 * i) for i in range(3)}
+    noise = 0.1 * rng.standard_normal(SR)
+    for cond in ("clean", "noise_0"):
+        out = root / cond
+        writer = ArkWriter(out / "wav.ark")
+        gains = {}
+        for utt, wave in speech.items():
+            if cond == "clean":
+                writer.add(utt, (SR, to_int16(wave)))
+                continue
+            mix = mix_at_snr(wave, noise[: len(wave)], 0.0)
+            writer.add(utt, (SR, mix.samples))
+            gains[utt] = mix.gain
+        writer.close()
+        write_kv(out / "wav.scp", writer.scp)
+        write_kv(out / "utt2spk", {u: "spk1" for u in speech})
+        write_kv(out / "utt2emo", {u: "neu" for u in speech})
+        write_kv(out / "utt2dur", {u: len(w) / SR for u, w in speech.items()})
+        if gains:
+            write_kv(out / "utt2gain", gains)
+        (out / ".done").write_text("{}\n")
+    clean_scp = (root / "clean" / "wav.scp").read_text()
+    (root / "noise_0" / "utt2clean").write_text(clean_scp)
+    (root / "clean" / "utt2clean").write_text(clean_scp)
+    return root
+
+
+def test_enhance_and_score_a_condition(sources, tmp_path):
+    from trnet.audio import read_audio
+    from trnet.io import read_kv
+    from trnet.se.enhance import enhance_condition, find_conditions
+    from trnet.se.score import score_conditions, write_scores
+
+    dump = make_condition(tmp_path / "dump", sources)
+    model = build_model(resolve_config(TINY)).eval()
+    assert find_conditions(dump, None) == ["clean", "noise_0"]
+    settings = {"model": "tiny"}
+    for cond in ("clean", "noise_0"):
+        status = enhance_condition(model, settings, dump / cond, dump / f"{cond}_enh", batch_size=2)
+        assert status == "written"
+    enh = dump / "noise_0_enh"
+    assert enhance_condition(model, settings, dump / "noise_0", enh) == "skipped"
+    with pytest.raises(TrnetError, match="another model"):
+        enhance_condition(model, {"model": "other"}, dump / "noise_0", enh)
+    wav = read_kv(enh / "wav.scp")
+    assert sorted(wav) == sorted(read_kv(dump / "noise_0" / "wav.scp"))
+    for utt, spec in wav.items():
+        assert len(read_audio(spec)) == len(read_audio(read_kv(dump / "noise_0" / "wav.scp")[utt]))
+    for table in ("utt2emo", "utt2gain", "utt2clean", "feats.scp", "utt2num_frames", "cmvn.ark"):
+        assert (enh / table).is_file()
+    assert read_kv(enh / "utt2emo") == read_kv(dump / "noise_0" / "utt2emo")
+
+    rows = score_conditions(dump, ["clean", "noise_0"], max_utts=2)
+    assert [r["n_utts"] for r in rows] == [2, 2]
+    assert rows[0]["sisdr_in"] > 80  # clean input is its own reference (gain 1)
+    assert abs(rows[1]["sisdr_in"]) < 1.5  # 0 dB mixture, reference = gain × clean
+    write_scores(rows, tmp_path / "scores", {})
+    assert (tmp_path / "scores.tsv").read_text().count("\n") == 3
