@@ -67,7 +67,15 @@ fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "stage 2: SNR mixing and fbank features"
-  not_yet 2
+  # dump/iemocap/<condition>/ for clean and <noise-set>_<snr>: esc50_train (training noise),
+  # esc50_dev (dev), esc50 (matched test), musan (unmatched test). Complete conditions
+  # (.done) are skipped, so a rerun only does what is missing.
+  trnet mix data/iemocap dump/iemocap --noise esc50_train --snr $snrs clean \
+    --noise-root data/noise --nj "$nj" --seed "$seed"
+  for noise in esc50_dev esc50 musan; do
+    trnet mix data/iemocap dump/iemocap --noise "$noise" --snr $snrs \
+      --noise-root data/noise --nj "$nj" --seed "$seed"
+  done
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
