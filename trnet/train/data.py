@@ -87,7 +87,7 @@ class FeatureStore:
     def load(self, condition: str, utt: str) -> np.ndarray:
         import kaldiio
 
-        return np.asarray(kaldiio.load_mat(self.scp(condition)[utt]), dtype=np.float32)
+        return np.array(kaldiio.load_mat(self.scp(condition)[utt]), dtype=np.float32)
 
     def check(self, needs: dict[str, set[str]], what: str) -> None:
         """Raise one error listing every (condition, utterance) without features."""

@@ -1,0 +1,152 @@
+"""The trainer on a toy fold: outputs, clean embeddings, resume, checks, torchrun DDP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from ser_toy import make_toy, toy_config
+
+from trnet.errors import TrnetError
+from trnet.io import read_kv
+from trnet.train import checkpoint
+from trnet.train.config import config_to_dict
+from trnet.train.data import read_vectors
+from trnet.train.trainer import train_fold
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("toy")
+    folds, dump = make_toy(root)
+    base = root / "exp" / "baseline_clean" / "fold1"
+    train_fold(toy_config("baseline_clean", epochs=2), 1, folds, dump, base, device="cpu")
+    return {"root": root, "folds": folds, "dump": dump, "base": base}
+
+
+def z_from(toy: dict[str, Path]) -> str:
+    return str(toy["root"] / "exp" / "baseline_clean" / "fold{fold}")
+
+
+def test_outputs_and_clean_embeddings(toy: dict[str, Path]) -> None:
+    base = toy["base"]
+    for name in (
+        "config.yaml",
+        "best.pt",
+        "train.log",
+        "metrics.tsv",
+        ".done",
+        "checkpoints/epoch2.pt",
+    ):
+        assert (base / name).is_file(), name
+    rows = (base / "metrics.tsv").read_text().splitlines()
+    assert rows[0].split("\t")[:3] == ["epoch", "lr", "loss"] and len(rows) == 3
+    assert yaml.safe_load((base / "config.yaml").read_text()) == config_to_dict(
+        toy_config("baseline_clean", epochs=2)
+    )
+    emb = read_vectors(base / "emb_clean.ark")
+    assert len(emb) == 40 and {v.shape for v in emb.values()} == {(8,)}
+    assert set(read_kv(base / "emb_clean.scp")) == set(emb)
+
+
+def test_done_fold_is_skipped(toy: dict[str, Path]) -> None:
+    before = (toy["base"] / "best.pt").stat().st_mtime_ns
+    train_fold(
+        toy_config("baseline_clean", epochs=5),
+        1,
+        toy["folds"],
+        toy["dump"],
+        toy["base"],
+        device="cpu",
+    )
+    assert (toy["base"] / "best.pt").stat().st_mtime_ns == before
+
+
+def test_kill_and_resume_equals_uninterrupted(toy: dict[str, Path], tmp_path: Path) -> None:
+    cfg = toy_config("trnet", z_clean_from=z_from(toy), epochs=4, keep_checkpoints=4)
+    full, resumed = tmp_path / "full", tmp_path / "resumed"
+    train_fold(cfg, 1, toy["folds"], toy["dump"], full, device="cpu")
+    # a run killed after epoch 2 leaves its epoch-2 checkpoint (and files of no importance)
+    (resumed / "checkpoints").mkdir(parents=True)
+    shutil.copy(full / "checkpoints" / "epoch2.pt", resumed / "checkpoints" / "epoch2.pt")
+    with pytest.raises(TrnetError, match="pass --resume"):
+        train_fold(cfg, 1, toy["folds"], toy["dump"], resumed, device="cpu")
+    train_fold(cfg, 1, toy["folds"], toy["dump"], resumed, resume=True, device="cpu")
+    a, b = (checkpoint.load(d / "checkpoints" / "epoch4.pt") for d in (full, resumed))
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert torch.equal(a["rng"][0]["torch"], b["rng"][0]["torch"])
+    drop = {"seconds"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in a["history"]] == [
+        {k: v for k, v in r.items() if k not in drop} for r in b["history"]
+    ]
+    assert a["history"][-1]["low"] > 0 and a["history"][-1]["high"] > 0
+
+
+def test_missing_features_are_listed_before_training(toy: dict[str, Path], tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    shutil.copytree(toy["dump"], dump)
+    scp = dump / "esc50_train_0_enh" / "feats.scp"
+    lines = scp.read_text().splitlines()
+    scp.write_text("\n".join(lines[2:]) + "\n")
+    shutil.rmtree(dump / "esc50_dev_10")
+    out = tmp_path / "exp"
+    cfg = toy_config("trnet_wo_high")
+    with pytest.raises(TrnetError) as err:
+        train_fold(cfg, 1, toy["folds"], dump, out, device="cpu")
+    msg = str(err.value)
+    assert "esc50_train_0_enh/feats.scp: 2 utterances missing" in msg
+    assert lines[0].split()[0] in msg and "esc50_dev_10/feats.scp: missing" in msg
+    assert not (out / "checkpoints").exists()
+
+
+def test_trnet_needs_baseline_clean_embeddings(toy: dict[str, Path], tmp_path: Path) -> None:
+    cfg = toy_config("trnet_wo_low", z_clean_from=str(tmp_path / "none" / "fold{fold}"))
+    with pytest.raises(TrnetError, match=r"none/fold1/emb_clean\.ark: clean embeddings missing"):
+        train_fold(cfg, 1, toy["folds"], toy["dump"], tmp_path / "exp", device="cpu")
+
+
+def test_fold_without_training_data(toy: dict[str, Path], tmp_path: Path) -> None:
+    folds = tmp_path / "folds"
+    shutil.copytree(toy["folds"], folds)
+    (folds / "fold1" / "train" / "utt2spk").write_text("")
+    with pytest.raises(TrnetError, match="no training utterances"):
+        train_fold(
+            toy_config("baseline_noisy"), 1, folds, toy["dump"], tmp_path / "exp", device="cpu"
+        )
+
+
+def test_torchrun_two_processes_cpu(toy: dict[str, Path], tmp_path: Path) -> None:
+    conf = tmp_path / "noisy.yaml"
+    conf.write_text(
+        yaml.safe_dump(config_to_dict(toy_config("trnet", z_clean_from=z_from(toy), epochs=2)))
+    )
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    cmd += [
+        "-m",
+        "trnet",
+        "train",
+        "--config",
+        str(conf),
+        "--fold",
+        "1",
+        "--data-root",
+        str(toy["folds"]),
+    ]
+    cmd += ["--dump", str(toy["dump"]), "--out", str(out), "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / ".done").is_file()
+    assert "2 process(es)" in (out / "train.log").read_text()
+    assert len((out / "metrics.tsv").read_text().splitlines()) == 3
+    state = checkpoint.load(out / "checkpoints" / "epoch2.pt")
+    assert len(state["rng"]) == 2
