@@ -95,7 +95,10 @@ def _tsne_points(d: DecodeDir, seed: int) -> tuple[np.ndarray, np.ndarray] | Non
         return None
     x = np.stack([emb[d.utts[i]] for i in keep]).astype(np.float64)
     perplexity = float(min(30.0, max(2.0, (len(keep) - 1) / 3)))
-    y = TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
+    # exact gradients: faster than Barnes-Hut below a few thousand points, and deterministic
+    method = "exact" if len(keep) <= 2000 else "barnes_hut"
+    tsne = TSNE(2, perplexity=perplexity, init="pca", method=method, random_state=seed)
+    y = tsne.fit_transform(x)
     return y, d.ref[keep]
 
 

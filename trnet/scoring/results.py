@@ -14,11 +14,10 @@ from trnet.scoring.tables import (
     Cell,
     TextTable,
     aggregate,
-    average_columns,
     grid_tables,
     score_decode_dir,
-    sort_conditions,
     systems_table,
+    table_columns,
     write_grid,
     write_text,
 )
@@ -78,9 +77,9 @@ def bootstrap_table(
     groups: dict[str, list[DecodeDir]], ref: str, n_boot: int, seed: int, tag: str = ""
 ) -> TextTable:
     """ΔUAR of each system to ``ref`` per condition and noisy average, with 95% CIs."""
-    conds = sort_conditions(d.condition for dirs in groups.values() for d in dirs)
-    averages = average_columns(conds)
-    header = ["system", *conds, *(name for name, _ in averages)]
+    columns = table_columns([d.condition for dirs in groups.values() for d in dirs])
+    averages = [(name, group) for name, group in columns if name.endswith(" avg")]
+    header = ["system", *(name for name, _ in columns)]
     rows = []
     for name, dirs in groups.items():
         if name == ref:

@@ -273,38 +273,39 @@ def write_grid(cells: dict[str, Cell], system: str, out_dir: Path) -> tuple[Path
 
 
 def noisy_average(cells: dict[str, Cell], conds: list[str], metric: str) -> float | None:
-    """Mean of the fold-mean metric over ``conds``; None when the system lacks any of them."""
+    """Mean of the fold-mean metric over ``conds``; None when the system lacks any of them
+    (so that an average never mixes different sets of conditions across systems)."""
     if not conds or any(c not in cells for c in conds):
         return None
     return float(np.mean([cells[c].mean(metric) for c in conds]))
 
 
-def average_columns(conditions: list[str]) -> list[tuple[str, list[str]]]:
-    """(column name, conditions) for the per-noise and overall averages of noisy conditions."""
-    noisy = [c for c in conditions if c != CLEAN]
-    noises = sorted({split(c)[0] for c in noisy}, key=noise_key)
-    cols = [(f"{n} avg", [c for c in noisy if split(c)[0] == n]) for n in noises]
+def table_columns(conditions: list[str]) -> list[tuple[str, list[str]]]:
+    """(column, conditions it averages): each condition, each noise set's average after its
+    conditions, and the average over all noisy conditions when there are several noise sets."""
+    conds = sort_conditions(conditions)
+    noises = sorted({split(c)[0] for c in conds if c != CLEAN}, key=noise_key)
+    cols = [(CLEAN, [CLEAN])] if CLEAN in conds else []
+    for noise in noises:
+        group = [c for c in conds if split(c)[0] == noise]
+        cols += [(c, [c]) for c in group] + [(f"{noise} avg", group)]
     if len(noises) > 1:
-        cols.append(("noisy avg", noisy))
+        cols.append(("noisy avg", [c for c in conds if c != CLEAN]))
     return cols
 
 
 def systems_table(systems: dict[str, dict[str, Cell]], metric: str, tag: str = "") -> TextTable:
-    """Rows = systems, columns = conditions + noisy averages; fold means in %, best in bold."""
-    conds = sort_conditions(c for cells in systems.values() for c in cells)
-    avgs = average_columns(conds)
-    header = ["system", *conds, *(name for name, _ in avgs)]
-    values: list[list[float | None]] = []
-    for cells in systems.values():
-        row = [cells[c].mean(metric) if c in cells else None for c in conds]
-        row += [noisy_average(cells, group, metric) for _, group in avgs]
-        values.append(row)
+    """Rows = systems, columns = conditions and noisy averages; fold means in %, best in bold."""
+    columns = table_columns([c for cells in systems.values() for c in cells])
+    values = [
+        [noisy_average(cells, group, metric) for _, group in columns] for cells in systems.values()
+    ]
     table = TextTable(
-        header,
+        ["system", *(name for name, _ in columns)],
         [[name, *(pct(v) for v in row)] for name, row in zip(systems, values, strict=True)],
         caption=f"{tag}{metric.upper()} (%), mean over folds; best per column in bold",
     )
-    for j in range(len(header) - 1):
+    for j in range(len(columns)):
         column = [row[j] for row in values]
         present = [round(v, 6) for v in column if v is not None]
         if len(present) > 1:

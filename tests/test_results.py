@@ -1,0 +1,126 @@
+"""`trnet results` on a small fake exp/ tree: RESULTS.md, comparison files and figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+from typer.testing import CliRunner
+
+from trnet.cli import app
+from trnet.io import write_kv
+from trnet.scoring.metrics import CLASSES
+
+SYSTEMS = {"baseline_clean": 0.5, "baseline_noisy": 0.6, "baseline_enhanced": 0.65, "trnet": 0.8}
+CONDITIONS = ("clean", "esc50_20", "esc50_10", "esc50_0", "musan_0")
+N_UTT = 16
+
+
+def _decode(exp: Path, system: str, cond: str, fold: int, acc: float, generated: bool) -> None:
+    rng = np.random.default_rng([fold, CONDITIONS.index(cond), int(acc * 100)])
+    utts = [f"Ses0{fold}F-u{i:02d}" for i in range(N_UTT)]
+    ref = {u: CLASSES[i % 4] for i, u in enumerate(utts)}
+    snr = 30 if cond == "clean" else int(cond.split("_")[1])
+    hit = rng.random(N_UTT) < acc * (0.6 + snr / 75)
+    hyp = {u: ref[u] if hit[i] else CLASSES[(i + 1) % 4] for i, u in enumerate(utts)}
+    path = exp / system / "decode" / cond / f"fold{fold}"
+    path.mkdir(parents=True)
+    write_kv(path / "ref", ref)
+    write_kv(path / "hyp", hyp)
+    (path / "classes").write_text("\n".join(CLASSES) + "\n")
+    noise = "clean" if cond == "clean" else cond.split("_")[0]
+    info = {"system": system, "fold": fold, "condition": cond, "noise": noise, "corpus": "iemocap",
+            "snr": None if cond == "clean" else snr, "generated": generated}  # fmt: skip
+    (path / "info.json").write_text(json.dumps(info))
+    if system == "trnet":
+        write_kv(
+            path / "utt2s", {u: f"{min(1.0, snr / 30 + 0.1 * rng.random()):.3f}" for u in utts}
+        )
+    if system != "baseline_enhanced":  # t-SNE must cope with a system that lacks emb
+        ark, scp = str(path / "emb.ark"), str(path / "emb.scp")
+        with kaldiio.WriteHelper(f"ark,scp:{ark},{scp}") as writer:
+            for i, u in enumerate(utts):
+                centre = np.eye(8, dtype=np.float32)[i % 4] * 3
+                writer(u, centre + rng.standard_normal(8).astype(np.float32))
+
+
+def make_exp(root: Path, generated: bool = True) -> Path:
+    exp = root / "exp"
+    for system, acc in SYSTEMS.items():
+        for cond in CONDITIONS:
+            for fold in (1, 2):
+                _decode(exp, system, cond, fold, acc, generated)
+    return exp
+
+
+def run_results(exp: Path, *extra: str):
+    return CliRunner().invoke(
+        app, ["results", str(exp), "--n-boot", "100", *extra], env={"COLUMNS": "200"}
+    )
+
+
+def test_results_md_tables_generated_label_and_figures(tmp_path):
+    exp = make_exp(tmp_path, generated=True)
+    result = run_results(exp)
+    assert result.exit_code == 0, result.output
+    md = (exp / "RESULTS.md").read_text()
+    assert md.startswith("# RESULTS — GENERATED corpus")
+    for heading in ("## Environments", "## Protocol", "## Systems × conditions",
+                    "## Comparison to baseline_noisy", "## Noise × SNR grids per system",
+                    "### trnet", "## Figures"):  # fmt: skip
+        assert heading in md
+    assert "- Git hash: `" in md and "- torch version: `" in md
+    assert "- folds scored: 1, 2" in md and "- SNRs (dB): clean, 20, 10, 0" in md
+    header = "| system | clean | esc50_20 | esc50_10 | esc50_0 | esc50 avg | musan_0 | musan avg"
+    assert md.count(header) == 3  # UAR, WAR and the bootstrap table
+    captions = [line for line in md.splitlines() if line.startswith("**") and "(%" in line]
+    assert len(captions) == 2 + 4 * len(SYSTEMS)
+    assert all("GENERATED corpus" in c for c in captions)
+    assert "UAR difference to baseline_noisy" in md
+    # every row of the systems table is in the terminal output, and RESULTS.md's path last
+    assert all(s in result.output for s in SYSTEMS)
+    assert result.output.strip().splitlines()[-1] == f"RESULTS: {exp / 'RESULTS.md'}"
+    figures = sorted(p.name for p in (exp / "figures").glob("*.png"))
+    assert figures == sorted(
+        ["s_dist_trnet.png", "tsne.png", "uar_vs_snr.png"] + [f"confusion_{s}.png" for s in SYSTEMS]
+    )
+    for png in (exp / "figures").glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+        assert f"](figures/{png.name})" in md
+    # each decode dir is scored in place, and the grid of each system is written
+    assert (exp / "trnet" / "decode" / "esc50_0" / "fold2" / "summary").is_file()
+    assert (exp / "trnet" / "decode" / "scores_grid.tsv").is_file()
+
+
+def test_results_are_deterministic_and_real_corpus_not_labelled(tmp_path):
+    exp = make_exp(tmp_path, generated=False)
+    assert run_results(exp, "--no-figures").exit_code == 0
+    md = (exp / "RESULTS.md").read_text()
+    first = (exp / "compare.md").read_text()
+    assert "GENERATED" not in md and "real corpus (not generated)" in md
+    assert "## Figures" not in md
+    assert run_results(exp, "--no-figures").exit_code == 0
+    assert (exp / "compare.md").read_text() == first
+
+
+def test_figures_skipped_with_a_note_when_inputs_missing(tmp_path):
+    exp = tmp_path / "exp"
+    _decode(exp, "baseline_noisy", "clean", 1, 0.6, False)
+    for name in ("emb.scp", "emb.ark"):
+        (exp / "baseline_noisy" / "decode" / "clean" / "fold1" / name).unlink()
+    result = run_results(exp, "--ref", "baseline_noisy")
+    assert result.exit_code == 0, result.output
+    md = (exp / "RESULTS.md").read_text()
+    assert "- distribution of s: skipped (no system wrote utt2s)" in md
+    assert "- t-SNE of utterance embeddings: skipped (no emb.scp for" in md
+    assert "- UAR vs SNR: skipped (no noisy decode)" in md
+    assert (exp / "figures" / "confusion_baseline_noisy.png").stat().st_size > 0
+
+
+def test_results_on_an_exp_without_decodes_is_an_error(tmp_path):
+    (tmp_path / "exp" / "trnet" / "fold1").mkdir(parents=True)
+    result = run_results(tmp_path / "exp")
+    assert result.exit_code == 1
+    assert "no decode dirs found" in str(result.exception)
