@@ -1,0 +1,216 @@
+"""Shared prep for corpora labelled by file name or one CSV (RAVDESS, CREMA-D, EmoDB, MSP).
+
+A corpus module lists its audio as :class:`Item` rows (and what it skipped, with reasons);
+:func:`write_data_dir` does the rest the same way for all of them: the class map (corpus
+label → 4-class label or dropped, changeable with ``--map LABEL=CLASS``), durations read
+from the audio headers at any sample rate and channel count (the audio itself is left as
+it is: :func:`trnet.audio.read_audio` is the one place it becomes 16 kHz mono), the tables,
+``local/skipped.tsv``, ``corpus.json`` and the resumability markers of :mod:`trnet.prep`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import soundfile as sf
+
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
+from trnet.scoring.metrics import CLASSES
+
+DROP = "drop"
+"""``--map LABEL=drop`` leaves a corpus label out."""
+
+ClassMap = dict[str, str | None]
+"""Corpus label → 4-class label, or None for a dropped label."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One usable audio file of a corpus: ids, corpus label, path, extra ``utt2*`` values."""
+
+    utt: str
+    spk: str
+    raw: str
+    wav: Path
+    extra: Mapping[str, str] = field(default_factory=dict)
+    """Table name → value, e.g. ``{"utt2gender": "f"}``."""
+
+
+def parse_map(specs: Iterable[str], default: ClassMap) -> ClassMap:
+    """``default`` changed by ``LABEL=CLASS`` specs (CLASS one of the 4 classes or ``drop``).
+
+    Labels match the corpus's labels case-insensitively; an unknown label or class is a
+    :class:`TrnetError` naming the option and what is allowed.
+    """
+    mapping = dict(default)
+    by_lower = {label.lower(): label for label in default}
+    for spec in specs:
+        label, sep, target = (s.strip() for s in spec.partition("="))
+        if not sep or not label or not target:
+            raise TrnetError(f"--map {spec}: expected LABEL=CLASS, e.g. calm=neu or calm={DROP}")
+        if label.lower() not in by_lower:
+            raise TrnetError(f"--map {spec}: unknown label {label!r}; labels: {', '.join(default)}")
+        if target != DROP and target not in CLASSES:
+            raise TrnetError(
+                f"--map {spec}: unknown class {target!r}; classes: {', '.join(CLASSES)}, {DROP}"
+            )
+        mapping[by_lower[label.lower()]] = None if target == DROP else target
+    return mapping
+
+
+def audio_duration(path: Path) -> tuple[str | None, str]:
+    """``("2.345", "")`` for a readable, non-empty audio file (any rate), else ``(None, why)``."""
+    if not path.is_file():
+        return None, "missing audio file"
+    try:
+        info = sf.info(str(path))
+    except Exception as err:  # soundfile raises several types for a broken file
+        return None, f"unreadable audio ({err})".replace("\t", " ").replace("\n", " ")
+    if info.frames == 0:
+        return None, "empty audio file"
+    return f"{info.frames / info.samplerate:.3f}", ""
+
+
+def looks_like(root: Path) -> str | None:
+    """Name of the corpus whose layout ``root`` has (for wrong-ROOT messages), or None."""
+    if not root.is_dir():
+        return None
+    names = {p.name for p in root.iterdir()}
+    if any(n.startswith("Actor_") for n in names):
+        return "RAVDESS"
+    if "AudioWAV" in names:
+        return "CREMA-D"
+    if (root / "Labels" / "labels_consensus.csv").is_file() or "Audios" in names:
+        return "MSP-Podcast"
+    if any(n.startswith("Session") for n in names):
+        return "IEMOCAP"
+    if "wav" in names and (root / "wav").is_dir():
+        return "EmoDB"
+    return None
+
+
+def check_root(
+    root: Path, ok: bool, missing: str, expected: str, corpus: str, hint: str = ""
+) -> None:
+    """One-line error for a ROOT without ``corpus``'s layout, naming the corpus it holds."""
+    if not root.exists():
+        raise TrnetError(f"{root}: not found; expected {expected}")
+    if not root.is_dir():
+        raise TrnetError(f"{root}: not a directory; expected {expected}")
+    if ok:
+        return
+    other = looks_like(root)
+    if other and other != corpus:
+        hint = f" (this looks like {other})"
+    raise TrnetError(f"{root}: {missing}; expected {expected}{hint}")
+
+
+def _signature(
+    corpus: str, root: Path, items: list[Item], skipped: list, mapping: ClassMap
+) -> dict:
+    """What the output depends on: the file list, labels, skips and the class map."""
+    digest = hashlib.sha256()
+    for item in items:
+        extra = sorted(item.extra.items())
+        digest.update(f"{item.utt}\0{item.spk}\0{item.raw}\0{item.wav}\0{extra}\n".encode())
+    for where, why in sorted(skipped):
+        digest.update(f"{where}\0{why}\n".encode())
+    return {
+        "corpus": corpus,
+        "root": str(root),
+        "class_map": {k: mapping[k] for k in sorted(mapping)},
+        "inputs_sha256": digest.hexdigest(),
+    }
+
+
+def _tables(items: list[Item], mapping: ClassMap, report: PrepReport, skipped: list) -> dict:
+    from tqdm import tqdm
+
+    names = ["wav.scp", "utt2spk", "utt2emo", "utt2emo_raw", "utt2dur"]
+    names += sorted({name for item in items for name in item.extra})
+    tables: dict[str, dict[str, str]] = {name: {} for name in names}
+    dropped: Counter = Counter()
+    for item in tqdm(items, desc=f"{report.corpus} wavs", unit="utt", disable=None):
+        emo = mapping.get(item.raw)
+        if emo is None:
+            dropped[item.raw] += 1
+            continue
+        duration, reason = audio_duration(item.wav)
+        if duration is None:
+            skipped.append((str(item.wav), reason))
+            continue
+        values = {
+            "wav.scp": str(item.wav),
+            "utt2spk": item.spk,
+            "utt2emo": emo,
+            "utt2emo_raw": item.raw,
+            "utt2dur": duration,
+        }
+        for name, value in {**values, **item.extra}.items():
+            tables[name][item.utt] = value
+        report.counts.setdefault(item.spk, Counter())[emo] += 1
+    report.dropped = dict(sorted(dropped.items()))
+    return tables
+
+
+def sample_rate_of(wavs: Iterable[str]) -> int | None:
+    """The one sample rate all these files share, or None when they differ."""
+    rates = {sf.info(w).samplerate for w in wavs}
+    return rates.pop() if len(rates) == 1 else None
+
+
+def write_data_dir(
+    corpus: str,
+    root: Path,
+    out: Path,
+    items: list[Item],
+    skipped: list[tuple[str, str]],
+    mapping: ClassMap,
+    overwrite: bool = False,
+) -> PrepReport:
+    """Write the data dir ``out`` from a corpus's items (see module doc); resumable.
+
+    ``corpus.json`` also records ``sample_rate``: the rate every file has, or null when the
+    rates differ, so a checker can expect the corpus's own rate instead of 16 kHz.
+    """
+    if len({item.utt for item in items}) != len(items):
+        raise TrnetError(f"{root}: the same utterance id is listed twice")
+    signature = _signature(corpus, root, items, skipped, mapping)
+    if start(out, signature, overwrite):
+        return report_from_dir(out, corpus)
+    report = PrepReport(data_dir=out, corpus=corpus, generated=False)
+    skipped = list(skipped)
+    tables = _tables(items, mapping, report, skipped)
+    write_skipped(out, skipped)
+    report.n_skipped = len(skipped)
+    if not tables["utt2spk"]:
+        raise TrnetError(
+            f"{root}: no usable utterance found ({len(skipped)} skipped, "
+            f"{sum(report.dropped.values())} dropped by the class map; see {report.skipped_path})"
+        )
+    DataDir(tables=tables).write(out)
+    meta = {
+        "corpus": corpus,
+        "root": str(root),
+        "generated": False,
+        "sample_rate": sample_rate_of(tables["wav.scp"].values()),
+    }
+    with atomic_write(out / "corpus.json") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    finish(out, signature, {"dropped": report.dropped, "filtered": 0})
+    return report
+
+
+def absolute(root: Path) -> Path:
+    """``root`` made absolute (symlinks kept), so wav.scp paths work from any folder."""
+    return Path(os.path.abspath(Path(root).expanduser()))

@@ -1,0 +1,91 @@
+"""CREMA-D → Kaldi data dir.
+
+Layout: ``ROOT/AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav``, e.g. ``1001_DFA_ANG_XX.wav``:
+actor 1001-1091, a three-letter sentence code, emotion ANG DIS FEA HAP NEU SAD, level LO MD
+HI XX (unspecified). Genders come from ``ROOT/VideoDemographics.csv`` (``ActorID,...,Sex,...``)
+when the release has it. Names that break the scheme, and unreadable or empty files (the
+release has at least one), are listed as skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from trnet.errors import TrnetError
+from trnet.prep import PrepReport
+from trnet.prep.common import ClassMap, Item, absolute, check_root, parse_map, write_data_dir
+
+CORPUS = "cremad"
+EXPECTED = "CREMA-D's AudioWAV/ with <actor>_<sentence>_<EMO>_<level>.wav files"
+DEFAULT_MAP: ClassMap = {
+    "ANG": "ang",
+    "DIS": None,
+    "FEA": None,
+    "HAP": "hap",
+    "NEU": "neu",
+    "SAD": "sad",
+}
+"""Corpus label → 4-class label (None: dropped)."""
+ACTORS = range(1001, 1092)
+DEMOGRAPHICS = "VideoDemographics.csv"
+
+_NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_(LO|MD|HI|XX)\.wav$")
+BAD_NAME = "file name does not follow <actor>_<sentence>_<EMO>_<LO|MD|HI|XX>.wav"
+
+
+def parse_name(name: str) -> tuple[tuple[str, str] | None, str]:
+    """``((actor, emotion), "")`` for a well-formed name, else ``(None, why)``."""
+    match = _NAME.match(name)
+    if not match:
+        return None, BAD_NAME
+    actor, _, emotion, _ = match.groups()
+    if int(actor) not in ACTORS:
+        return None, f"{BAD_NAME} (actor {actor} not in 1001-1091)"
+    if emotion not in DEFAULT_MAP:
+        return None, f"{BAD_NAME} (emotion {emotion} not in {'/'.join(DEFAULT_MAP)})"
+    return (actor, emotion), ""
+
+
+def read_genders(root: Path) -> dict[str, str]:
+    """Actor → ``m``/``f`` from ``VideoDemographics.csv``; empty when the file is absent."""
+    path = root / DEMOGRAPHICS
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and not {"ActorID", "Sex"} <= set(rows[0]):
+        raise TrnetError(f"{path}: expected the columns ActorID and Sex")
+    sex = {"male": "m", "female": "f"}
+    return {r["ActorID"].strip(): sex.get(r["Sex"].strip().lower(), "u") for r in rows}
+
+
+def list_items(root: Path) -> tuple[list[Item], list[tuple[str, str]]]:
+    """Every well-named wav of ``AudioWAV/`` as an :class:`Item`; the rest with its reason."""
+    wav_dir = root / "AudioWAV"
+    check_root(root, wav_dir.is_dir(), "no AudioWAV/ folder", EXPECTED, "CREMA-D")
+    genders = read_genders(root)
+    items: list[Item] = []
+    skipped: list[tuple[str, str]] = []
+    for path in sorted(p for p in wav_dir.iterdir() if p.is_file()):
+        parsed, reason = parse_name(path.name)
+        if parsed is None:
+            skipped.append((str(path), reason))
+            continue
+        actor, emotion = parsed
+        extra = {"utt2gender": genders.get(actor, "u")} if genders else {}
+        spk = f"cremad{actor}"
+        items.append(Item(f"{spk}-{path.stem}", spk, emotion, path, extra))
+    return items, skipped
+
+
+def prepare(
+    root: Path, out: Path, class_map: Sequence[str] = (), overwrite: bool = False
+) -> PrepReport:
+    """Write the data dir ``out`` from CREMA-D at ``root``; ``class_map``: ``LABEL=CLASS`` specs."""
+    root = absolute(root)
+    mapping = parse_map(class_map, DEFAULT_MAP)
+    items, skipped = list_items(root)
+    return write_data_dir(CORPUS, root, Path(out), items, skipped, mapping, overwrite)
