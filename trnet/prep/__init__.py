@@ -23,7 +23,13 @@ from trnet.data.datadir import is_per_utt_table
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, read_kv
 
-CORPORA: dict[str, str] = {"iemocap": "trnet.prep.iemocap"}
+CORPORA: dict[str, str] = {
+    "iemocap": "trnet.prep.iemocap",
+    "ravdess": "trnet.prep.ravdess",
+    "cremad": "trnet.prep.cremad",
+    "emodb": "trnet.prep.emodb",
+    "msppodcast": "trnet.prep.msppodcast",
+}
 """Corpus name → module that implements ``prepare``."""
 
 SIGNATURE_FILE = "local/prep.json"
