@@ -37,7 +37,9 @@ def register(app: typer.Typer) -> None:
             ..., help="Writes OUT_DIR/<protocol>/fold<K>/{train,dev,test}."
         ),
         protocol: str = typer.Option(
-            "speaker", "--protocol", help="speaker (leave one speaker out) | session | kfold."
+            "speaker",
+            "--protocol",
+            help="speaker (leave one speaker out) | session | kfold | official (utt2split).",
         ),
         k: int = typer.Option(5, "--k", help="Number of folds (kfold only)."),
         seed: int = typer.Option(0, "--seed", help="Speaker shuffle seed (kfold only)."),

@@ -9,6 +9,8 @@ Protocols:
   session k+1 (the last wraps to the first), trains on the rest.
 - ``kfold`` (any corpus): speakers shuffled by a seed and cut into k test groups; dev is
   the next ``n_dev_speakers`` speakers after the test group in that order.
+- ``official`` (a corpus with its own split, e.g. MSP-Podcast): one fold from ``utt2split``
+  (Train → train, Development → dev, Test1 → test; other splits such as Test2 left out).
 
 Folds on disk: ``<out>/<protocol>/fold<K>/{train,dev,test}/`` (K from 1), each a subset
 of the source data dir, plus ``folds.tsv``; ``.folds.json`` (what they were made from) is
@@ -29,7 +31,15 @@ from trnet.data.datadir import DataDir, is_per_utt_table, kaldi_sorted
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
 
-PROTOCOLS = ("speaker", "session", "kfold")
+PROTOCOLS = ("speaker", "session", "kfold", "official")
+OFFICIAL_ROLES = {
+    "train": "train",
+    "development": "dev",
+    "dev": "dev",
+    "test1": "test",
+    "test": "test",
+}
+"""utt2split value (lower case) → role, for the ``official`` protocol."""
 ROLES = ("train", "dev", "test")
 
 
@@ -145,6 +155,22 @@ def speaker_kfold(
     return folds
 
 
+def official_folds(utt2spk: dict[str, str], utt2split: dict[str, str]) -> list[Fold]:
+    """The corpus's own split as one fold; speakers need not be disjoint across roles."""
+    roles: dict[str, list[str]] = {role: [] for role in ROLES}
+    for utt in kaldi_sorted(utt2spk):
+        if utt not in utt2split:
+            raise TrnetError(f"utt2split: no split for utterance {utt}")
+        role = OFFICIAL_ROLES.get(utt2split[utt].lower())
+        if role is not None:
+            roles[role].append(utt)
+    for role in ROLES:
+        if not roles[role]:
+            raise TrnetError(f"utt2split: no utterance for {role} ({', '.join(OFFICIAL_ROLES)})")
+    spk = {role: tuple(kaldi_sorted({utt2spk[u] for u in roles[role]})) for role in ROLES}
+    return [Fold(1, spk["train"], spk["dev"], spk["test"], *(tuple(roles[r]) for r in ROLES))]
+
+
 def make_folds(
     data: DataDir, protocol: str, k: int = 5, seed: int = 0, n_dev_speakers: int = 1
 ) -> list[Fold]:
@@ -155,6 +181,8 @@ def make_folds(
         return session_folds(data["utt2spk"], data["utt2session"])
     if protocol == "kfold":
         return speaker_kfold(data["utt2spk"], k, seed, n_dev_speakers)
+    if protocol == "official":
+        return official_folds(data["utt2spk"], data["utt2split"])
     raise TrnetError(f"--protocol: unknown {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
 
 
