@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from trnet.cli import app
+from trnet.corpus import make_corpus
+from trnet.data.folds import write_folds
 from trnet.data.validate import validate
 from trnet.errors import TrnetError
 from trnet.io import read_kv
@@ -243,3 +246,23 @@ def test_cli_prints_counts_and_trnet_prints_one_line_errors(corpus, tmp_path):
         f"error: {tmp_path / 'no'}: not found; expected IEMOCAP_full_release with "
         "Session1..Session5/dialog/EmoEvaluation"
     ]
+
+
+def test_generated_corpus_preps_into_a_valid_data_dir_with_folds(tmp_path):
+    root = make_corpus(tmp_path / "gen", size="tiny", seed=3, utts_per_speaker=5)["iemocap"]
+    out = tmp_path / "data"
+    report = prepare(root, out)
+    assert validate(out) == []
+    assert json.loads((out / "corpus.json").read_text())["generated"] is True
+    listed = Counter(
+        line.split("\t")[2]
+        for path in root.glob("Session*/dialog/EmoEvaluation/*.txt")
+        for line in path.read_text().splitlines()
+        if line.startswith("[")
+    )
+    assert Counter(read_kv(out / "utt2emo_raw").values()) == {
+        k: n for k, n in listed.items() if k in ("ang", "hap", "exc", "neu", "sad")
+    }
+    assert report.total == 50 and len(report.counts) == 10
+    folds, _ = write_folds(out, tmp_path / "folds", "speaker")
+    assert len(folds) == 10 and validate(tmp_path / "folds/speaker/fold10/test") == []
