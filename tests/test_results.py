@@ -89,6 +89,7 @@ def test_results_md_tables_generated_label_and_figures(tmp_path):
     for png in (exp / "figures").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
         assert f"](figures/{png.name})" in md
+    assert "- t-SNE of utterance embeddings (no embeddings for baseline_enhanced): ![" in md
     # each decode dir is scored in place, and the grid of each system is written
     assert (exp / "trnet" / "decode" / "esc50_0" / "fold2" / "summary").is_file()
     assert (exp / "trnet" / "decode" / "scores_grid.tsv").is_file()

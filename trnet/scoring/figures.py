@@ -68,7 +68,9 @@ def s_distribution(system: str, dirs: list[DecodeDir], out_dir: Path, tag: str) 
     if not noises:
         return Figure(title, None, "no utt2s in noisy decode dirs")
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(noises), figsize=(4.5 * len(noises), 3.5), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(noises), figsize=(4.5 * len(noises), 3.5), squeeze=False, layout="constrained"
+    )
     for ax, noise in zip(axes[0], noises, strict=True):
         snrs = sorted({snr for n, snr in values if n == noise}, key=snr_key)
         data = [values[(noise, snr)] for snr in snrs]
@@ -102,15 +104,16 @@ def _tsne_points(d: DecodeDir, seed: int) -> tuple[np.ndarray, np.ndarray] | Non
     return y, d.ref[keep]
 
 
+def _has_emb(dirs: list[DecodeDir]) -> bool:
+    return any((d.path / "emb.scp").is_file() for d in dirs)
+
+
 def tsne(groups: dict[str, list[DecodeDir]], out_dir: Path, tag: str, seed: int) -> Figure:
     title = "t-SNE of utterance embeddings"
-    systems = [
-        s
-        for s in TSNE_SYSTEMS
-        if s in groups and any((d.path / "emb.scp").is_file() for d in groups[s])
-    ]
-    if not systems:
+    systems = [s for s in TSNE_SYSTEMS if s in groups]
+    if not any(_has_emb(groups[s]) for s in systems):
         return Figure(title, None, f"no emb.scp for {', '.join(TSNE_SYSTEMS)}")
+    missing = [s for s in TSNE_SYSTEMS if s not in groups or not _has_emb(groups[s])]
     noisy = _noises({d.noise for s in systems for d in groups[s]})
     noise = noisy[0] if noisy else CLEAN
     plt = _pyplot()
@@ -119,6 +122,7 @@ def tsne(groups: dict[str, list[DecodeDir]], out_dir: Path, tag: str, seed: int)
         len(TSNE_SNRS),
         figsize=(3.2 * len(TSNE_SNRS), 3.0 * len(systems)),
         squeeze=False,
+        layout="constrained",
     )
     classes = groups[systems[0]][0].classes
     colours = plt.get_cmap("tab10")
@@ -133,15 +137,16 @@ def tsne(groups: dict[str, list[DecodeDir]], out_dir: Path, tag: str, seed: int)
             ax.set_yticks([])
             ax.set_title(f"{system}, {cond}", fontsize=9)
             if points is None:
-                ax.text(0.5, 0.5, "missing", ha="center", va="center", transform=ax.transAxes)
+                ax.text(0.5, 0.5, "no embeddings", ha="center", va="center", transform=ax.transAxes)
                 continue
             y, labels = points
             for k, name in enumerate(classes):
                 sel = labels == k
                 ax.scatter(y[sel, 0], y[sel, 1], s=6, color=colours(k), label=name)
-    axes[0][0].legend(fontsize=7, markerscale=2)
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     fig.suptitle(f"{tag}{title} ({noise} noise, first fold)")
-    return Figure(title, _save(fig, out_dir / "tsne.png"))
+    note = f"no embeddings for {', '.join(missing)}" if missing else ""
+    return Figure(title, _save(fig, out_dir / "tsne.png"), note)
 
 
 def confusion(
@@ -152,7 +157,9 @@ def confusion(
     if not conds:
         return Figure(title, None, "no clean or 0 dB decode")
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(conds), figsize=(3.6 * len(conds), 3.4), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(conds), figsize=(3.6 * len(conds), 3.4), squeeze=False, layout="constrained"
+    )
     for ax, cond in zip(axes[0], conds, strict=True):
         norm = row_normalise(cells[cond].confusion)
         ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
@@ -181,7 +188,9 @@ def uar_vs_snr(cells: dict[str, dict[str, Cell]], out_dir: Path, tag: str) -> Fi
     if not noises:
         return Figure(title, None, "no noisy decode")
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(noises), figsize=(5 * len(noises), 3.6), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(noises), figsize=(5 * len(noises), 3.6), squeeze=False, layout="constrained"
+    )
     for ax, noise in zip(axes[0], noises, strict=True):
         snrs = sorted(
             {split(c)[1] for sc in cells.values() for c in sc if split(c)[0] == noise}, key=snr_key

@@ -181,6 +181,13 @@ def score_tree(roots: list[str | os.PathLike], allow_partial: bool = False) -> l
     return dirs
 
 
+def _figure_line(fig, md_dir: Path) -> str:
+    if fig.path is None:
+        return f"- {fig.title}: skipped ({fig.note})"
+    note = f" ({fig.note})" if fig.note else ""
+    return f"- {fig.title}{note}: ![{fig.title}]({os.path.relpath(fig.path, md_dir)})"
+
+
 def build_results(
     exp_dir: Path,
     out: Path | None = None,
@@ -217,13 +224,10 @@ def build_results(
         from trnet.scoring.figures import make_figures
 
         lines += ["## Figures", ""]
-        for fig in make_figures(groups, cells, exp_dir / "figures", tag, seed):
-            rel = os.path.relpath(fig.path, out.parent) if fig.path else None
-            lines.append(
-                f"- {fig.title}: ![{fig.title}]({rel})"
-                if rel
-                else f"- {fig.title}: skipped ({fig.note})"
-            )
+        lines += [
+            _figure_line(f, out.parent)
+            for f in make_figures(groups, cells, exp_dir / "figures", tag, seed)
+        ]
         lines.append("")
     write_text(out, "\n".join(lines))
     return out, tables[:2]
