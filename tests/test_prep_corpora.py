@@ -69,9 +69,11 @@ def make_cremad(base: Path) -> Path:
     ]
     for name in names:
         _wav(root / f"AudioWAV/{name}.wav")
-    _wav(root / "AudioWAV/1001_DFA_ANG.wav")  # no level
+    _wav(root / "AudioWAV/1040_ITH_SAD_X.wav")  # as misnamed in older copies
     _wav(root / "AudioWAV/0999_DFA_ANG_XX.wav")  # no such actor
-    (root / "AudioWAV/1076_MTI_SAD_XX.wav").write_bytes(b"")  # empty, as in the release
+    (root / "AudioWAV/1076_MTI_SAD_XX.wav").write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+    )
     (root / "VideoDemographics.csv").write_text(
         "ActorID,Age,Sex,Race,Ethnicity\n"
         "1001,51,Male,Caucasian,Not Hispanic\n"
@@ -88,6 +90,7 @@ def make_emodb(base: Path) -> Path:
         _wav(root / f"wav/{name}.wav")
     _wav(root / "wav/07a01Fa.wav")  # no speaker 07
     _wav(root / "wav/03a01Xa.wav")  # no letter X
+    _wav(root / "wav/11a02Fb.wav", seconds=0.0)  # a header and no sample
     (root / "lablaut").mkdir()  # the release has label folders beside wav/
     return root
 
@@ -214,7 +217,7 @@ def test_cremad_labels_genders_and_skips(trees, tmp_path):
     assert report.dropped == {"DIS": 1, "FEA": 1}
     skipped = _skipped(out, root)
     bad = "file name does not follow <actor>_<sentence>_<EMO>_<LO|MD|HI|XX>.wav"
-    assert skipped["ROOT/AudioWAV/1001_DFA_ANG.wav"] == bad
+    assert skipped["ROOT/AudioWAV/1040_ITH_SAD_X.wav"] == bad
     assert skipped["ROOT/AudioWAV/0999_DFA_ANG_XX.wav"] == f"{bad} (actor 0999 not in 1001-1091)"
     assert skipped["ROOT/AudioWAV/1076_MTI_SAD_XX.wav"].startswith("unreadable audio (")
     assert len(skipped) == 3
@@ -245,6 +248,7 @@ def test_emodb_labels_speakers_and_genders(trees, tmp_path):
         "(speaker 07 is not one of 03 08 09 10 11 12 13 14 15 16)"
     )
     assert skipped["ROOT/wav/03a01Xa.wav"].endswith("(emotion letter X not in WLEAFTN)")
+    assert skipped["ROOT/wav/11a02Fb.wav"] == "empty audio file" and len(skipped) == 3
     assert validate(out) == []
 
 

@@ -3,8 +3,9 @@
 Layout: ``ROOT/AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav``, e.g. ``1001_DFA_ANG_XX.wav``:
 actor 1001-1091, a three-letter sentence code, emotion ANG DIS FEA HAP NEU SAD, level LO MD
 HI XX (unspecified). Genders come from ``ROOT/VideoDemographics.csv`` (``ActorID,...,Sex,...``)
-when the release has it. Names that break the scheme, and unreadable or empty files (the
-release has at least one), are listed as skipped.
+when the release has it. Names that break the scheme (older copies hold
+``1040_ITH_SAD_X.wav``) and unreadable or empty files (a clone without ``git lfs`` holds
+text pointers) are listed as skipped.
 """
 
 from __future__ import annotations
