@@ -92,12 +92,13 @@ class PairMaker:
             clean = self._crop(self.speech.get(int(rng.integers(len(self.speech)))), rng)
             if np.sqrt(np.mean(clean**2)) > MIN_RMS:
                 break
-        for _ in range(20):
+        for _ in range(20):  # a sparse clip (ticks, knocks) may be silent where it is cut
             noise = self.noise.get(int(rng.integers(len(self.noise))))
-            if np.any(noise):
+            noise = fit_noise_to_length(noise, self.segment, int(rng.integers(len(noise))))
+            if np.sqrt(np.mean(noise**2)) > MIN_RMS:
                 break
-        offset = int(rng.integers(0, max(len(noise), 1)))
-        noise = fit_noise_to_length(noise, self.segment, offset)
+        else:
+            raise TrnetError(f"{self.noise.directory}: noise clips are silent")
         snr = float(rng.uniform(*self.snr_range))
         noisy = clean + scale_noise_to_snr(clean, noise, snr)
         return noisy.astype(np.float32), clean.astype(np.float32)
