@@ -5,6 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand
+
+from trnet.commands.mix import expand_multi_value
+
+
+class ConditionsCommand(TyperCommand):
+    """Lets ``--conditions clean esc50_0 musan_0`` take several values in a row."""
+
+    def parse_args(self, ctx, args):  # noqa: ANN001, ANN201 (click's signature)
+        return super().parse_args(ctx, expand_multi_value(list(args), "--conditions"))
 
 
 def _train_se(
@@ -38,7 +48,7 @@ def _enhance(
     dump_root: Path = typer.Argument(..., help="dump/<set> holding the condition dirs"),
     model: Path = typer.Option(Path("exp/se"), help="SE model (dir with best.pt, or a .pt)"),
     conditions: list[str] = typer.Option(
-        None, help="condition dirs to enhance (repeat or list); default: all without _enh"
+        None, help="condition dirs to enhance (several in a row); default: all without _enh"
     ),
     nj: int = typer.Option(2, help="parallel fbank jobs"),
     batch_size: int = typer.Option(8, help="utterances per SE batch (length-sorted)"),
@@ -78,7 +88,9 @@ def _score_se(
     dump_root: Path = typer.Argument(
         ..., help="dump/<set> holding <condition> and <condition>_enh"
     ),
-    conditions: list[str] = typer.Option(None, help="conditions to score; default: all enhanced"),
+    conditions: list[str] = typer.Option(
+        None, help="conditions to score (several in a row); default: all enhanced"
+    ),
     out: Path = typer.Option(Path("exp/se/scores"), help="writes OUT.tsv and OUT.json"),
     max_utts: int = typer.Option(
         50, help="utterances scored per condition (seeded sample; 0: all)"
@@ -138,5 +150,5 @@ def _print_scores(rows: list[dict], dump_root: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("train-se")(_train_se)
-    app.command("enhance")(_enhance)
-    app.command("score-se")(_score_se)
+    app.command("enhance", cls=ConditionsCommand)(_enhance)
+    app.command("score-se", cls=ConditionsCommand)(_score_se)
