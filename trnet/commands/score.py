@@ -54,7 +54,7 @@ def _compare(dirs, ref: str | None, n_boot: int, seed: int, out: Path | None, co
     ref = resolve_ref(ref, list(groups))
     tables = comparison_tables(groups, cells, ref, n_boot, seed, corpus_tag(dirs))
     for table in tables:
-        console.print(table.to_rich())
+        console.print(table.for_terminal(console.width))
     if out is None:
         system_roots = [Path(os.path.commonpath([d.path for d in ds])) for ds in groups.values()]
         out = Path(os.path.commonpath(system_roots)) / "compare"
@@ -72,7 +72,7 @@ def _grids(dirs, console) -> None:
             continue
         cells = aggregate(ds)
         for table in grid_tables(cells, name, tag):
-            console.print(table.to_rich())
+            console.print(table.for_terminal(console.width))
         tsv, js = write_grid(cells, name, Path(os.path.commonpath([d.path for d in ds])))
         console.print(f"wrote {tsv} and {js}", highlight=False)
 
@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         if len(scored) == 1:
             scores = score_decode_dir(scored[0])
             for table in decode_dir_tables(scored[0], scores):
-                console.print(table.to_rich())
+                console.print(table.for_terminal(console.width))
             console.print(summary_line(scored[0].path, scores), highlight=False)
             return
         _grids(scored, console)
@@ -147,5 +147,5 @@ def register(app: typer.Typer) -> None:
         console = Console()
         path, tables = build_results(exp_dir, out, ref, n_boot, seed, allow_partial, figures)
         for table in tables:
-            console.print(table.to_rich())
+            console.print(table.for_terminal(console.width))
         console.print(f"RESULTS: {path}", highlight=False)

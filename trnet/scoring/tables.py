@@ -49,6 +49,25 @@ class TextTable:
             lines.append("| " + " | ".join(cell(i, j, t) for j, t in enumerate(row)) + " |")
         return "\n".join(lines) + "\n"
 
+    def transposed(self, corner: str = "") -> TextTable:
+        """Columns become rows (for a terminal too narrow for many condition columns)."""
+        rows = [
+            [self.header[j], *(row[j] for row in self.rows)] for j in range(1, len(self.header))
+        ]
+        header = [corner, *(row[0] for row in self.rows)]
+        bold = {(j - 1, i + 1) for i, j in self.bold}
+        return TextTable(header, rows, self.caption, bold)
+
+    def width(self) -> int:
+        """Characters a rich table of this needs (cell widths plus borders and padding)."""
+        columns = zip(self.header, *self.rows, strict=True)
+        return sum(max(len(t) for t in col) + 3 for col in columns) + 1
+
+    def for_terminal(self, width: int):
+        """Rich renderable, transposed when the table is wider than ``width``."""
+        fits = self.width() <= width or len(self.header) <= 2
+        return (self if fits else self.transposed()).to_rich()
+
     def to_rich(self):
         """The caption on its own line (a rich title would wrap to the table's width)."""
         from rich.console import Group
