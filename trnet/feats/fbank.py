@@ -47,8 +47,11 @@ def compute_fbank(wave: np.ndarray, conf: FbankConfig, seed: int | None = None) 
     samples = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32) * INT16_SCALE)
     kwargs = conf.as_dict()
     kwargs["sample_frequency"] = float(kwargs["sample_frequency"])
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
+    if conf.dither == 0:
         feats = kaldi.fbank(samples.unsqueeze(0), **kwargs)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.default_generator.manual_seed(seed)
+            feats = kaldi.fbank(samples.unsqueeze(0), **kwargs)
     return feats.numpy().astype(np.float32, copy=False)

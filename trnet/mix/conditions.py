@@ -136,7 +136,7 @@ class AudioWriter:
         import soundfile as sf
 
         if self.ark is not None:
-            self.ark.add(utt, (sr, samples))
+            self.ark.add_wav(utt, samples, sr)
             return
         path = self.out_dir / "wav" / f"{utt}.{self.fmt}"
         path.parent.mkdir(parents=True, exist_ok=True)

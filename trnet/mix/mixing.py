@@ -41,15 +41,20 @@ def fit_noise_to_length(noise: np.ndarray, length: int, offset: int) -> np.ndarr
     """``length`` samples of ``noise`` from ``offset`` on, wrapping around (tiling) as needed."""
     if noise.size == 0:
         raise ValueError("cannot fit an empty noise clip")
-    idx = (np.arange(length, dtype=np.int64) + offset) % noise.size
-    return noise[idx]
+    out = np.empty(length, dtype=noise.dtype)
+    pos, start = 0, offset % noise.size
+    while pos < length:
+        chunk = noise[start : start + length - pos]
+        out[pos : pos + chunk.size] = chunk
+        pos, start = pos + chunk.size, 0
+    return out
 
 
 def speech_power(speech: np.ndarray, level: str = "rms") -> float:
     """Mean square of ``speech`` (``rms``) or of its active frames only (``active``)."""
     x = np.asarray(speech, dtype=np.float64)
     if level == "rms":
-        return float(np.mean(x**2)) if x.size else 0.0
+        return float(np.square(x).sum()) / x.size if x.size else 0.0
     if level != "active":
         raise TrnetError(f"--level: unknown level {level!r} (use rms or active)")
     n_frames = max(1, x.size // ACTIVE_FRAME)
@@ -67,27 +72,17 @@ def scale_noise_to_snr(
 ) -> np.ndarray:
     """``noise`` scaled so that speech power / noise power equals ``snr_db`` (float64)."""
     p_speech = speech_power(speech, level)
-    p_noise = float(np.mean(np.asarray(noise, dtype=np.float64) ** 2))
+    noise = np.asarray(noise, dtype=np.float64)
+    p_noise = float(np.square(noise).sum()) / max(noise.size, 1)
     if p_speech <= 0 or p_noise <= 0:
         raise ValueError("speech and noise must both have non-zero energy")
-    return np.asarray(noise, dtype=np.float64) * math.sqrt(
-        p_speech / (p_noise * 10 ** (snr_db / 10))
-    )
-
-
-def measure_snr(clean: np.ndarray, noisy: np.ndarray, level: str = "rms") -> float:
-    """SNR in dB of ``noisy`` against its clean reference (already scaled by the gain)."""
-    clean = np.asarray(clean, dtype=np.float64)
-    residual = np.asarray(noisy, dtype=np.float64) - clean
-    p_noise = float(np.mean(residual**2))
-    return math.inf if p_noise == 0 else 10 * math.log10(speech_power(clean, level) / p_noise)
+    return noise * math.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
 
 
 def to_int16(wave: np.ndarray) -> np.ndarray:
     """Kaldi's int16 scale: round(x * 32768), clipped."""
-    return np.clip(np.round(np.asarray(wave, dtype=np.float64) * 32768), -32768, 32767).astype(
-        np.int16
-    )
+    scaled = np.asarray(wave, dtype=np.float64) * 32768
+    return np.clip(np.round(scaled, out=scaled), -32768, 32767, out=scaled).astype(np.int16)
 
 
 def peak_gain(mixture: np.ndarray) -> float:
@@ -114,12 +109,16 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, level: str 
     ``noise`` must already have the length of ``speech``.
     """
     clean = np.asarray(speech, dtype=np.float64)
+    p_speech = speech_power(clean, level)
     scaled = scale_noise_to_snr(clean, noise, snr_db, level)
     for _ in range(6):
         mixture = clean + scaled
         gain = peak_gain(mixture)
-        samples = to_int16(gain * mixture)
-        realised = measure_snr(gain * clean, samples / 32768.0, level)
+        mixture *= gain
+        samples = to_int16(mixture)
+        residual = samples / 32768.0 - gain * clean
+        p_noise = float(np.square(residual).sum()) / residual.size
+        realised = 10 * math.log10(gain**2 * p_speech / p_noise) if p_noise > 0 else math.inf
         if abs(realised - snr_db) < SNR_TOLERANCE_DB:
             break
         scaled = scaled * 10 ** ((realised - snr_db) / 20)
