@@ -44,8 +44,11 @@ def _harmonics(f0: np.ndarray, sr: int, amps: np.ndarray) -> np.ndarray:
     """Sum of harmonics k*f0(t) (k = 1..len(amps)) below Nyquist."""
     phase = 2.0 * np.pi * np.cumsum(f0) / sr
     out = np.zeros_like(f0)
+    top = float(np.max(f0))
     for k, a in enumerate(amps, 1):
-        out += a * np.sin(k * phase) * (k * f0 < 0.45 * sr)
+        if k * top >= 0.45 * sr:
+            break
+        out += a * np.sin(k * phase)
     return out
 
 
@@ -82,7 +85,7 @@ def hum(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 
 def engine(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     f0 = rng.uniform(25.0, 55.0) * (1 + 0.1 * _slow_envelope(rng, n, sr, 0.3))
-    tone = _harmonics(f0, sr, rng.uniform(0.2, 1.0, size=30) / np.arange(1, 31) ** 0.7)
+    tone = _harmonics(f0, sr, rng.uniform(0.2, 1.0, size=16) / np.arange(1, 17) ** 0.7)
     rumble = _lowpass(coloured_noise(rng, n, 1.0), 1500.0, sr)
     return tone * (1 + 0.4 * np.sin(2 * np.pi * np.cumsum(f0 / 2) / sr)) + 0.5 * rumble
 
