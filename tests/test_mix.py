@@ -152,6 +152,23 @@ def test_nj_does_not_change_bytes_and_seed_does(mixed, tmp_path):
     assert other["wav.ark"] != reference["wav.ark"]
 
 
+def test_flac_output_with_active_level_and_no_feats(mixed, tmp_path):
+    root, data, noise, _ = mixed
+    args = ["--snr", "5", "--format", "flac", "--level", "active", "--no-feats", "--nj", "1"]
+    result = run_mix(data, tmp_path, "--noise", noise, *args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    cond = tmp_path / "noise_5"
+    assert not (cond / "feats.scp").exists()
+    wav, clean = read_kv(cond / "wav.scp"), read_kv(cond / "utt2clean")
+    gains = read_kv(cond / "utt2gain") if (cond / "utt2gain").is_file() else {}
+    for utt, spec in wav.items():
+        assert spec.endswith(f"wav/{utt}.flac")
+        ref = float(gains.get(utt, 1)) * read_audio(clean[utt]).astype(np.float64)
+        residual = read_audio(spec) - ref
+        realised = 10 * math.log10(speech_power(ref, "active") / np.mean(residual**2))
+        assert abs(realised - 5) < 0.05
+
+
 def test_second_run_skips_complete_conditions(mixed):
     root, data, noise, _ = mixed
     ark = root / "dump" / "noise_20" / "wav.ark"

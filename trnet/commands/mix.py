@@ -48,7 +48,11 @@ def register(app: typer.Typer) -> None:
         noise_root: Path = typer.Option(Path("data/noise"), help="where noise-set names resolve"),
         seed: int = typer.Option(0, help="global seed (clip, offset and dither per utterance)"),
         nj: int = typer.Option(2, help="parallel processes"),
-        level: str = typer.Option("rms", help="speech level for the SNR: rms | active"),
+        level: str = typer.Option(
+            "rms",
+            help="speech power for the SNR: rms (whole utterance) | active (frames "
+            "within 40 dB of the loudest; pauses ignored)",
+        ),
         fmt: str = typer.Option("ark", "--format", help="audio: ark (kaldiio, int16) | flac | wav"),
         feats: bool = typer.Option(True, "--feats/--no-feats", help="fbank for each condition"),
         dither: float = typer.Option(0.0, help="fbank dither (reproducible under --seed)"),

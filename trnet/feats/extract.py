@@ -154,7 +154,7 @@ def utt_feats_seed(seed: int, utt: str) -> int:
     """The dither seed of one utterance: from ``(seed, utt)`` only, never from the job split."""
     from trnet.mix.mixing import stable_seed
 
-    return stable_seed("fbank", seed, utt) % 2**63
+    return stable_seed("fbank", seed, utt)
 
 
 _JOB: dict = {}

@@ -154,7 +154,7 @@ class AudioWriter:
 def settings(noise: NoiseSet | None, snr: float | None, opts: MixOptions) -> dict:
     """What ``.done`` records; a resumed run with other settings needs ``--overwrite``."""
     return {
-        "noise": str(noise.path) if noise else None,
+        "noise": noise.name if noise else None,
         "snr": snr,
         "seed": opts.seed,
         "level": opts.level,
