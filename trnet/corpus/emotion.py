@@ -14,9 +14,8 @@ import numpy as np
 
 from trnet.corpus.synth import Prosody, Voice, rng_for
 
-# mean and standard deviation per Prosody field:
-#  f0_scale, f0_range (st), slope (st), rate_scale, level_db, tilt_shift, breath_scale,
-#  burst_db, pause_scale
+# Per label, the mean of each Prosody field (in _FIELDS order); _SPREAD is the standard
+# deviation of every field around its mean, the same for all labels.
 _FIELDS = (
     "f0_scale",
     "f0_range",
