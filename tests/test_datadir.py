@@ -398,3 +398,15 @@ def test_utils_wrappers_keep_kaldi_argument_orders(good, tmp_path):
     bad = sh("validate_data_dir.sh", dst)
     assert bad.returncode == 1 and "audio files not found" in bad.stdout
     assert sh("validate_data_dir.sh", "--no-wav", dst).returncode == 0
+
+
+def test_expected_sample_rate_comes_from_corpus_json(good):
+    """A 48 kHz corpus (RAVDESS) validates when corpus.json says so; 16 kHz is the default."""
+    for utt in UTT2SPK:
+        sf.write(wav_of(good, utt), tone(SECONDS, 48000), 48000)
+    assert any("audio not at 16000 Hz" in p for p in validate(good))
+    (good / "corpus.json").write_text(json.dumps({"corpus": "x", "sample_rate": 48000}))
+    assert validate(good) == []
+    assert any("audio not at 16000 Hz" in p for p in validate(good, sample_rate=16000))
+    (good / "corpus.json").write_text(json.dumps({"corpus": "x", "sample_rate": None}))
+    assert validate(good) == []  # mixed rates: no rate to check against

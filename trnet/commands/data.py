@@ -26,7 +26,10 @@ def _console() -> Console:
 def validate(
     data_dir: Annotated[Path, typer.Argument(help="Kaldi data dir")],
     no_wav: Annotated[bool, typer.Option("--no-wav", help="skip the audio-file checks")] = False,
-    sample_rate: Annotated[int, typer.Option(help="expected audio sample rate (Hz)")] = 16000,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(help="expected audio sample rate (Hz); default: corpus.json's, else 16000"),
+    ] = None,
 ) -> None:
     """List every fault of a data dir (one line each); exit status 1 if there is any."""
     from trnet.data.validate import validate as check

@@ -9,6 +9,7 @@ from ``egs/iemocap/``).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections import Counter
@@ -40,13 +41,34 @@ def fault(path: Path, what: str, items: Sequence[str]) -> list[str]:
     return [f"{path}: {what} ({len(items)}): {', '.join(items[:SHOWN])}{more}"]
 
 
+DEFAULT_SAMPLE_RATE = 16000
+
+
+def expected_sample_rate(path: Path) -> int | None:
+    """The rate the dir's audio should have: ``corpus.json``'s ``sample_rate`` when it has
+    that key (``null``: the corpus mixes rates, so no rate is checked), else 16 kHz.
+
+    Data prep records audio as the corpus ships it (RAVDESS is 48 kHz); conversion to
+    16 kHz happens in one place, ``trnet.audio.read_audio``.
+    """
+    try:
+        info = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return DEFAULT_SAMPLE_RATE
+    if not isinstance(info, dict) or "sample_rate" not in info:
+        return DEFAULT_SAMPLE_RATE
+    rate = info["sample_rate"]
+    return int(rate) if isinstance(rate, int | float) else None
+
+
 def validate(
-    path: str | os.PathLike, check_audio: bool = True, sample_rate: int = 16000
+    path: str | os.PathLike, check_audio: bool = True, sample_rate: int | None = None
 ) -> list[str]:
     """Every fault of the data dir at ``path`` (empty list: the dir is valid).
 
     ``check_audio=False`` skips the wav.scp file checks (existence, sample rate, segment
-    ends against recording durations), like Kaldi's ``--no-wav``.
+    ends against recording durations), like Kaldi's ``--no-wav``. ``sample_rate=None``
+    takes the expected rate from the dir itself (:func:`expected_sample_rate`).
     """
     path = Path(path)
     if not path.is_dir():
@@ -72,7 +94,8 @@ def validate(
     problems += check_segments(path, tables)
     problems += check_feats(path, tables)
     if check_audio:
-        problems += check_wavs(path, tables, sample_rate)
+        rate = sample_rate if sample_rate is not None else expected_sample_rate(path)
+        problems += check_wavs(path, tables, rate)
     return problems
 
 
@@ -202,8 +225,8 @@ def check_feats(path: Path, tables: dict[str, dict[str, str]]) -> list[str]:
     return fault(path / "feats.scp", "feature files not found", missing)
 
 
-def check_wavs(path: Path, tables: dict[str, dict[str, str]], sample_rate: int) -> list[str]:
-    """Audio files exist at ``sample_rate``; segment ends within their recording."""
+def check_wavs(path: Path, tables: dict[str, dict[str, str]], sample_rate: int | None) -> list[str]:
+    """Audio files exist (at ``sample_rate`` unless None); segment ends within their recording."""
     import soundfile as sf
 
     wav = tables.get("wav.scp", {})
@@ -233,7 +256,7 @@ def check_wavs(path: Path, tables: dict[str, dict[str, str]], sample_rate: int) 
             except Exception:  # soundfile raises several types for a bad header
                 unreadable.append(shown)
                 continue
-            if info.samplerate != sample_rate:
+            if sample_rate is not None and info.samplerate != sample_rate:
                 wrong_rate.append(f"{key} ({info.samplerate} Hz)")
             durations[key] = info.frames / info.samplerate
     problems = [

@@ -1,0 +1,6 @@
+# Puts the toolkit's venv and utils/ on PATH (sourced by run.sh). readlink -f so that a
+# recipe folder whose files are symlinks to these (as the end-to-end test makes) still works.
+. "$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)/tools/activate.sh"
+export LC_ALL=C
+# rich tables in logs: wide enough for the systems x conditions table
+[ -t 1 ] || export COLUMNS=${COLUMNS:-160}
