@@ -7,6 +7,19 @@ from pathlib import Path
 import typer
 
 
+def parse_snr_list(text: str) -> list[int]:
+    """``'20 15 10'`` → ``[20, 15, 10]``; a non-integer is a one-line error."""
+    from trnet.errors import TrnetError
+
+    try:
+        values = [int(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise TrnetError(f"--snrs: expected whole numbers of dB, got {text!r}") from None
+    if not values:
+        raise TrnetError("--snrs: no SNR given")
+    return values
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
@@ -18,6 +31,12 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint"),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]"),
         seed: int | None = typer.Option(None, "--seed", help="override train.seed of the config"),
+        snrs: str | None = typer.Option(
+            None,
+            "--snrs",
+            help="override the noisy training/dev SNRs (e.g. '20 10 0') of a multi-condition "
+            "config; a clean-only config (data.snrs: []) stays clean-only",
+        ),
     ) -> None:
         """Train a system on a fold (DDP under torchrun); skips a fold marked .done."""
         from trnet.train.config import load_config
@@ -26,4 +45,6 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config)
         if seed is not None:
             cfg.train.seed = seed
+        if snrs is not None and cfg.data.snrs:
+            cfg.data.snrs = parse_snr_list(snrs)
         train_fold(cfg, fold, data_root, dump, out, resume=resume, device=device)

@@ -76,7 +76,8 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
   # every complete condition dir without _enh (complete _enh dirs are skipped)
   trnet enhance "$dump" --model exp/se --nj "$nj" --seed "$seed" --device "$device"
-  [ -f exp/se/scores.json ] || trnet score-se "$dump" --out exp/se/scores --nj "$nj" --seed "$seed"
+  [ -f exp/se/scores.json ] || trnet score-se "$dump" --out exp/se/scores --max-utts 20 \
+    --nj "$nj" --seed "$seed"
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
@@ -88,7 +89,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       log "training $system fold $fold"
       ${train_cmd:-} trnet train --config "$conf_dir/$system.yaml" --fold "$fold" \
         --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
-        --device "$device" --seed "$seed" --resume
+        --device "$device" --seed "$seed" --snrs "$snrs" --resume
     done
   done
 fi
