@@ -11,16 +11,14 @@ cd "$(dirname "$0")"
 corpus=cremad
 cremad_root=$CREMAD
 protocol=kfold
+prep_opts=                   # e.g. "--map calm=neu" (class map, docs/corpora.md)
 fold_opts="--k 5 --n-dev-speakers 9"
 folds="1 2"
 noise_dir=$NOISE_DIR
 
 recipe_setup() {
   [ -n "$cremad_root" ] || { echo "$0: give --cremad_root (or set CREMAD in db.sh): AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav" >&2; exit 1; }
-}
-
-local_data_prep() {
-  local/data.sh --root "$cremad_root" --protocol "$protocol" --fold_opts "$fold_opts" --seed "$seed"
+  corpus_root=$cremad_root
 }
 
 . ./ser.sh

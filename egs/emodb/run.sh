@@ -11,16 +11,14 @@ cd "$(dirname "$0")"
 corpus=emodb
 emodb_root=$EMODB
 protocol=kfold
+prep_opts=                   # e.g. "--map calm=neu" (class map, docs/corpora.md)
 fold_opts="--k 5 --n-dev-speakers 1"
 folds="1 2"
 noise_dir=$NOISE_DIR
 
 recipe_setup() {
   [ -n "$emodb_root" ] || { echo "$0: give --emodb_root (or set EMODB in db.sh): wav/<spk><text><emotion><version>.wav" >&2; exit 1; }
-}
-
-local_data_prep() {
-  local/data.sh --root "$emodb_root" --protocol "$protocol" --fold_opts "$fold_opts" --seed "$seed"
+  corpus_root=$emodb_root
 }
 
 . ./ser.sh

@@ -11,16 +11,14 @@ cd "$(dirname "$0")"
 corpus=msppodcast
 msppodcast_root=$MSPPODCAST
 protocol=official
+prep_opts=                   # e.g. "--map calm=neu" (class map, docs/corpora.md)
 fold_opts=""
 folds="1"
 noise_dir=$NOISE_DIR
 
 recipe_setup() {
   [ -n "$msppodcast_root" ] || { echo "$0: give --msppodcast_root (or set MSPPODCAST in db.sh): Labels/labels_consensus.csv + Audios/" >&2; exit 1; }
-}
-
-local_data_prep() {
-  local/data.sh --root "$msppodcast_root" --protocol "$protocol" --fold_opts "$fold_opts" --seed "$seed"
+  corpus_root=$msppodcast_root
 }
 
 . ./ser.sh

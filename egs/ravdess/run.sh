@@ -11,16 +11,14 @@ cd "$(dirname "$0")"
 corpus=ravdess
 ravdess_root=$RAVDESS
 protocol=kfold
+prep_opts=                   # e.g. "--map calm=neu" (class map, docs/corpora.md)
 fold_opts="--k 6 --n-dev-speakers 2"
 folds="1 2"
 noise_dir=$NOISE_DIR
 
 recipe_setup() {
   [ -n "$ravdess_root" ] || { echo "$0: give --ravdess_root (or set RAVDESS in db.sh): Actor_01..Actor_24/03-01-EE-II-SS-RR-AA.wav" >&2; exit 1; }
-}
-
-local_data_prep() {
-  local/data.sh --root "$ravdess_root" --protocol "$protocol" --fold_opts "$fold_opts" --seed "$seed"
+  corpus_root=$ravdess_root
 }
 
 . ./ser.sh

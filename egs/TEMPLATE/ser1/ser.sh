@@ -26,6 +26,17 @@ help_message=${help_message:-"Usage: $0 [--stage N] [--stop_stage N] [--nj N] [-
 . utils/parse_options.sh
 
 log() { echo -e "$(date '+%F %T') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
+
+# Stage 0 for a corpus with a `trnet prep` parser; run.sh may define its own (IEMOCAP does,
+# to generate a corpus). prep_opts: e.g. "--map calm=neu"; fold_opts: e.g. "--k 5".
+if ! declare -F local_data_prep > /dev/null; then
+  local_data_prep() {
+    # shellcheck disable=SC2086  # option lists
+    trnet prep "$corpus" "$corpus_root" "data/$corpus" ${prep_opts:-}
+    # shellcheck disable=SC2086
+    trnet folds "data/$corpus" data/folds --protocol "$protocol" ${fold_opts:-} --seed "$seed"
+  }
+fi
 # run.sh may adjust defaults that depend on parsed options (e.g. the generated corpus).
 if declare -F recipe_setup > /dev/null; then recipe_setup; fi
 
