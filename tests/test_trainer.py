@@ -15,9 +15,10 @@ from ser_toy import make_toy, toy_config
 
 from trnet.errors import TrnetError
 from trnet.io import read_kv
+from trnet.models.ser import with_deltas
 from trnet.train import checkpoint
 from trnet.train.config import config_to_dict
-from trnet.train.data import read_vectors
+from trnet.train.data import ExampleSet, FeatureStore, read_vectors
 from trnet.train.trainer import train_fold
 
 
@@ -68,8 +69,12 @@ def test_done_fold_is_skipped(toy: dict[str, Path]) -> None:
     assert (toy["base"] / "best.pt").stat().st_mtime_ns == before
 
 
-def test_kill_and_resume_equals_uninterrupted(toy: dict[str, Path], tmp_path: Path) -> None:
-    cfg = toy_config("trnet", z_clean_from=z_from(toy), epochs=4, keep_checkpoints=4)
+@pytest.mark.parametrize("fast", [False, True])
+def test_kill_and_resume_equals_uninterrupted(
+    toy: dict[str, Path], tmp_path: Path, fast: bool
+) -> None:
+    extra = {"bn_recalib": 12, "cache_feats": True, "threads": 1} if fast else {}
+    cfg = toy_config("trnet", z_clean_from=z_from(toy), epochs=4, keep_checkpoints=4, **extra)
     full, resumed = tmp_path / "full", tmp_path / "resumed"
     train_fold(cfg, 1, toy["folds"], toy["dump"], full, device="cpu")
     # a run killed after epoch 2 leaves its epoch-2 checkpoint (and files of no importance)
@@ -88,6 +93,54 @@ def test_kill_and_resume_equals_uninterrupted(toy: dict[str, Path], tmp_path: Pa
         {k: v for k, v in r.items() if k not in drop} for r in b["history"]
     ]
     assert a["history"][-1]["low"] > 0 and a["history"][-1]["high"] > 0
+
+
+def test_feature_cache_gives_the_same_items_without_rereading(
+    toy: dict[str, Path], tmp_path: Path
+) -> None:
+    dump = tmp_path / "dump"
+    shutil.copytree(toy["dump"], dump)
+    for scp in dump.glob("*/feats.scp"):  # point the copy's tables at the copied arks
+        scp.write_text(scp.read_text().replace(str(toy["dump"]), str(dump)))
+    utts = sorted(read_kv(dump / "clean" / "feats.scp"))[:6]
+    examples = [(u, c) for u in utts for c in ("esc50_train_0", "clean")]
+    kwargs = {"input_kind": "blend", "max_len": 40, "with_clean": True}
+    lazy = ExampleSet(examples, FeatureStore(dump), **kwargs)
+    cached = ExampleSet(examples, FeatureStore(dump, cache=True), **kwargs)
+    expect = [lazy[i] for i in range(len(lazy))]
+    first = [cached[i] for i in range(len(cached))]
+    for name in ("clean", "esc50_train_0", "esc50_train_0_enh", "clean_enh"):
+        with open(dump / name / "feats.ark", "r+b") as f:
+            f.truncate(0)  # from now on only the cache can answer
+    with pytest.raises(Exception):  # noqa: B017 (whatever kaldiio raises on an empty ark)
+        lazy[0]
+    for i in range(len(examples)):
+        again = cached[i]
+        for key, value in expect[i].items():
+            assert torch.equal(value, first[i][key]) and torch.equal(value, again[key]), key
+    first[0]["clean"] += 1.0  # items own their memory: the cache is not touched
+    assert torch.equal(cached[0]["clean"], expect[0]["clean"])
+
+
+def test_bn_recalib_sets_exact_statistics_of_the_epoch_head(
+    toy: dict[str, Path], tmp_path: Path
+) -> None:
+    """With bn_recalib = N <= batch, bn0 holds the mean and unbiased variance of those N."""
+    cfg = toy_config("baseline_noisy", epochs=1, bn_recalib=8)
+    out = tmp_path / "exp"
+    train_fold(cfg, 1, toy["folds"], toy["dump"], out, device="cpu")
+    state = checkpoint.load(out / "checkpoints" / "epoch1.pt")
+    from trnet.train.trainer import Trainer, setup_dist
+
+    trainer = Trainer(cfg, 1, toy["folds"], toy["dump"], tmp_path / "other", setup_dist("cpu"))
+    head = trainer.epoch_set(trainer.epoch_examples()[:8])
+    x = torch.stack([head[i]["inputs"][0] for i in range(8)])
+    m = state["model"]
+    feats = with_deltas((x - m["cmvn_mean"]) / m["cmvn_std"])  # (8, 3, T, 80)
+    bins = feats.transpose(0, 3).reshape(80, -1)
+    assert torch.allclose(m["backbone.bn0.running_mean"], bins.mean(1), atol=1e-5)
+    assert torch.allclose(m["backbone.bn0.running_var"], bins.var(1), atol=1e-4)
+    assert int(m["backbone.bn0.num_batches_tracked"]) == 1
 
 
 def test_missing_features_are_listed_before_training(toy: dict[str, Path], tmp_path: Path) -> None:

@@ -8,6 +8,15 @@ allowed keys. Fields with a default are optional. ``config.yaml`` in an experime
 Systems as configs (``egs/iemocap/conf``): ``data.input`` picks the model input
 (``noisy``: the drawn condition's features, ``enhanced``: its ``_enh`` twin, ``blend``:
 both, with the compensation), ``data.snrs: []`` means clean training only.
+
+Engineering keys of ``train`` (no effect on the model's definition):
+``bn_recalib: N`` re-estimates every BatchNorm's running statistics after each epoch on
+the first N examples of that epoch (dropout off, exact averages; 0 = off, the plain
+momentum estimate). On small data the momentum estimate lags the weights and carries
+dropout's variance, so the eval-mode model can sit at chance while training learns.
+``cache_feats`` keeps every feature matrix read in memory (small corpora; reading is then
+once per utterance and condition). ``threads`` sets torch's intra-op threads (0 = torch's
+default).
 """
 
 from __future__ import annotations
@@ -73,6 +82,9 @@ class TrainConfig:
     seed: int = 0
     keep_checkpoints: int = 2
     export_clean_emb: bool = False
+    bn_recalib: int = 0
+    cache_feats: bool = False
+    threads: int = 0
 
 
 @dataclass
@@ -160,6 +172,8 @@ def _check(cfg: Config, where: str) -> None:
     for name in ("batch_size", "max_epochs", "early_stop", "keep_checkpoints"):
         if getattr(cfg.train, name) < 1:
             raise TrnetError(f"{where}: train.{name} must be >= 1")
+    if cfg.train.bn_recalib < 0 or cfg.train.threads < 0:
+        raise TrnetError(f"{where}: train.bn_recalib and train.threads must be >= 0")
     if cfg.data.max_len < 16 or not cfg.model.channels:
         raise TrnetError(f"{where}: data.max_len must be >= 16 and model.channels non-empty")
 

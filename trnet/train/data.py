@@ -66,15 +66,20 @@ def fit_length(x: np.ndarray, max_len: int) -> np.ndarray:
     if len(x) == 0:
         raise ValueError("empty feature matrix")
     reps = -(-max_len // len(x))
-    return np.tile(x, (reps, 1))[:max_len] if reps > 1 else x[:max_len]
+    return np.tile(x, (reps, 1))[:max_len] if reps > 1 else x[:max_len].copy()
 
 
 class FeatureStore:
-    """``feats.scp`` of each condition under a dump dir, read lazily with kaldiio."""
+    """``feats.scp`` of each condition under a dump dir, read lazily with kaldiio.
 
-    def __init__(self, dump: str | Path) -> None:
+    With ``cache`` every matrix read is kept (read-only) in memory, so later epochs do not
+    go back to the arks; the values are exactly those of an uncached read.
+    """
+
+    def __init__(self, dump: str | Path, cache: bool = False) -> None:
         self.dump = Path(dump)
         self._scp: dict[str, dict[str, str]] = {}
+        self._cache: dict[tuple[str, str], np.ndarray] | None = {} if cache else None
 
     def scp(self, condition: str) -> dict[str, str]:
         if condition not in self._scp:
@@ -85,9 +90,16 @@ class FeatureStore:
         return self._scp[condition]
 
     def load(self, condition: str, utt: str) -> np.ndarray:
+        """The (T, F) float32 features; never modify them in place (cached arrays are shared)."""
         import kaldiio
 
-        return np.array(kaldiio.load_mat(self.scp(condition)[utt]), dtype=np.float32)
+        if self._cache is not None and (condition, utt) in self._cache:
+            return self._cache[condition, utt]
+        x = np.array(kaldiio.load_mat(self.scp(condition)[utt]), dtype=np.float32)
+        if self._cache is not None:
+            x.setflags(write=False)
+            self._cache[condition, utt] = x
+        return x
 
     def check(self, needs: dict[str, set[str]], what: str) -> None:
         """Raise one error listing every (condition, utterance) without features."""

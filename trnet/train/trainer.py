@@ -133,7 +133,9 @@ class Trainer:
         self, cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist
     ) -> None:
         self.cfg, self.fold, self.out, self.env = cfg, fold, out, env
-        self.store = FeatureStore(dump)
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        self.store = FeatureStore(dump, cache=cfg.train.cache_feats)
         self.data = load_fold(data_root, fold)
         self.with_clean = cfg.loss.alpha > 0
         self.check_features()
@@ -259,12 +261,10 @@ class Trainer:
             examples = examples[env.rank :: env.world]
         return examples
 
-    def train_epoch(self) -> dict[str, float]:
-        from tqdm import tqdm
-
-        cfg, env = self.cfg, self.env
-        data = ExampleSet(
-            self.epoch_examples(),
+    def epoch_set(self, examples: list[tuple[str, str]]) -> ExampleSet:
+        cfg = self.cfg
+        return ExampleSet(
+            examples,
             self.store,
             cfg.data.input,
             cfg.data.max_len,
@@ -272,6 +272,12 @@ class Trainer:
             with_clean=self.with_clean,
             z_clean=self.z_clean,
         )
+
+    def train_epoch(self) -> dict[str, float]:
+        from tqdm import tqdm
+
+        cfg, env = self.cfg, self.env
+        data = self.epoch_set(self.epoch_examples())
         bs = max(2, cfg.train.batch_size // env.world)
         loader = torch.utils.data.DataLoader(
             data, batch_size=bs, shuffle=False, drop_last=len(data) % bs == 1
@@ -308,6 +314,33 @@ class Trainer:
         row = {k: float(sums[i + 1]) / n for i, k in enumerate(("loss", "ce", "low", "high"))}
         row.update({"w_low": w_sum["low"] / n, "w_high": w_sum["high"] / n})
         return row
+
+    @torch.no_grad()
+    def recalibrate_bn(self) -> None:
+        """BatchNorm running statistics re-estimated on this epoch's first examples.
+
+        Exact averages (momentum None) over ``train.bn_recalib`` examples of the epoch just
+        trained (this rank's share), with dropout off as at evaluation; consumes no RNG.
+        """
+        n = self.cfg.train.bn_recalib
+        norms = [
+            m for m in self.net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        ]
+        if n <= 0 or not norms:
+            return
+        data = self.epoch_set(self.epoch_examples()[:n])
+        loader = torch.utils.data.DataLoader(data, batch_size=self.cfg.train.batch_size)
+        self.net.eval()
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None
+            m.train()
+        for batch in loader:
+            self.net(*split_inputs(batch["inputs"], self.env.device))
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        self.net.eval()
 
     def average(self, weights: dict[str, float]) -> dict[str, float]:
         """Gradnorm weights averaged over ranks so every rank optimises the same loss."""
@@ -347,6 +380,7 @@ class Trainer:
         ):
             start = time.time()
             row = self.train_epoch()
+            self.recalibrate_bn()
             dev_uar, dev_war = self.evaluate()
             self.epoch += 1
             lr = self.optim.param_groups[0]["lr"]
