@@ -161,6 +161,10 @@ def test_config_missing_and_type_errors() -> None:
     with pytest.raises(TrnetError, match="compensation must be true"):
         config_from_dict(raw, "c.yaml")
     raw = minimal()
+    raw["train"] = {"bn_recalib": -1}
+    with pytest.raises(TrnetError, match=r"c\.yaml: train\.bn_recalib and train\.threads"):
+        config_from_dict(raw, "c.yaml")
+    raw = minimal()
     raw["optim"] = {"lr": "1e-3"}
     assert config_from_dict(raw).optim.lr == 1e-3
 
@@ -174,3 +178,7 @@ def test_recipe_configs_load(size: str) -> None:
     assert cfgs["trnet_wo_low"].loss.alpha == 0 and cfgs["trnet_wo_high"].loss.beta == 0
     assert not cfgs["trnet_wo_high"].model.bridge and cfgs["trnet"].model.bridge
     assert cfgs["baseline_noisy"].train_conditions()[0] == "clean"
+    # one training recipe for all systems of a size: only the system-defining keys differ
+    assert (
+        len({(c.model.channels[0], c.train.bn_recalib, c.data.max_len) for c in cfgs.values()}) == 1
+    )
