@@ -7,7 +7,8 @@ skipped. With ``train.export_clean_emb`` (Baseline-c) it also writes ``emb_clean
 embeddings of the clean train and dev utterances from ``best.pt``, the high-level target
 of TRNet. Under ``torchrun`` it trains with DDP (gloo on CPU, nccl on GPU), each rank on
 its share of every epoch's examples (batch_size is the global batch); rank 0 scores the
-dev set and writes every file.
+dev set and writes every file. With ``train.bn_recalib`` the BatchNorm statistics are
+re-estimated after each epoch, before the dev scoring (see ``trnet.train.config``).
 """
 
 from __future__ import annotations
