@@ -84,3 +84,22 @@ def test_complete_dirs_are_skipped_and_features_checked(
         decode(exp_fold, dump, test_dir, ["musan_0"], out)
     with pytest.raises(TrnetError, match="neither clean nor"):
         decode(exp_fold, dump, test_dir, ["musan"], out)
+
+
+def test_an_ark_that_moved_is_a_one_line_error_naming_the_scp(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    dump = tmp_path / "dump"
+    shutil.copytree(trained["dump"], dump)
+    scp = dump / "esc50_0" / "feats.scp"  # points at the copy's ark, then the ark goes
+    scp.write_text(scp.read_text().replace(str(trained["dump"]), str(dump)))
+    (dump / "esc50_0" / "feats.ark").unlink()
+    test_dir = trained["folds"] / "fold1" / "test"
+    with pytest.raises(TrnetError, match=r"esc50_0/feats\.scp: .*cannot read"):
+        decode(
+            trained["exp"] / "baseline_clean" / "fold1",
+            dump,
+            test_dir,
+            ["esc50_0"],
+            tmp_path / "decode",
+        )

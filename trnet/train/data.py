@@ -95,7 +95,14 @@ class FeatureStore:
 
         if self._cache is not None and (condition, utt) in self._cache:
             return self._cache[condition, utt]
-        x = np.array(kaldiio.load_mat(self.scp(condition)[utt]), dtype=np.float32)
+        spec = self.scp(condition)[utt]
+        try:
+            x = np.array(kaldiio.load_mat(spec), dtype=np.float32)
+        except OSError as err:  # an ark moved or deleted since feats.scp was written
+            raise TrnetError(
+                f"{self.dump / condition / 'feats.scp'}: {utt}: cannot read {spec} ({err}); "
+                "ark paths are relative to the recipe folder: run from there"
+            ) from None
         if self._cache is not None:
             x.setflags(write=False)
             self._cache[condition, utt] = x

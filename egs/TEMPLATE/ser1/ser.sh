@@ -93,16 +93,25 @@ fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: training ($systems) on folds $folds"
-  # Baseline-c first: its clean embeddings are the high-level target of the TRNet systems.
-  # A fold marked .done is skipped; an interrupted one continues from its last checkpoint.
-  for fold in $folds; do
+  # One chain per fold, Baseline-c first (its clean embeddings are the high-level target of
+  # the TRNet systems); up to $nj chains at once, one thread each. A fold marked .done is
+  # skipped; an interrupted one continues from its last checkpoint.
+  train_chain() {
+    local fold=$1 system
     for system in baseline_clean $(echo "$systems" | tr ' ' '\n' | grep -vx baseline_clean || true); do
       log "training $system fold $fold"
       ${train_cmd:-} trnet train --config "$conf_dir/$system.yaml" --fold "$fold" \
         --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
         --device "$device" --seed "$seed" --snrs "$snrs" --resume
     done
+  }
+  pids=()
+  for fold in $folds; do
+    ( if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi; train_chain "$fold" ) &
+    pids+=($!)
+    if [ "${#pids[@]}" -ge "$nj" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
