@@ -69,13 +69,15 @@ def recipe(tmp_path_factory) -> Path:
     return work
 
 
-@pytest.fixture(autouse=True)
-def _in_recipe(recipe, monkeypatch):
-    """scp and wav.scp paths are relative to the recipe folder, as in Kaldi."""
+@pytest.fixture
+def in_recipe(recipe, monkeypatch) -> Path:
+    """The recipe folder as cwd: scp and wav.scp paths are relative to it, as in Kaldi."""
     monkeypatch.chdir(recipe)
+    return recipe
 
 
-def test_stage0_data_dir_and_folds_validate(recipe):
+def test_stage0_data_dir_and_folds_validate(in_recipe):
+    recipe = in_recipe
     assert validate(recipe / "data" / "iemocap") == []
     corpus = json.loads((recipe / "data" / "iemocap" / "corpus.json").read_text())
     assert corpus["generated"] is True
@@ -83,7 +85,8 @@ def test_stage0_data_dir_and_folds_validate(recipe):
         assert validate(recipe / "data" / "folds" / "speaker" / "fold1" / role) == []
 
 
-def test_stage2_and_3_write_every_condition_and_its_enhanced_twin(recipe):
+def test_stage2_and_3_write_every_condition_and_its_enhanced_twin(in_recipe):
+    recipe = in_recipe
     dump = recipe / "dump" / "iemocap"
     conditions = ["clean"] + [
         f"{noise}_{snr}"
@@ -99,7 +102,8 @@ def test_stage2_and_3_write_every_condition_and_its_enhanced_twin(recipe):
     assert (recipe / "exp" / "se" / "scores.json").is_file()
 
 
-def test_stage4_to_6_every_system_decoded_and_scored_in_range(recipe):
+def test_stage4_to_6_every_system_decoded_and_scored_in_range(in_recipe):
+    recipe = in_recipe
     for system in SYSTEMS.split():
         assert (recipe / "exp" / system / "fold1" / ".done").is_file(), system
         decode_dirs = find_decode_dirs(recipe / "exp" / system / "decode")
@@ -113,7 +117,31 @@ def test_stage4_to_6_every_system_decoded_and_scored_in_range(recipe):
     assert any((recipe / "exp" / "figures").glob("*.png"))
 
 
-def test_a_second_run_redoes_nothing(recipe):
+def test_a_second_run_redoes_nothing(in_recipe):
+    recipe = in_recipe
     log = (recipe / "second_run.log").read_text()
     assert "already complete" in log or "skipped" in log
     assert "SE epoch" not in log and "epoch 1" not in log
+
+
+def test_generated_corpus_defaults_to_the_slim_configs(tmp_path):
+    """No --conf_dir: the generated corpus gets conf/slim (paper-size configs need a GPU)."""
+    work = tmp_path / "iemocap"
+    work.mkdir()
+    for entry in RECIPE.iterdir():
+        if entry.name not in {"data", "dump", "exp", "db", "downloads"}:
+            (work / entry.name).symlink_to(entry.resolve())
+    env = {**os.environ, "PATH": f"{ROOT / 'tools' / 'venv' / 'bin'}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["./run.sh", "--stage", "7"], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "configs conf/slim," in done.stdout
+    real = subprocess.run(
+        ["./run.sh", "--stage", "7", "--iemocap_root", "/data/IEMOCAP"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "configs conf," in real.stdout

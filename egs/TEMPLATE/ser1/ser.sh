@@ -18,7 +18,7 @@ protocol=${protocol:-kfold}             # fold protocol (trnet folds --protocol)
 folds=${folds:-"1 2"}                   # folds to train and test
 snrs=${snrs:-"20 15 10 5 0"}            # noisy conditions (clean is always included)
 systems=${systems:-"baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"}
-conf_dir=${conf_dir:-conf}
+conf_dir=${conf_dir:-}                  # system configs; empty: conf (run.sh may choose)
 device=${device:-auto}
 help_message=${help_message:-"Usage: $0 [--stage N] [--stop_stage N] [--nj N] [--seed N]
   [--noise_dir DIR] [--protocol P] [--folds '1 2'] [--snrs '20 15 10 5 0'] [--systems '...']
@@ -39,6 +39,8 @@ if ! declare -F local_data_prep > /dev/null; then
 fi
 # run.sh may adjust defaults that depend on parsed options (e.g. the generated corpus).
 if declare -F recipe_setup > /dev/null; then recipe_setup; fi
+conf_dir=${conf_dir:-conf}
+log "corpus $corpus, configs $conf_dir, folds $folds ($protocol), SNRs $snrs"
 
 data=data/$corpus
 dump=dump/$corpus
