@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,6 +209,23 @@ def write_data_dir(
         f.write("\n")
     finish(out, signature, {"dropped": report.dropped, "filtered": 0})
     return report
+
+
+def prepare_listed(
+    corpus: str,
+    list_items: Callable[[Path], tuple[list[Item], list[tuple[str, str]]]],
+    default_map: ClassMap,
+    root: Path,
+    out: Path,
+    class_map: Sequence[str] = (),
+    overwrite: bool = False,
+) -> PrepReport:
+    """The ``prepare`` of a corpus labelled by file name or CSV: list its items, apply the
+    class map (``LABEL=CLASS`` specs over ``default_map``) and write the data dir."""
+    root = absolute(root)
+    items, skipped = list_items(root)
+    mapping = parse_map(class_map, default_map)
+    return write_data_dir(corpus, root, Path(out), items, skipped, mapping, overwrite)
 
 
 def absolute(root: Path) -> Path:

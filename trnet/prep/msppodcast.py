@@ -23,7 +23,7 @@ from pathlib import Path
 
 from trnet.errors import TrnetError
 from trnet.prep import PrepReport
-from trnet.prep.common import ClassMap, Item, absolute, check_root, parse_map, write_data_dir
+from trnet.prep.common import ClassMap, Item, check_root, prepare_listed
 
 CORPUS = "msppodcast"
 EXPECTED = "MSP-Podcast's Labels/labels_consensus.csv and Audios/<FileName>"
@@ -124,7 +124,4 @@ def prepare(
     root: Path, out: Path, class_map: Sequence[str] = (), overwrite: bool = False
 ) -> PrepReport:
     """Write the data dir ``out`` from MSP-Podcast at ``root``; ``class_map``: ``LABEL=CLASS``."""
-    root = absolute(root)
-    mapping = parse_map(class_map, DEFAULT_MAP)
-    items, skipped = list_items(root)
-    return write_data_dir(CORPUS, root, Path(out), items, skipped, mapping, overwrite)
+    return prepare_listed(CORPUS, list_items, DEFAULT_MAP, root, out, class_map, overwrite)

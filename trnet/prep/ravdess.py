@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trnet.prep import PrepReport
-from trnet.prep.common import ClassMap, Item, absolute, check_root, parse_map, write_data_dir
+from trnet.prep.common import ClassMap, Item, check_root, prepare_listed
 
 CORPUS = "ravdess"
 EXPECTED = "RAVDESS's Actor_01..Actor_24 with 03-01-EE-II-SS-RR-AA.wav files"
@@ -113,7 +113,4 @@ def prepare(
     root: Path, out: Path, class_map: Sequence[str] = (), overwrite: bool = False
 ) -> PrepReport:
     """Write the data dir ``out`` from RAVDESS at ``root``; ``class_map``: ``LABEL=CLASS`` specs."""
-    root = absolute(root)
-    mapping = parse_map(class_map, DEFAULT_MAP)
-    items, skipped = list_items(root)
-    return write_data_dir(CORPUS, root, Path(out), items, skipped, mapping, overwrite)
+    return prepare_listed(CORPUS, list_items, DEFAULT_MAP, root, out, class_map, overwrite)
