@@ -115,3 +115,43 @@ def test_features_written_by_mix_equal_make_feats_on_its_output(tmp_path):
     (cond / ".feats.done").unlink()
     make_feats(cond, nj=1, conf=FbankConfig(dither=0.5), seed=4)
     assert (cond / "feats.ark").read_bytes() == from_mix
+
+
+def _torchaudio_fbank(wave: np.ndarray, conf: FbankConfig, seed: int) -> np.ndarray:
+    kwargs = conf.as_dict()
+    kwargs["sample_frequency"] = float(kwargs["sample_frequency"])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return kaldi.fbank(torch.from_numpy(wave * 32768).unsqueeze(0), **kwargs).numpy()
+
+
+@pytest.mark.parametrize("n_samples", [400, 401, 559, 16000, 24123])
+@pytest.mark.parametrize("snip_edges", [True, False])
+@pytest.mark.parametrize("window_type", ["hamming", "povey", "hanning", "rectangular"])
+def test_cached_fbank_is_bit_identical_to_torchaudio(n_samples, snip_edges, window_type):
+    rng = np.random.default_rng(n_samples)
+    wave = (0.1 * rng.standard_normal(n_samples)).astype(np.float32)
+    for extra in [
+        {},
+        {"dither": 1.0},
+        {"preemphasis_coefficient": 0.0, "remove_dc_offset": False},
+        {"high_freq": -400.0, "low_freq": 64.0, "num_mel_bins": 40},
+        {"frame_length": 20.0, "frame_shift": 8.0},
+    ]:
+        conf = FbankConfig(snip_edges=snip_edges, window_type=window_type, **extra)
+        ours = compute_fbank(wave, conf, seed=11)
+        np.testing.assert_array_equal(ours, _torchaudio_fbank(wave, conf, seed=11), str(extra))
+
+
+def test_audio_shorter_than_a_frame_is_named(data_dir):
+    with pytest.raises(ValueError, match="shorter than one frame"):
+        compute_fbank(np.ones(399, np.float32), FbankConfig())
+    short = data_dir.parent / "wav" / "short.wav"
+    sf.write(short, np.full(300, 0.1, np.float32), SR, subtype="PCM_16")
+    wav = read_kv(data_dir / "wav.scp")
+    write_kv(data_dir / "wav.scp", {**wav, "spk-u9": str(short)})
+    result = CliRunner().invoke(app, ["feats", str(data_dir), "--nj", "1"])
+    assert result.exit_code == 1
+    message = str(result.exception)
+    assert f"{short}: audio shorter than one frame (300 < 400 samples)" in message
+    assert "\n" not in message and not (data_dir / "feats.scp").exists()

@@ -210,3 +210,18 @@ def test_quiet_speech_at_high_snr_survives_int16():
     noisy = mix.samples / 32768.0
     realised = 10 * math.log10(np.sum(speech**2) / np.sum((noisy - speech) ** 2))
     assert abs(realised - 30.0) < 0.05
+
+
+def test_utterance_shorter_than_a_frame_is_skipped(tmp_path):
+    data, noise = make_data_dir(tmp_path), make_noise_set(tmp_path)
+    short = tmp_path / "wav" / "spkB-u0.wav"
+    sf.write(short, np.full(200, 0.2, np.float32), SR, subtype="PCM_16")
+    tables = {name: read_kv(data / name) for name in ("wav.scp", "utt2spk", "utt2emo", "utt2dur")}
+    extra = {"wav.scp": str(short), "utt2spk": "spkB", "utt2emo": "neu", "utt2dur": "0.0125"}
+    for name, value in extra.items():
+        write_kv(data / name, {**tables[name], "spkB-u0": value})
+    result = run_mix(data, tmp_path / "dump", "--noise", noise, "--snr", 10, "--nj", 1)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    cond = tmp_path / "dump" / "noise_10"
+    assert read_kv(cond / "skipped") == {"spkB-u0": "shorter than one frame"}
+    assert "spkB-u0" not in read_kv(cond / "wav.scp") and len(read_kv(cond / "feats.scp")) == 4

@@ -37,8 +37,13 @@ def to_mono_16k(wave: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.n
     return wave.astype(np.float32, copy=False)
 
 
-def read_audio(spec: str | os.PathLike, target_sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Read a wav.scp value (path or ``ark:offset``) as mono float32 in [-1, 1] at ``target_sr``."""
+def read_audio(
+    spec: str | os.PathLike, target_sr: int = SAMPLE_RATE, allow_empty: bool = False
+) -> np.ndarray:
+    """Read a wav.scp value (path or ``ark:offset``) as mono float32 in [-1, 1] at ``target_sr``.
+
+    An empty file is an error unless ``allow_empty`` (then: an empty array).
+    """
     spec = str(spec)
     if spec.endswith("|"):
         raise TrnetError(f"{spec}: piped wav.scp commands are not supported; give a file path")
@@ -56,6 +61,8 @@ def read_audio(spec: str | os.PathLike, target_sr: int = SAMPLE_RATE) -> np.ndar
     except Exception as err:  # soundfile / kaldiio raise many types for bad files
         raise TrnetError(f"{spec}: cannot read audio ({err})") from None
     if wave.size == 0:
+        if allow_empty:
+            return np.zeros(0, np.float32)
         raise TrnetError(f"{spec}: audio file is empty")
     return to_mono_16k(wave, int(sr), target_sr)
 

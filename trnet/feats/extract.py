@@ -1,16 +1,14 @@
-"""Writing features (and audio) as Kaldi ark/scp, global CMVN, and the parallel job runner.
+"""Writing features (and audio) as Kaldi ark/scp, and global CMVN.
 
-Workers only compute; the parent writes every entry in Kaldi (sorted) utterance order into
-one ark, so the bytes written do not depend on ``nj``. Workers (and the parent when
-``nj == 1``) run torch single-threaded for the same reason.
+Workers (:func:`trnet.parallel.ordered_map`) only compute; the parent writes every entry in
+Kaldi (sorted) utterance order into one ark, so the bytes written do not depend on ``nj``.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import struct
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +17,7 @@ import numpy as np
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig, compute_fbank
 from trnet.io import atomic_write, read_kv, write_kv
+from trnet.parallel import ordered_map
 
 FEATS_MARKER = ".feats.done"
 
@@ -60,49 +59,6 @@ class ArkWriter:
             self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
         except RuntimeError:
             pass
-
-
-def _single_thread(init: Callable[..., None] | None, initargs: tuple) -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    if init is not None:
-        init(*initargs)
-
-
-def ordered_map(
-    fn: Callable,
-    items: Sequence,
-    nj: int = 1,
-    init: Callable[..., None] | None = None,
-    initargs: tuple = (),
-    desc: str = "",
-) -> Iterator:
-    """``fn`` over ``items`` in ``nj`` spawned processes; results in input order; a progress bar."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(items), desc=desc, unit="utt", disable=None, leave=False)
-    if nj <= 1:
-        import torch
-
-        threads = torch.get_num_threads()
-        _single_thread(init, initargs)
-        try:
-            for item in items:
-                yield fn(item)
-                bar.update()
-        finally:
-            torch.set_num_threads(threads)
-            bar.close()
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(nj, initializer=_single_thread, initargs=(init, initargs)) as pool:
-        try:
-            for result in pool.imap(fn, items, chunksize=4):
-                yield result
-                bar.update()
-        finally:
-            bar.close()
 
 
 class FeatsWriter:
@@ -169,7 +125,11 @@ def _feats_one(item: tuple[str, str]) -> tuple[str, np.ndarray]:
 
     utt, spec = item
     wave = read_audio(spec, _JOB["conf"].sample_frequency)
-    return utt, compute_fbank(wave, _JOB["conf"], utt_feats_seed(_JOB["seed"], utt))
+    try:
+        return utt, compute_fbank(wave, _JOB["conf"], utt_feats_seed(_JOB["seed"], utt))
+    except ValueError as err:
+        hint = "drop it with trnet data subset"
+        raise TrnetError(f"{spec}: {err} (utterance {utt}; {hint})") from None
 
 
 def make_feats(data_dir: Path, nj: int = 1, conf: FbankConfig | None = None, seed: int = 0) -> None:

@@ -4,7 +4,8 @@ A condition is ``clean`` or ``<noise-set>_<snr>``. Its folder is a Kaldi data di
 every usable utterance of the source with the labels copied, plus ``wav.scp`` (the new
 audio), ``utt2snr``, ``utt2noise`` (``clip offset``), ``utt2gain`` (peak protection, only
 when some gain < 1), ``utt2clean`` (the source wav.scp value), ``mix_summary.json``,
-``skipped`` (utterances left out: empty or silent), and ``.done`` (settings; written last).
+``skipped`` (utterances left out: empty, silent, or shorter than one fbank frame), and
+``.done`` (settings; written last).
 Features, when asked for, are computed in the same worker from the written int16 audio and
 are byte-identical to what :func:`trnet.feats.extract.make_feats` writes later.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trnet.audio import read_audio
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.feats.extract import (
@@ -27,13 +29,13 @@ from trnet.feats.extract import (
     FeatsWriter,
     feats_marker,
     make_feats,
-    ordered_map,
     utt_feats_seed,
 )
 from trnet.feats.fbank import FbankConfig, compute_fbank
 from trnet.io import atomic_write, write_kv
 from trnet.mix.mixing import mix_at_snr, stable_seed, to_int16
 from trnet.mix.noiseset import ClipDrawer, NoiseSet
+from trnet.parallel import ordered_map
 
 FORMATS = ("ark", "flac", "wav")
 LEVELS = ("rms", "active")
@@ -91,15 +93,13 @@ _JOB: dict = {}
 
 
 def _init_job(noise: NoiseSet | None, snr: float | None, opts: MixOptions) -> None:
-    _JOB.update(drawer=ClipDrawer(noise) if noise else None, snr=snr, opts=opts)
-
-
-def _read_speech(spec: str) -> np.ndarray:
-    from trnet.audio import audio_info, read_audio
-
-    if not spec.rpartition(":")[2].isdigit() and audio_info(spec)[2] == 0:
-        return np.zeros(0, np.float32)
-    return read_audio(spec)
+    """A worker's state for one condition; its clip cache carries over to the next SNR."""
+    drawer = _JOB.get("drawer")
+    if noise is None:
+        drawer = None
+    elif drawer is None or drawer.noise != noise:
+        drawer = ClipDrawer(noise)
+    _JOB.update(drawer=drawer, snr=snr, opts=opts)
 
 
 def _mix_one(item: tuple[str, str]) -> UttResult:
@@ -107,7 +107,7 @@ def _mix_one(item: tuple[str, str]) -> UttResult:
     utt, spec = item
     drawer: ClipDrawer | None = _JOB["drawer"]
     snr, opts = _JOB["snr"], _JOB["opts"]
-    speech = _read_speech(spec)
+    speech = read_audio(spec, allow_empty=True)
     if speech.size == 0 or not np.any(speech):
         return UttResult(utt, skipped="empty" if speech.size == 0 else "silent")
     if drawer is None:
@@ -120,7 +120,10 @@ def _mix_one(item: tuple[str, str]) -> UttResult:
         result.unusable_clips = tuple(sorted(drawer.unusable))
     if opts.feats:
         wave = result.samples.astype(np.float32) / 32768.0
-        result.feats = compute_fbank(wave, opts.fbank, utt_feats_seed(opts.seed, utt))
+        try:
+            result.feats = compute_fbank(wave, opts.fbank, utt_feats_seed(opts.seed, utt))
+        except ValueError:
+            return UttResult(utt, skipped="shorter than one frame")
     return result
 
 
@@ -237,7 +240,8 @@ def _run_condition(
     write_kv(out_dir / "skipped", skipped)
     if skipped:
         print(
-            f"warning: {out_dir}: skipped {len(skipped)} empty/silent utterances (listed in "
+            f"warning: {out_dir}: skipped {len(skipped)} empty, silent or too short utterances "
+            f"(listed in "
             f"{out_dir / 'skipped'})",
             file=sys.stderr,
         )

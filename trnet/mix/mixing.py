@@ -67,16 +67,20 @@ def speech_power(speech: np.ndarray, level: str = "rms") -> float:
     return float(np.mean(energy[active])) if reference > 0 else 0.0
 
 
+def noise_scale(p_speech: float, noise: np.ndarray, snr_db: float) -> float:
+    """The factor that brings ``noise`` to ``p_speech / 10^(snr/10)`` mean-square power."""
+    p_noise = float(np.square(noise).sum()) / max(noise.size, 1)
+    if p_speech <= 0 or p_noise <= 0:
+        raise ValueError("speech and noise must both have non-zero energy")
+    return math.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+
+
 def scale_noise_to_snr(
     speech: np.ndarray, noise: np.ndarray, snr_db: float, level: str = "rms"
 ) -> np.ndarray:
     """``noise`` scaled so that speech power / noise power equals ``snr_db`` (float64)."""
-    p_speech = speech_power(speech, level)
     noise = np.asarray(noise, dtype=np.float64)
-    p_noise = float(np.square(noise).sum()) / max(noise.size, 1)
-    if p_speech <= 0 or p_noise <= 0:
-        raise ValueError("speech and noise must both have non-zero energy")
-    return noise * math.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    return noise * noise_scale(speech_power(speech, level), noise, snr_db)
 
 
 def to_int16(wave: np.ndarray) -> np.ndarray:
@@ -109,17 +113,21 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, level: str 
     ``noise`` must already have the length of ``speech``.
     """
     clean = np.asarray(speech, dtype=np.float64)
+    noise = np.asarray(noise, dtype=np.float64)
     p_speech = speech_power(clean, level)
-    scaled = scale_noise_to_snr(clean, noise, snr_db, level)
+    scale = noise_scale(p_speech, noise, snr_db)
     for _ in range(6):
-        mixture = clean + scaled
+        mixture = noise * scale
+        mixture += clean
         gain = peak_gain(mixture)
-        mixture *= gain
+        if gain != 1.0:
+            mixture *= gain
         samples = to_int16(mixture)
-        residual = samples / 32768.0 - gain * clean
+        residual = samples / 32768.0
+        residual -= clean if gain == 1.0 else gain * clean
         p_noise = float(np.square(residual).sum()) / residual.size
         realised = 10 * math.log10(gain**2 * p_speech / p_noise) if p_noise > 0 else math.inf
         if abs(realised - snr_db) < SNR_TOLERANCE_DB:
             break
-        scaled = scaled * 10 ** ((realised - snr_db) / 20)
+        scale *= 10 ** ((realised - snr_db) / 20)
     return Mixture(samples=samples, gain=gain, snr=realised)

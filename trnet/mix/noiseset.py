@@ -84,14 +84,14 @@ class ClipDrawer:
         self.unusable: set[str] = set()
 
     def clip(self, clip_id: str) -> np.ndarray:
-        from trnet.audio import audio_info, read_audio
+        from trnet.audio import read_audio
 
         if clip_id in self.cache:
             self.cache.move_to_end(clip_id)
             return self.cache[clip_id]
-        spec = self.noise.clips[clip_id]
-        empty = not spec.rpartition(":")[2].isdigit() and audio_info(spec)[2] == 0
-        wave = np.zeros(0, np.float32) if empty else read_audio(spec)
+        wave = read_audio(self.noise.clips[clip_id], allow_empty=True)
+        if not np.any(wave):
+            self.unusable.add(clip_id)
         self.cache[clip_id] = wave
         self.cached_bytes += wave.nbytes
         while self.cached_bytes > CACHE_BYTES and len(self.cache) > 1:
@@ -104,8 +104,7 @@ class ClipDrawer:
         for index in rng.permutation(len(self.ids)):
             clip_id = self.ids[index]
             wave = self.clip(clip_id)
-            if not np.any(wave):
-                self.unusable.add(clip_id)
+            if clip_id in self.unusable:
                 continue
             offset = int(rng.integers(wave.size))
             segment = fit_noise_to_length(wave, length, offset)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from trnet.audio import read_audio
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
+from trnet.parallel import ordered_map
 from trnet.se.metrics import pesq_wb, si_sdr, stoi
 
 METRICS = ("sisdr", "pesq", "stoi")
@@ -75,37 +75,18 @@ def score_conditions(
     dump_root: Path, conditions: list[str], max_utts: int = 50, nj: int = 1, seed: int = 0
 ) -> list[dict]:
     """One row per condition: mean in/out scores and their gain (out − in)."""
-    from tqdm import tqdm
-
     rows = []
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(nj) if nj > 1 else _NoPool() as pool:
-        for cond in conditions:
-            items = condition_items(dump_root, cond, max_utts, seed)
-            scores = list(
-                tqdm(pool.imap(_pair_scores, items), total=len(items), desc=f"score {cond}")
-            )
-            noise, snr = _noise_snr(cond)
-            row: dict = {"condition": cond, "noise": noise, "snr": snr, "n_utts": len(items)}
-            for m in METRICS:
-                row[f"{m}_in"] = _mean([s[f"{m}_in"] for s in scores])
-                row[f"{m}_out"] = _mean([s[f"{m}_out"] for s in scores])
-                row[f"{m}_gain"] = row[f"{m}_out"] - row[f"{m}_in"]
-            rows.append(row)
+    for cond in conditions:
+        items = condition_items(dump_root, cond, max_utts, seed)
+        scores = list(ordered_map(_pair_scores, items, nj, desc=f"score {cond}"))
+        noise, snr = _noise_snr(cond)
+        row: dict = {"condition": cond, "noise": noise, "snr": snr, "n_utts": len(items)}
+        for m in METRICS:
+            row[f"{m}_in"] = _mean([s[f"{m}_in"] for s in scores])
+            row[f"{m}_out"] = _mean([s[f"{m}_out"] for s in scores])
+            row[f"{m}_gain"] = row[f"{m}_out"] - row[f"{m}_in"]
+        rows.append(row)
     return rows
-
-
-class _NoPool:
-    """``imap`` in this process (``--nj 1``)."""
-
-    def __enter__(self) -> _NoPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def imap(self, fn, items):
-        return map(fn, items)
 
 
 def write_scores(rows: list[dict], out: Path, info: dict) -> None:

@@ -1,0 +1,48 @@
+"""ordered_map: input order, one pool of workers reused across maps, per-map init, errors."""
+
+import os
+
+import pytest
+
+from trnet.errors import TrnetError
+from trnet.parallel import chunked, ordered_map
+
+_STATE: dict = {}
+
+
+def _set_offset(offset: int) -> None:
+    _STATE["offset"] = offset
+
+
+def _add_offset(x: int) -> tuple[int, int]:
+    if x < 0:
+        raise TrnetError(f"item {x}: negative")
+    return x + _STATE["offset"], os.getpid()
+
+
+@pytest.mark.parametrize("nj", [1, 2])
+def test_results_in_input_order_with_each_maps_own_init(nj):
+    items = list(range(37))
+    first = list(ordered_map(_add_offset, items, nj, _set_offset, (100,)))
+    second = list(ordered_map(_add_offset, items, nj, _set_offset, (1000,)))
+    assert [r for r, _ in first] == [x + 100 for x in items]
+    assert [r for r, _ in second] == [x + 1000 for x in items]
+    pids = {p for _, p in first}
+    if nj == 1:
+        assert pids == {os.getpid()}
+    else:  # both maps ran in the same nj workers (a new pool would add processes)
+        assert os.getpid() not in pids
+        assert len({p for _, p in first + second}) <= nj
+
+
+def test_a_worker_error_reaches_the_caller():
+    with pytest.raises(TrnetError, match="item -3: negative"):
+        list(ordered_map(_add_offset, [1, 2, -3, 4], 2, _set_offset, (0,)))
+    assert [r for r, _ in ordered_map(_add_offset, [5], 2, _set_offset, (1,))] == [6]
+
+
+def test_chunks_cover_items_in_order():
+    items = list(range(1000))
+    chunks = chunked(items, 2)
+    assert [x for c in chunks for x in c] == items
+    assert max(len(c) for c in chunks) == 16 and len(chunked(items[:5], 2)) == 5
