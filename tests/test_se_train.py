@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import kaldiio
 import numpy as np
 import pytest
 import torch
@@ -215,6 +216,19 @@ def test_enhance_and_score_a_condition(sources, tmp_path):
     for table in ("utt2emo", "utt2gain", "utt2clean", "feats.scp", "utt2num_frames", "cmvn.ark"):
         assert (enh / table).is_file()
     assert read_kv(enh / "utt2emo") == read_kv(dump / "noise_0" / "utt2emo")
+
+    # nj 2 (worker processes) writes the same bytes; the features are make_feats' on the audio
+    other = tmp_path / "nj2" / "noise_0_enh"
+    assert enhance_condition(model, settings, dump / "noise_0", other, 2, nj=2) == "written"
+    for name in ("wav.ark", "feats.ark", "cmvn.ark"):
+        assert (other / name).read_bytes() == (enh / name).read_bytes(), name
+    from trnet.feats.extract import make_feats
+
+    (other / ".feats.done").unlink()
+    make_feats(other, nj=1)
+    enh_feats = dict(kaldiio.load_scp_sequential(str(enh / "feats.scp")))
+    for utt, feats in kaldiio.load_scp_sequential(str(other / "feats.scp")):
+        np.testing.assert_array_equal(feats, enh_feats[utt])
 
     rows = score_conditions(dump, ["clean", "noise_0"], max_utts=2)
     assert [r["n_utts"] for r in rows] == [2, 2]

@@ -2,8 +2,11 @@
 
 The enhanced dir keeps the utterance ids and every label table of its source (utt2emo,
 utt2snr, utt2noise, utt2clean, utt2gain...), gets a new ``wav.scp`` (one kaldiio ark of
-int16 wav entries, as the mixer writes) and fbank features (:func:`make_feats`).
-``.done`` (the settings, as JSON) is written last; a complete dir is skipped.
+int16 wav entries, as the mixer writes) and fbank features, computed from the int16 audio
+in the worker that enhanced it (the same values :func:`make_feats` would give).
+On CPU, length-sorted batches go to ``nj`` worker processes of one thread each; on a GPU
+they run in this process. ``.done`` (the settings, as JSON) is written last; a complete dir
+is skipped.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import torch
 from trnet.audio import read_audio
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
+from trnet.feats.fbank import FbankConfig
 from trnet.io import atomic_write
 from trnet.models.stft import SpectralEnhancer
 
@@ -53,6 +57,34 @@ def enhance_batch(
     return [out[i, : len(w)] for i, w in enumerate(waves)]
 
 
+_JOB: dict = {}
+
+
+def _init_enhance(
+    model: SpectralEnhancer, device: torch.device, conf: FbankConfig, seed: int
+) -> None:
+    _JOB.update(model=model, device=device, conf=conf, seed=seed)
+
+
+def _enhance_items(items: list[tuple[str, str]]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """One batch ``[(utt, wav.scp value)]`` → ``[(utt, enhanced int16, its fbank)]``."""
+    from trnet.feats.extract import utt_feats_seed
+    from trnet.feats.fbank import compute_fbank
+    from trnet.mix.mixing import to_int16
+
+    outs = enhance_batch(_JOB["model"], [read_audio(spec) for _, spec in items], _JOB["device"])
+    results = []
+    for (utt, spec), out in zip(items, outs, strict=True):
+        samples = to_int16(out)
+        wave = samples.astype(np.float32) / 32768.0
+        try:
+            feats = compute_fbank(wave, _JOB["conf"], utt_feats_seed(_JOB["seed"], utt))
+        except ValueError as err:
+            raise TrnetError(f"{spec}: {err} (utterance {utt})") from None
+        results.append((utt, samples, feats))
+    return results
+
+
 def enhance_condition(
     model: SpectralEnhancer,
     settings: dict,
@@ -65,11 +97,8 @@ def enhance_condition(
     device: torch.device | None = None,
 ) -> str:
     """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``."""
-    from tqdm import tqdm
-
-    from trnet.feats.extract import ArkWriter, make_feats
-    from trnet.feats.fbank import FbankConfig
-    from trnet.mix.mixing import to_int16
+    from trnet.feats.extract import ArkWriter, FeatsWriter, feats_marker
+    from trnet.parallel import ordered_map
 
     done = dst / ".done"
     if done.is_file():
@@ -79,24 +108,35 @@ def enhance_condition(
     data = DataDir.load(src)
     wav = data["wav.scp"]
     device = device or torch.device("cpu")
+    conf = FbankConfig(dither=dither)
+    batches = [[(u, wav[u]) for u in utts] for utts in _batches(data, batch_size)]
+    jobs = nj if device.type == "cpu" else 1
     dst.mkdir(parents=True, exist_ok=True)
-    writer = ArkWriter(dst / "wav.ark")
+    audio = ArkWriter(dst / "wav.ark")
+    feats = FeatsWriter(dst, feats_marker(conf, seed))
     try:
-        n_batches = (len(data.utts) + batch_size - 1) // batch_size
-        for utts in tqdm(_batches(data, batch_size), total=n_batches, desc=f"enhance {src.name}"):
-            outs = enhance_batch(model, [read_audio(wav[u]) for u in utts], device)
-            for utt, out in zip(utts, outs, strict=True):
-                writer.add(utt, (16000, to_int16(out)))
+        for results in ordered_map(
+            _enhance_items,
+            batches,
+            jobs,
+            _init_enhance,
+            (model, device, conf, seed),
+            f"enhance {src.name} (batches)",
+        ):
+            for utt, samples, utt_feats in results:
+                audio.add_wav(utt, samples, 16000)
+                feats.add(utt, utt_feats)
     except BaseException:
-        writer.abort()
+        audio.abort()
+        feats.ark.abort()
         raise
-    writer.close()
+    audio.close()
     for name in DROPPED_TABLES:
         data.tables.pop(name, None)
-    data.tables["wav.scp"] = writer.scp
+    data.tables["wav.scp"] = audio.scp
     data.write(dst)
     data.copy_carried_files(dst)
-    make_feats(dst, nj, FbankConfig(dither=dither), seed)
+    feats.close()
     with atomic_write(done) as f:
         json.dump(settings, f, indent=1, sort_keys=True)
     return "written"

@@ -137,7 +137,8 @@ def train_se(
         t0 = time.time()
         model.train()
         total = 0.0
-        bar = tqdm(range(tc["steps_per_epoch"]), desc=f"SE epoch {epoch}", disable=not progress)
+        quiet = None if progress else True  # None: no bar where stderr is not a terminal
+        bar = tqdm(range(tc["steps_per_epoch"]), desc=f"SE epoch {epoch}", disable=quiet)
         for step in bar:
             noisy, clean = maker.batch(tc["seed"], epoch, step, tc["batch_size"])
             loss = se_loss(

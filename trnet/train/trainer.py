@@ -287,8 +287,8 @@ class Trainer:
         w_sum = {"low": 0.0, "high": 0.0}
         self.model.train()
         for batch in tqdm(
-            loader, desc=f"epoch {self.epoch + 1}", leave=False, disable=not env.main
-        ):
+            loader, desc=f"epoch {self.epoch + 1}", leave=False, disable=None if env.main else True
+        ):  # disable=None: no bar where stderr is not a terminal (a recipe's log file)
             batch = {k: v.to(env.device) for k, v in batch.items()}
             out = self.model(*split_inputs(batch["inputs"], env.device))
             clean_x = self.net.normalize(batch["clean"]) if "clean" in batch else None

@@ -27,6 +27,19 @@ help_message=${help_message:-"Usage: $0 [--stage N] [--stop_stage N] [--nj N] [-
 
 log() { echo -e "$(date '+%F %T') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
 
+# `in_background cmd...` runs cmd as a background job, at most $nj at once (one torch thread
+# each when nj > 1); `wait_background` waits for the rest. A failed job stops the recipe.
+pids=()
+in_background() {
+  ( if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi; "$@" ) &
+  pids+=($!)
+  if [ "${#pids[@]}" -ge "$nj" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+}
+wait_background() {
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  pids=()
+}
+
 # Stage 0 for a corpus with a `trnet prep` parser; run.sh may define its own (IEMOCAP does,
 # to generate a corpus). prep_opts: e.g. "--map calm=neu"; fold_opts: e.g. "--k 5".
 if ! declare -F local_data_prep > /dev/null; then
@@ -44,6 +57,10 @@ log "corpus $corpus, configs $conf_dir, folds $folds ($protocol), SNRs $snrs"
 
 data=data/$corpus
 dump=dump/$corpus
+test_conditions="clean"   # what stages 3 (SE scores), 5 and 6 report
+for noise in esc50 musan; do
+  for snr in $snrs; do test_conditions="$test_conditions ${noise}_$snr"; done
+done
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: data preparation ($corpus)"
@@ -89,8 +106,9 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
   # every complete condition dir without _enh (complete _enh dirs are skipped)
   trnet enhance "$dump" --model exp/se --nj "$nj" --seed "$seed" --device "$device"
+  # shellcheck disable=SC2086  # a list of condition names
   [ -f exp/se/scores.json ] || trnet score-se "$dump" --out exp/se/scores --max-utts 20 \
-    --nj "$nj" --seed "$seed"
+    --nj "$nj" --seed "$seed" --conditions $test_conditions
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
@@ -107,28 +125,22 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
         --device "$device" --seed "$seed" --snrs "$snrs" --resume
     done
   }
-  pids=()
   for fold in $folds; do
-    ( if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi; train_chain "$fold" ) &
-    pids+=($!)
-    if [ "${#pids[@]}" -ge "$nj" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+    in_background train_chain "$fold"
   done
-  for pid in "${pids[@]}"; do wait "$pid"; done
+  wait_background
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: decoding"
-  conditions="clean"
-  for noise in esc50 musan; do
-    for snr in $snrs; do conditions="$conditions ${noise}_$snr"; done
-  done
   for system in $systems; do
     for fold in $folds; do
-      ${decode_cmd:-} trnet decode "exp/$system/fold$fold" --dump "$dump" \
-        --test-dir "data/folds/$protocol/fold$fold/test" --conditions "$conditions" \
+      in_background ${decode_cmd:-} trnet decode "exp/$system/fold$fold" --dump "$dump" \
+        --test-dir "data/folds/$protocol/fold$fold/test" --conditions "$test_conditions" \
         --out "exp/$system/decode" --device "$device"
     done
   done
+  wait_background
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
