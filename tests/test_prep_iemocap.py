@@ -146,7 +146,7 @@ def test_skipped_tsv_lists_each_defect_with_its_reason(corpus, tmp_path):
         "ROOT/Session1/sentences/wav/Ses01F_impro01/._Ses01F_impro01_F000.wav": (
             "macOS metadata file (._*), ignored"
         ),
-        "ROOT/Session5/sentences/wav/Ses05F_impro02/Ses05F_impro02_M001.wav": "missing wav",
+        "ROOT/Session5/sentences/wav/Ses05F_impro02/Ses05F_impro02_M001.wav": "missing audio file",
     }
     assert report.n_skipped == 5
 

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import soundfile as sf
 
@@ -25,6 +26,8 @@ from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
 from trnet.scoring.metrics import CLASSES
+
+T = TypeVar("T")
 
 DROP = "drop"
 """``--map LABEL=drop`` leaves a corpus label out."""
@@ -67,17 +70,36 @@ def parse_map(specs: Iterable[str], default: ClassMap) -> ClassMap:
     return mapping
 
 
-def audio_duration(path: Path) -> tuple[str | None, str]:
-    """``("2.345", "")`` for a readable, non-empty audio file (any rate), else ``(None, why)``."""
+def audio_duration(path: Path, sample_rate: int | None = None) -> tuple[str | None, str]:
+    """``("2.345", "")`` for a readable, non-empty audio file, else ``(None, why)``; with
+    ``sample_rate``, a file at another rate is refused too."""
     if not path.is_file():
         return None, "missing audio file"
     try:
         info = sf.info(str(path))
     except Exception as err:  # soundfile raises several types for a broken file
         return None, f"unreadable audio ({err})".replace("\t", " ").replace("\n", " ")
+    if sample_rate is not None and info.samplerate != sample_rate:
+        return None, f"wrong sample rate ({info.samplerate} Hz, expected {sample_rate})"
     if info.frames == 0:
         return None, "empty audio file"
     return f"{info.frames / info.samplerate:.3f}", ""
+
+
+def parse_files(
+    folder: Path, parse: Callable[[str], tuple[T | None, str]]
+) -> tuple[list[tuple[Path, T]], list[tuple[str, str]]]:
+    """The files of ``folder`` (sorted) whose names ``parse`` accepts, with what it returned;
+    the others with its reason (for corpora labelled by file name)."""
+    parsed: list[tuple[Path, T]] = []
+    skipped: list[tuple[str, str]] = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        value, reason = parse(path.name)
+        if value is None:
+            skipped.append((str(path), reason))
+        else:
+            parsed.append((path, value))
+    return parsed, skipped
 
 
 def looks_like(root: Path) -> str | None:

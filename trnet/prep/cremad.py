@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trnet.errors import TrnetError
 from trnet.prep import PrepReport
-from trnet.prep.common import ClassMap, Item, check_root, prepare_listed
+from trnet.prep.common import ClassMap, Item, check_root, parse_files, prepare_listed
 
 CORPUS = "cremad"
 EXPECTED = "CREMA-D's AudioWAV/ with <actor>_<sentence>_<EMO>_<level>.wav files"
@@ -68,14 +68,9 @@ def list_items(root: Path) -> tuple[list[Item], list[tuple[str, str]]]:
     wav_dir = root / "AudioWAV"
     check_root(root, wav_dir.is_dir(), "no AudioWAV/ folder", EXPECTED, "CREMA-D")
     genders = read_genders(root)
-    items: list[Item] = []
-    skipped: list[tuple[str, str]] = []
-    for path in sorted(p for p in wav_dir.iterdir() if p.is_file()):
-        parsed, reason = parse_name(path.name)
-        if parsed is None:
-            skipped.append((str(path), reason))
-            continue
-        actor, emotion = parsed
+    parsed, skipped = parse_files(wav_dir, parse_name)
+    items = []
+    for path, (actor, emotion) in parsed:
         extra = {"utt2gender": genders.get(actor, "u")} if genders else {}
         spk = f"cremad{actor}"
         items.append(Item(f"{spk}-{path.stem}", spk, emotion, path, extra))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trnet.prep import PrepReport
-from trnet.prep.common import ClassMap, Item, check_root, prepare_listed
+from trnet.prep.common import ClassMap, Item, check_root, parse_files, prepare_listed
 
 CORPUS = "emodb"
 EXPECTED = "EmoDB's wav/ with <speaker><text><emotion letter><version>.wav files (03a01Fa.wav)"
@@ -61,17 +61,11 @@ def list_items(root: Path) -> tuple[list[Item], list[tuple[str, str]]]:
     """Every well-named wav of ``wav/`` as an :class:`Item`; the rest with its reason."""
     wav_dir = root / "wav"
     check_root(root, wav_dir.is_dir(), "no wav/ folder", EXPECTED, "EmoDB")
-    items: list[Item] = []
-    skipped: list[tuple[str, str]] = []
-    for path in sorted(p for p in wav_dir.iterdir() if p.is_file()):
-        parsed, reason = parse_name(path.name)
-        if parsed is None:
-            skipped.append((str(path), reason))
-            continue
-        spk_code, emotion = parsed
-        spk = f"emodb{spk_code}"
-        extra = {"utt2gender": GENDERS[spk_code]}
-        items.append(Item(f"{spk}-{path.stem}", spk, emotion, path, extra))
+    parsed, skipped = parse_files(wav_dir, parse_name)
+    items = []
+    for path, (spk_code, emotion) in parsed:
+        spk, gender = f"emodb{spk_code}", GENDERS[spk_code]
+        items.append(Item(f"{spk}-{path.stem}", spk, emotion, path, {"utt2gender": gender}))
     return items, skipped
 
 

@@ -20,13 +20,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile as sf
-
 from trnet.audio import SAMPLE_RATE
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
+from trnet.prep.common import audio_duration
 
 EXPECTED = "expected IEMOCAP_full_release with Session1..Session5/dialog/EmoEvaluation"
 CLASS_MAP = {"ang": "ang", "hap": "hap", "exc": "hap", "neu": "neu", "sad": "sad"}
@@ -144,21 +143,6 @@ def find_debris(session_dir: Path) -> list[tuple[str, str]]:
     return found
 
 
-def wav_duration(wav: Path) -> tuple[str | None, str]:
-    """``("2.345", "")`` for a usable 16 kHz wav, else ``(None, reason)``."""
-    if not wav.is_file():
-        return None, "missing wav"
-    try:
-        info = sf.info(str(wav))
-    except Exception as err:  # soundfile raises several types for a broken file
-        return None, f"unreadable wav ({err})".replace("\t", " ").replace("\n", " ")
-    if info.samplerate != SAMPLE_RATE:
-        return None, f"wrong sample rate ({info.samplerate} Hz, expected {SAMPLE_RATE})"
-    if info.frames == 0:
-        return None, "empty wav"
-    return f"{info.frames / info.samplerate:.3f}", ""
-
-
 def _signature(root: Path, files: list[Path], improvised_only: bool) -> dict:
     digest = hashlib.sha256()
     for path in files:
@@ -214,7 +198,7 @@ def build_tables(
             dropped[turn.label] += 1
             continue
         wav = wav_roots[turn.session] / turn.dialog / f"{turn.utt}.wav"
-        duration, reason = wav_duration(wav)
+        duration, reason = audio_duration(wav, SAMPLE_RATE)
         if duration is None:
             skipped.append((str(wav), reason))
             continue

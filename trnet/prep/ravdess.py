@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trnet.prep import PrepReport
-from trnet.prep.common import ClassMap, Item, check_root, prepare_listed
+from trnet.prep.common import ClassMap, Item, check_root, parse_files, prepare_listed
 
 CORPUS = "ravdess"
 EXPECTED = "RAVDESS's Actor_01..Actor_24 with 03-01-EE-II-SS-RR-AA.wav files"
@@ -99,13 +99,10 @@ def list_items(root: Path) -> tuple[list[Item], list[tuple[str, str]]]:
     for actor, folder in find_actors(root):
         spk = f"ravdess{actor}"
         gender = "m" if int(actor) % 2 else "f"
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
-            label, reason = parse_name(path.name, actor)
-            if label is None:
-                skipped.append((str(path), reason))
-                continue
-            utt = f"{spk}-{path.stem}"
-            items.append(Item(utt, spk, label, path, {"utt2gender": gender}))
+        parsed, bad = parse_files(folder, lambda name, actor=actor: parse_name(name, actor))
+        skipped += bad
+        for path, label in parsed:
+            items.append(Item(f"{spk}-{path.stem}", spk, label, path, {"utt2gender": gender}))
     return items, skipped
 
 
