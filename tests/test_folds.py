@@ -75,8 +75,19 @@ def test_errors_name_the_problem():
         speaker_folds(one_session, utt2session)
     with pytest.raises(TrnetError, match="session Ses03 has 1 speaker"):
         speaker_folds({u: s for u, s in utt2spk.items() if s != "Ses03M"}, utt2session)
-    with pytest.raises(TrnetError, match="10 speakers cannot make 9 folds"):
-        speaker_kfold(utt2spk, k=9, seed=0, n_dev_speakers=1)
+    with pytest.raises(TrnetError, match="10 speakers cannot make 11 folds"):
+        speaker_kfold(utt2spk, k=11, seed=0, n_dev_speakers=1)
+    with pytest.raises(TrnetError, match="10 speakers cannot make 2 folds with 5 dev"):
+        speaker_kfold(utt2spk, k=2, seed=0, n_dev_speakers=5)
+
+
+def test_kfold_with_one_speaker_per_fold_is_leave_one_speaker_out():
+    utt2spk, _ = iemocap_like()  # 10 speakers, as EmoDB has
+    folds = speaker_kfold(utt2spk, k=10, seed=0, n_dev_speakers=1)
+    assert sorted(s for f in folds for s in f.test_spk) == SPEAKERS
+    for fold in folds:
+        assert len(fold.test_spk) == 1 and len(fold.dev_spk) == 1 and len(fold.train_spk) == 8
+        _roles_are_disjoint_and_complete(fold, utt2spk)
 
 
 @pytest.fixture

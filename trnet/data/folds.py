@@ -140,7 +140,8 @@ def speaker_kfold(
         raise TrnetError(f"--k: needs at least 2 folds, got {k}")
     if n_dev_speakers < 1:
         raise TrnetError(f"--n-dev-speakers: needs at least 1, got {n_dev_speakers}")
-    if len(speakers) < k + n_dev_speakers + 1:
+    largest_test = -(-len(speakers) // k)  # ceil: the biggest test group
+    if k > len(speakers) or largest_test + n_dev_speakers + 1 > len(speakers):
         raise TrnetError(
             f"utt2spk: {len(speakers)} speakers cannot make {k} folds with "
             f"{n_dev_speakers} dev speaker(s) and a train set"
