@@ -35,16 +35,25 @@ def _fast_confs(src: Path, dst: Path) -> None:
         (dst / path.name).write_text(yaml.safe_dump(conf))
 
 
+ENV = {**os.environ, "PATH": f"{ROOT / 'tools' / 'venv' / 'bin'}:{os.environ['PATH']}"}
+OUTPUTS = {"data", "dump", "exp", "db", "downloads"}
+
+
+def scratch_recipe(src: Path, work: Path, skip: set[str] = OUTPUTS) -> Path:
+    """A recipe folder whose files link to those of ``src`` (outputs are its own)."""
+    work.mkdir(parents=True)
+    for entry in src.iterdir():
+        if entry.name not in skip:
+            (work / entry.name).symlink_to(entry.resolve())
+    return work
+
+
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory) -> Path:
     """A recipe folder whose files link to egs/iemocap, run once through stages 0-6."""
-    work = tmp_path_factory.mktemp("egs") / "iemocap"
-    work.mkdir()
-    for entry in RECIPE.iterdir():
-        if entry.name not in {"conf", "data", "dump", "exp", "db", "downloads"}:
-            (work / entry.name).symlink_to(entry.resolve())
+    work = scratch_recipe(RECIPE, tmp_path_factory.mktemp("egs") / "iemocap", OUTPUTS | {"conf"})
     _fast_confs(RECIPE / "conf" / "slim", work / "conf" / "fast")
-    env = {**os.environ, "PATH": f"{ROOT / 'tools' / 'venv' / 'bin'}:{os.environ['PATH']}"}
+    env = ENV
     args = [
         "./run.sh",
         "--corpus_size",
@@ -126,12 +135,8 @@ def test_a_second_run_redoes_nothing(in_recipe):
 
 def test_generated_corpus_defaults_to_the_slim_configs(tmp_path):
     """No --conf_dir: the generated corpus gets conf/slim (paper-size configs need a GPU)."""
-    work = tmp_path / "iemocap"
-    work.mkdir()
-    for entry in RECIPE.iterdir():
-        if entry.name not in {"data", "dump", "exp", "db", "downloads"}:
-            (work / entry.name).symlink_to(entry.resolve())
-    env = {**os.environ, "PATH": f"{ROOT / 'tools' / 'venv' / 'bin'}:{os.environ['PATH']}"}
+    work = scratch_recipe(RECIPE, tmp_path / "iemocap")
+    env = ENV
     done = subprocess.run(
         ["./run.sh", "--stage", "7"], cwd=work, env=env, capture_output=True, text=True
     )
@@ -145,3 +150,36 @@ def test_generated_corpus_defaults_to_the_slim_configs(tmp_path):
         text=True,
     )
     assert "configs conf," in real.stdout
+
+
+def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, tmp_path):
+    """docs/corpora.md's cross-corpus commands: RAVDESS stages 0-2, then its conditions
+    enhanced by the IEMOCAP SE model and decoded by the IEMOCAP TRNet of fold 1."""
+    from test_prep_corpora import make_ravdess
+
+    work = scratch_recipe(ROOT / "egs" / "ravdess", recipe.parent / "ravdess")
+    stages = [
+        "./run.sh",
+        *("--ravdess_root", str(make_ravdess(tmp_path)), "--stop_stage", "2"),
+        *("--noise_dir", str(recipe / "db" / "generated"), "--snrs", "0", "--nj", "1"),
+        *("--fold_opts", "--k 2 --n-dev-speakers 1"),
+    ]
+    trnet = ROOT / "tools" / "venv" / "bin" / "trnet"
+    decode = "exp/iemocap_trnet/decode"
+    for args in (
+        stages,
+        [trnet, "enhance", "dump/ravdess", "--model", recipe / "exp" / "se", "--nj", "1"],
+        [trnet, "decode", recipe / "exp" / "trnet" / "fold1", "--dump", "dump/ravdess"]
+        + ["--test-dir", "data/ravdess", "--conditions", "clean esc50_0", "--out", decode],
+        [trnet, "score", decode],
+    ):
+        done = subprocess.run(list(map(str, args)), cwd=work, env=ENV, capture_output=True)
+        assert done.returncode == 0, done.stdout.decode()[-2000:] + done.stderr.decode()[-2000:]
+    decode_dirs = find_decode_dirs(work / decode)
+    assert [d.parent.name for d in decode_dirs] == ["clean", "esc50_0"]
+    for d in decode_dirs:
+        info = json.loads((d / "info.json").read_text())
+        assert info["corpus"] == "ravdess"
+        n_utts = len((work / "data" / "ravdess" / "utt2emo").read_text().splitlines())
+        assert len((d / "hyp").read_text().splitlines()) == n_utts > 0
+        assert 0.0 <= json.loads((d / "scores.json").read_text())["uar"] <= 1.0
