@@ -59,6 +59,26 @@ def test_blend_is_noisy_at_s1_enhanced_at_s0(bias: float, expect_noisy: bool) ->
     assert torch.equal(blended, xn if expect_noisy else xe)
 
 
+@pytest.mark.parametrize("s_gradient", ["hardtanh", "inward"])
+def test_inward_gradient_lets_a_clamped_s_come_back(s_gradient: str) -> None:
+    """Every raw s below 0; one step of a loss that wants s = 1 (the noisy input)."""
+    comp = Compensation(s_gradient)
+    torch.nn.init.constant_(comp.linear.bias, -0.2)
+    xn, xe = batch()
+    _, s = comp(xn, xe)
+    assert torch.equal(s, torch.zeros(4))
+    ((s - 1.0) ** 2).mean().backward()
+    moved = comp.linear.bias.grad.item() != 0.0
+    assert moved == (s_gradient == "inward")
+    comp.zero_grad()
+    _, s = comp(xn, xe)  # a loss that wants s further below 0 moves nothing either way
+    ((s + 1.0) ** 2).mean().backward()
+    assert comp.linear.bias.grad.item() == 0.0
+    with torch.no_grad():  # the forward value is the paper's clamp
+        torch.nn.init.constant_(comp.linear.bias, 1.7)
+        assert torch.equal(comp(xn, xe)[1], torch.ones(4))
+
+
 def test_cosine_drives_s() -> None:
     comp = Compensation()
     torch.nn.init.constant_(comp.linear.weight, 1.0 / 80)

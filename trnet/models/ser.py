@@ -72,11 +72,43 @@ class Cnn6(nn.Module):
         return self.pool(x.mean(dim=3))
 
 
-class Compensation(nn.Module):
-    """SNR-aware blend of noisy and enhanced features; returns (X~, s)."""
+S_GRADIENTS = ("hardtanh", "inward")
 
-    def __init__(self) -> None:
+
+class InwardClamp(torch.autograd.Function):
+    """clamp(x, 0, 1) whose gradient also passes outside [0, 1] where a descent step moves
+    x back towards the range (never further out).
+
+    With hardtanh's own gradient (zero outside the range), once ``w·c + b`` is below 0 for
+    every utterance, s is 0 for good: no example can pull it back, even one (clean speech)
+    whose loss wants the noisy input. Here such an example still moves w and b.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: ANN001 (autograd's ctx)
+        ctx.save_for_backward(x)
+        return x.clamp(0.0, 1.0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+        (x,) = ctx.saved_tensors
+        inside = (x >= 0) & (x <= 1)
+        inward = ((x < 0) & (grad < 0)) | ((x > 1) & (grad > 0))
+        return grad * (inside | inward)
+
+
+class Compensation(nn.Module):
+    """SNR-aware blend of noisy and enhanced features; returns (X~, s).
+
+    ``s_gradient``: ``hardtanh`` (the paper's) or ``inward`` (:class:`InwardClamp` while
+    training; the forward value is the same clamp either way).
+    """
+
+    def __init__(self, s_gradient: str = "hardtanh") -> None:
         super().__init__()
+        if s_gradient not in S_GRADIENTS:
+            raise ValueError(f"s_gradient must be one of {', '.join(S_GRADIENTS)}")
+        self.s_gradient = s_gradient
         self.linear = nn.Linear(N_MELS, 1)
         nn.init.zeros_(self.linear.weight)
         nn.init.constant_(self.linear.bias, 0.5)
@@ -84,7 +116,10 @@ class Compensation(nn.Module):
     def coefficient(self, xn: torch.Tensor, xe: torch.Tensor) -> torch.Tensor:
         """s (B,) in [0, 1] from the per-bin cosine similarity over time."""
         c = F.cosine_similarity(xn, xe, dim=1, eps=1e-8)
-        return F.hardtanh(self.linear(c), 0.0, 1.0).squeeze(1)
+        raw = self.linear(c).squeeze(1)
+        if self.s_gradient == "inward" and torch.is_grad_enabled():
+            return InwardClamp.apply(raw)
+        return F.hardtanh(raw, 0.0, 1.0)
 
     def forward(self, xn: torch.Tensor, xe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s = self.coefficient(xn, xe)
@@ -127,13 +162,14 @@ class SerModel(nn.Module):
         head_dropout: float = 0.3,
         compensation: bool = False,
         bridge: bool = False,
+        s_gradient: str = "hardtanh",
     ) -> None:
         super().__init__()
         if bridge and not compensation:
             raise ValueError("the bridge needs the compensation (it is driven by s)")
         self.register_buffer("cmvn_mean", torch.zeros(N_MELS))
         self.register_buffer("cmvn_std", torch.ones(N_MELS))
-        self.compensation = Compensation() if compensation else None
+        self.compensation = Compensation(s_gradient) if compensation else None
         self.backbone = Cnn6(channels, emb_dim, conv_dropout)
         self.bridge = Bridge(emb_dim) if bridge else None
         self.classifier = nn.Sequential(

@@ -8,6 +8,9 @@ allowed keys. Fields with a default are optional. ``config.yaml`` in an experime
 Systems as configs (``egs/iemocap/conf``): ``data.input`` picks the model input
 (``noisy``: the drawn condition's features, ``enhanced``: its ``_enh`` twin, ``blend``:
 both, with the compensation), ``data.snrs: []`` means clean training only.
+``model.s_gradient``: ``hardtanh`` (the paper's; s gets no gradient once clamped) or
+``inward`` (the same forward clamp, whose gradient may pull s back into [0, 1]; see
+:class:`trnet.models.ser.InwardClamp`).
 
 Engineering keys of ``train`` (no effect on the model's definition):
 ``bn_recalib: N`` re-estimates every BatchNorm's running statistics after each epoch on
@@ -44,6 +47,7 @@ class ModelConfig:
     head_dropout: float = 0.3
     compensation: bool = False
     bridge: bool = False
+    s_gradient: str = "hardtanh"  # hardtanh (the paper's) | inward (see models.ser.InwardClamp)
 
 
 @dataclass
@@ -157,6 +161,10 @@ def _build(cls: type, raw: dict, where: str) -> Any:
 def _check(cfg: Config, where: str) -> None:
     if cfg.data.input not in INPUTS:
         raise TrnetError(f"{where}: data.input must be one of {', '.join(INPUTS)}")
+    from trnet.models.ser import S_GRADIENTS
+
+    if cfg.model.s_gradient not in S_GRADIENTS:
+        raise TrnetError(f"{where}: model.s_gradient must be one of {', '.join(S_GRADIENTS)}")
     if cfg.loss.weighting not in WEIGHTINGS:
         raise TrnetError(f"{where}: loss.weighting must be one of {', '.join(WEIGHTINGS)}")
     if cfg.model.compensation != (cfg.data.input == "blend"):

@@ -23,6 +23,7 @@ def build_model(cfg: ModelConfig) -> SerModel:
         head_dropout=cfg.head_dropout,
         compensation=cfg.compensation,
         bridge=cfg.bridge,
+        s_gradient=cfg.s_gradient,
     )
 
 
