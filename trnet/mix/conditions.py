@@ -241,8 +241,7 @@ def _run_condition(
     if skipped:
         print(
             f"warning: {out_dir}: skipped {len(skipped)} empty, silent or too short utterances "
-            f"(listed in "
-            f"{out_dir / 'skipped'})",
+            f"(listed in {out_dir / 'skipped'})",
             file=sys.stderr,
         )
     if feats is not None:
