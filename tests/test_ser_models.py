@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -192,7 +193,13 @@ def test_config_missing_and_type_errors() -> None:
 @pytest.mark.parametrize("size", [".", "slim"])
 def test_recipe_configs_load(size: str) -> None:
     cfgs = {p.stem: load_config(p) for p in (CONF / size).glob("*.yaml") if p.stem != "se"}
-    assert set(cfgs) == set(SYSTEMS)
+    extras = {"slim": {"trnet_inward"}}.get(size, set())  # variants beyond the paper's six
+    assert set(cfgs) == set(SYSTEMS) | extras
+    assert all(cfgs[name].system == name for name in cfgs)
+    if "trnet_inward" in cfgs:  # trnet but for the gradient of s
+        inward = dataclasses.replace(cfgs["trnet_inward"].model, s_gradient="hardtanh")
+        assert cfgs["trnet_inward"].model.s_gradient == "inward"
+        assert inward == cfgs["trnet"].model and cfgs["trnet_inward"].loss == cfgs["trnet"].loss
     assert cfgs["baseline_clean"].train.export_clean_emb
     assert cfgs["trnet"].loss.alpha == cfgs["trnet"].loss.beta == 0.5
     assert cfgs["trnet_wo_low"].loss.alpha == 0 and cfgs["trnet_wo_high"].loss.beta == 0
