@@ -127,7 +127,7 @@ def _torchaudio_fbank(wave: np.ndarray, conf: FbankConfig, seed: int) -> np.ndar
 
 @pytest.mark.parametrize("n_samples", [400, 401, 559, 16000, 24123])
 @pytest.mark.parametrize("snip_edges", [True, False])
-@pytest.mark.parametrize("window_type", ["hamming", "povey", "hanning", "rectangular"])
+@pytest.mark.parametrize("window_type", ["hamming", "povey", "hanning", "rectangular", "blackman"])
 def test_cached_fbank_is_bit_identical_to_torchaudio(n_samples, snip_edges, window_type):
     rng = np.random.default_rng(n_samples)
     wave = (0.1 * rng.standard_normal(n_samples)).astype(np.float32)

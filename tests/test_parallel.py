@@ -46,3 +46,39 @@ def test_chunks_cover_items_in_order():
     chunks = chunked(items, 2)
     assert [x for c in chunks for x in c] == items
     assert max(len(c) for c in chunks) == 16 and len(chunked(items[:5], 2)) == 5
+
+
+_INITS: dict = {"count": 0}
+
+
+def _count_init(weights: list) -> None:
+    _INITS["count"] += 1
+    _STATE["n_weights"] = len(weights)
+
+
+def _report(x: int) -> tuple[int, int, int, str]:
+    import time
+
+    time.sleep(0.01)
+    return os.getpid(), _INITS["count"], _STATE["n_weights"], os.getcwd()
+
+
+def test_heavy_init_runs_once_per_worker_in_the_callers_cwd(tmp_path, monkeypatch):
+    import torch
+
+    list(ordered_map(_add_offset, [1, 2], 2, _set_offset, (0,)))  # a pool already running
+    monkeypatch.chdir(tmp_path)
+    weights = [torch.zeros(4) for _ in range(400)]  # many tensors, shipped once per map
+    rows = list(ordered_map(_report, list(range(300)), 2, _count_init, (weights,)))
+    assert {n for _, _, n, _ in rows} == {400}
+    assert {cwd for *_, cwd in rows} == {str(tmp_path)}
+    first_count = {pid: count for pid, count, _, _ in reversed(rows)}
+    assert all(count - first_count[pid] == 0 for pid, count, _, _ in rows)  # init once
+
+
+def test_a_map_left_early_stops_its_workers():
+    rows = ordered_map(_report, list(range(400)), 2, _count_init, ([],))
+    busy = {next(rows)[0]}
+    rows.close()  # the consumer stops reading
+    after = {pid for pid, *_ in ordered_map(_report, list(range(8)), 2, _count_init, ([],))}
+    assert not busy & after  # a fresh pool, not the one still busy with 398 items

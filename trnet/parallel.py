@@ -3,9 +3,15 @@
 Workers are spawned (never forked: torch's thread pools do not survive a fork) and each
 imports torch once, which costs seconds. So a process keeps one pool per ``nj`` alive
 and reuses it for every later map: ``trnet mix`` over 6 SNRs, or ``trnet enhance`` over
-21 conditions, starts its workers once. A map's ``init(*initargs)`` (per-job state, such
-as the noise set being mixed) travels with each chunk of items and runs in a worker the
-first time that worker sees the map.
+21 conditions, starts its workers once.
+
+A map's ``init(*initargs)`` (per-map state, such as the noise set being mixed or the SE
+model) is pickled once into a temporary file; each chunk of items carries only its path
+and the caller's working directory, and a worker loads and runs the init the first time
+it sees the map. (Pickling the initargs into every chunk would send a model's tensors
+again and again, through one file descriptor per tensor.) A map that is left before its
+end (an error, or a consumer that stops reading) terminates the pool, so no stale work
+delays the next map; the next map starts a fresh one.
 
 Workers (and this process while it runs a ``nj == 1`` map) use one torch thread, so
 results do not depend on ``nj``.
@@ -16,6 +22,9 @@ from __future__ import annotations
 import atexit
 import itertools
 import multiprocessing
+import os
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.pool import Pool
 
@@ -32,10 +41,13 @@ def _one_thread() -> None:
 
 
 def _run_chunk(task: tuple) -> list:
-    """Worker side: run the map's init once per worker, then ``fn`` over one chunk."""
-    map_id, init, initargs, fn, chunk = task
+    """Worker side: enter the map (cwd, init) once per worker, then ``fn`` over one chunk."""
+    map_id, cwd, init_file, fn, chunk = task
     if _WORKER_STATE["map_id"] != map_id:
-        if init is not None:
+        os.chdir(cwd)
+        if init_file is not None:
+            with open(init_file, "rb") as f:
+                init, initargs = pickle.load(f)
             init(*initargs)
         _WORKER_STATE["map_id"] = map_id
     return [fn(item) for item in chunk]
@@ -78,14 +90,32 @@ def ordered_map(
     try:
         if nj <= 1:
             yield from _in_process(fn, items, init, initargs, bar)
-            return
-        map_id = next(_MAP_IDS)
-        tasks = [(map_id, init, initargs, fn, chunk) for chunk in chunked(items, nj)]
+        else:
+            yield from _in_pool(fn, items, nj, init, initargs, bar)
+    finally:
+        bar.close()
+
+
+def _in_pool(fn: Callable, items: Sequence, nj: int, init, initargs: tuple, bar) -> Iterator:  # noqa: ANN001
+    init_file = None
+    if init is not None:
+        fd, init_file = tempfile.mkstemp(prefix="trnet-map-", suffix=".pkl")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((init, initargs), f, protocol=pickle.HIGHEST_PROTOCOL)
+    map_id = next(_MAP_IDS)
+    tasks = [(map_id, os.getcwd(), init_file, fn, chunk) for chunk in chunked(items, nj)]
+    finished = False
+    try:
         for results in _shared_pool(nj).imap(_run_chunk, tasks):
             yield from results
             bar.update(len(results))
+        finished = True
     finally:
-        bar.close()
+        pool = None if finished else _POOLS.pop(nj, None)
+        if pool is not None:  # left early: stop the workers still busy with this map
+            pool.terminate()
+        if init_file is not None:
+            os.unlink(init_file)
 
 
 def _in_process(fn: Callable, items: Sequence, init, initargs: tuple, bar) -> Iterator:  # noqa: ANN001

@@ -50,7 +50,7 @@ def _enhance(
     conditions: list[str] = typer.Option(
         None, help="condition dirs to enhance (several in a row); default: all without _enh"
     ),
-    nj: int = typer.Option(2, help="worker processes on CPU (SE + fbank; one thread each)"),
+    nj: int = typer.Option(2, help="worker processes (SE on CPU, fbank; one thread each)"),
     batch_size: int = typer.Option(8, help="utterances per SE batch (length-sorted)"),
     dither: float = typer.Option(0.0, help="fbank dither (reproducible under --seed)"),
     seed: int = typer.Option(0, help="fbank dither seed"),

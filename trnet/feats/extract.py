@@ -15,7 +15,7 @@ from typing import IO
 import numpy as np
 
 from trnet.errors import TrnetError
-from trnet.feats.fbank import FbankConfig, compute_fbank
+from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
 from trnet.io import atomic_write, read_kv, write_kv
 from trnet.parallel import ordered_map
 
@@ -127,7 +127,7 @@ def _feats_one(item: tuple[str, str]) -> tuple[str, np.ndarray]:
     wave = read_audio(spec, _JOB["conf"].sample_frequency)
     try:
         return utt, compute_fbank(wave, _JOB["conf"], utt_feats_seed(_JOB["seed"], utt))
-    except ValueError as err:
+    except TooShortError as err:
         hint = "drop it with trnet data subset"
         raise TrnetError(f"{spec}: {err} (utterance {utt}; {hint})") from None
 

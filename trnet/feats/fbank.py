@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     import torch
 
 INT16_SCALE = 32768.0
+BLACKMAN_COEFF = 0.42
+"""torchaudio's default ``blackman_coeff`` (FbankConfig does not change it)."""
+
+
+class TooShortError(ValueError):
+    """Audio shorter than one analysis frame (no fbank row to compute)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class KaldiFbank:
             raise ValueError(f"fbank: unusable frame settings {conf}")
         dtype = torch.float32
         window = kaldi._feature_window_function(
-            conf.window_type, self.size, kaldi.BLACKMAN, torch.device("cpu"), dtype
+            conf.window_type, self.size, BLACKMAN_COEFF, torch.device("cpu"), dtype
         )
         self.window = window.unsqueeze(0)
         mel, _ = kaldi.get_mel_banks(
@@ -80,7 +86,7 @@ class KaldiFbank:
         conf = self.conf
         if samples.numel() < self.size:
             n = samples.numel()
-            raise ValueError(f"audio shorter than one frame ({n} < {self.size} samples)")
+            raise TooShortError(f"audio shorter than one frame ({n} < {self.size} samples)")
         frames = kaldi._get_strided(samples, self.size, self.shift, conf.snip_edges)
         if conf.dither != 0.0:
             frames = frames + torch.randn(frames.shape, dtype=frames.dtype) * conf.dither
@@ -105,7 +111,7 @@ def compute_fbank(wave: np.ndarray, conf: FbankConfig, seed: int | None = None) 
     """Log-Mel fbank ``(frames, num_mel_bins)`` float32 of float audio in [-1, 1].
 
     ``seed`` fixes the dither noise (needed only when ``conf.dither > 0``). Raises
-    ``ValueError`` for audio shorter than one frame.
+    :class:`TooShortError` for audio shorter than one frame.
     """
     import torch
 

@@ -31,7 +31,7 @@ from trnet.feats.extract import (
     make_feats,
     utt_feats_seed,
 )
-from trnet.feats.fbank import FbankConfig, compute_fbank
+from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
 from trnet.io import atomic_write, write_kv
 from trnet.mix.mixing import mix_at_snr, stable_seed, to_int16
 from trnet.mix.noiseset import ClipDrawer, NoiseSet
@@ -122,7 +122,7 @@ def _mix_one(item: tuple[str, str]) -> UttResult:
         wave = result.samples.astype(np.float32) / 32768.0
         try:
             result.feats = compute_fbank(wave, opts.fbank, utt_feats_seed(opts.seed, utt))
-        except ValueError:
+        except TooShortError:
             return UttResult(utt, skipped="shorter than one frame")
     return result
 

@@ -2,11 +2,10 @@
 
 The enhanced dir keeps the utterance ids and every label table of its source (utt2emo,
 utt2snr, utt2noise, utt2clean, utt2gain...), gets a new ``wav.scp`` (one kaldiio ark of
-int16 wav entries, as the mixer writes) and fbank features, computed from the int16 audio
-in the worker that enhanced it (the same values :func:`make_feats` would give).
-On CPU, length-sorted batches go to ``nj`` worker processes of one thread each; on a GPU
-they run in this process. ``.done`` (the settings, as JSON) is written last; a complete dir
-is skipped.
+int16 wav entries, as the mixer writes) and fbank features (:func:`make_feats`, ``nj``
+workers). On CPU, length-sorted batches are enhanced by ``nj`` worker processes of one
+thread each; on a GPU, in this process. ``.done`` (the settings, as JSON) is written last;
+a complete dir is skipped.
 """
 
 from __future__ import annotations
@@ -60,29 +59,16 @@ def enhance_batch(
 _JOB: dict = {}
 
 
-def _init_enhance(
-    model: SpectralEnhancer, device: torch.device, conf: FbankConfig, seed: int
-) -> None:
-    _JOB.update(model=model, device=device, conf=conf, seed=seed)
+def _init_enhance(model: SpectralEnhancer, device: torch.device) -> None:
+    _JOB.update(model=model, device=device)
 
 
-def _enhance_items(items: list[tuple[str, str]]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """One batch ``[(utt, wav.scp value)]`` → ``[(utt, enhanced int16, its fbank)]``."""
-    from trnet.feats.extract import utt_feats_seed
-    from trnet.feats.fbank import compute_fbank
+def _enhance_items(items: list[tuple[str, str]]) -> list[tuple[str, np.ndarray]]:
+    """One batch ``[(utt, wav.scp value)]`` → ``[(utt, enhanced int16 audio)]``."""
     from trnet.mix.mixing import to_int16
 
     outs = enhance_batch(_JOB["model"], [read_audio(spec) for _, spec in items], _JOB["device"])
-    results = []
-    for (utt, spec), out in zip(items, outs, strict=True):
-        samples = to_int16(out)
-        wave = samples.astype(np.float32) / 32768.0
-        try:
-            feats = compute_fbank(wave, _JOB["conf"], utt_feats_seed(_JOB["seed"], utt))
-        except ValueError as err:
-            raise TrnetError(f"{spec}: {err} (utterance {utt})") from None
-        results.append((utt, samples, feats))
-    return results
+    return [(utt, to_int16(out)) for (utt, _), out in zip(items, outs, strict=True)]
 
 
 def enhance_condition(
@@ -97,7 +83,7 @@ def enhance_condition(
     device: torch.device | None = None,
 ) -> str:
     """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``."""
-    from trnet.feats.extract import ArkWriter, FeatsWriter, feats_marker
+    from trnet.feats.extract import FEATS_MARKER, ArkWriter, make_feats
     from trnet.parallel import ordered_map
 
     done = dst / ".done"
@@ -108,27 +94,24 @@ def enhance_condition(
     data = DataDir.load(src)
     wav = data["wav.scp"]
     device = device or torch.device("cpu")
-    conf = FbankConfig(dither=dither)
     batches = [[(u, wav[u]) for u in utts] for utts in _batches(data, batch_size)]
     jobs = nj if device.type == "cpu" else 1
     dst.mkdir(parents=True, exist_ok=True)
+    (dst / FEATS_MARKER).unlink(missing_ok=True)  # features of older audio must not survive
     audio = ArkWriter(dst / "wav.ark")
-    feats = FeatsWriter(dst, feats_marker(conf, seed))
     try:
         for results in ordered_map(
             _enhance_items,
             batches,
             jobs,
             _init_enhance,
-            (model, device, conf, seed),
+            (model, device),
             f"enhance {src.name} (batches)",
         ):
-            for utt, samples, utt_feats in results:
+            for utt, samples in results:
                 audio.add_wav(utt, samples, 16000)
-                feats.add(utt, utt_feats)
     except BaseException:
         audio.abort()
-        feats.ark.abort()
         raise
     audio.close()
     for name in DROPPED_TABLES:
@@ -136,7 +119,7 @@ def enhance_condition(
     data.tables["wav.scp"] = audio.scp
     data.write(dst)
     data.copy_carried_files(dst)
-    feats.close()
+    make_feats(dst, nj, FbankConfig(dither=dither), seed)
     with atomic_write(done) as f:
         json.dump(settings, f, indent=1, sort_keys=True)
     return "written"
