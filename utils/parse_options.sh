@@ -3,11 +3,26 @@
 #   stage=0; nj=4; . utils/parse_options.sh
 # turns "--stage 3 --nj=2 --iemocap-root /x" into stage=3 nj=2 iemocap_root=/x.
 # An option must name a variable the script already defined; otherwise it is an error.
-# "--config FILE" sources FILE first (name=value lines). "--help" prints $help_message.
+# "--config FILE" sources FILE first (name=value lines). "--help" prints $help_message, then
+# the script's options with the values in force: every `name=default  # comment` line of the
+# script before the line that sources this file ("## Title" lines head groups of them).
+_print_options() {
+  local line name
+  while IFS= read -r line; do
+    if [[ $line =~ ^\.\ .*parse_options\.sh ]]; then break; fi
+    if [[ $line =~ ^##\ (.*)$ ]]; then printf '%s\n' "${BASH_REMATCH[1]}"; fi
+    if [[ $line =~ ^([a-z_][a-z0-9_]*)=[^#]*(#\ (.*))?$ ]]; then
+      name=${BASH_REMATCH[1]}
+      [ "$name" != help_message ] || continue
+      printf '  --%-15s %-26s %s\n' "$name" "'${!name-}'" "${BASH_REMATCH[3]}"
+    fi
+  done < "$1"
+}
 while [ $# -gt 0 ]; do
   case "$1" in
     --help|-h)
-      printf '%s\n' "${help_message:-no help for this script}"
+      if [ -n "${help_message:-}" ]; then printf '%s\n' "$help_message"; fi
+      _print_options "$0"
       exit 0 ;;
     --*=*)
       _name=${1%%=*}; _value=${1#*=}; shift ;;
@@ -35,4 +50,5 @@ while [ $# -gt 0 ]; do
   printf -v "$_name" '%s' "$_value"
 done
 unset _name _value
+unset -f _print_options
 true

@@ -1,31 +1,73 @@
 #!/usr/bin/env bash
-# The shared stages of every SER recipe (as ESPnet's egs2/TEMPLATE): sourced by
-# egs/<corpus>/run.sh, which first sets its corpus defaults and defines `local_data_prep`
-# (stage 0: corpus → data/<corpus> and data/folds/<protocol>). Every option below, and every
-# variable run.sh set before sourcing, can be given as --name value.
+# The stages of every SER recipe (as ESPnet's egs2/TEMPLATE/asr1/asr.sh). Each
+# egs/<corpus>/run.sh calls it from its recipe folder with the corpus's flags, then "$@":
+#   ./ser.sh --corpus emodb --protocol kfold --fold_opts "--k 5 --n-dev-speakers 1" "$@"
+# Options are `--name value` (utils/parse_options.sh; later ones win). A list is one quoted,
+# space-separated word: --snrs "20 15 10", --systems "baseline_clean trnet". An *_opts
+# option is an option string handed on to one command (split at spaces).
+# `./run.sh --help` prints every option with the value in force.
 #
-#   0 data prep (local)   1 noise corpora   2 mixing + fbank   3 speech enhancement
-#   4 training            5 decoding        6 scoring
+#   stage 0  local/data.sh          corpus (or a generated one) → data/<corpus>, data/folds
+#   stage 1  trnet noise-index      ESC-50 + MUSAN (trnet download without --noise_dir)
+#   stage 2  trnet mix              SNR mixing and fbank in one pass → dump/<corpus>/<cond>
+#   stage 3  trnet train-se, enhance, score-se → exp/se, dump/<corpus>/<cond>_enh
+#   stage 4  trnet train            each system × fold → exp/<system>/fold<K>
+#   stage 5  trnet decode           → exp/<system>/decode/<cond>/fold<K>
+#   stage 6  trnet results          → exp/RESULTS.md, exp/compare.{md,tsv}, exp/figures
 set -euo pipefail
+. ./path.sh
+. ./cmd.sh
+. ./db.sh
 
-stage=${stage:-0}
-stop_stage=${stop_stage:-6}
-nj=${nj:-2}
-seed=${seed:-0}
-corpus=${corpus:?run.sh must set corpus}
-noise_dir=${noise_dir:-${NOISE_DIR:-}}  # holds ESC-50-master/ and musan/; empty: download them
-protocol=${protocol:-kfold}             # fold protocol (trnet folds --protocol)
-folds=${folds:-"1 2"}                   # folds to train and test
-snrs=${snrs:-"20 15 10 5 0"}            # noisy conditions (clean is always included)
-systems=${systems:-"baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"}
-conf_dir=${conf_dir:-}                  # system configs; empty: conf (run.sh may choose)
-device=${device:-auto}
-help_message=${help_message:-"Usage: $0 [--stage N] [--stop_stage N] [--nj N] [--seed N]
-  [--noise_dir DIR] [--protocol P] [--folds '1 2'] [--snrs '20 15 10 5 0'] [--systems '...']
-  [--conf_dir DIR] [--device auto|cpu|cuda]"}
+# `log msg` prints the time and the file:line that called it.
+log() { echo -e "$(date '+%F %T') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*"; }
+die() { echo "$0: $*" >&2; exit 1; }
+
+## General
+stage=0                 # first stage to run (0-6)
+stop_stage=6            # last stage to run
+nj=2                    # parallel jobs: workers of stages 2-3, fold chains of stage 4, decodes
+seed=0                  # seed of the generated corpus, kfold folds, mixing, scoring, training
+device=auto             # auto | cpu | cuda (SE, training, decoding)
+## Data (stage 0: local/data.sh)
+corpus=                 # required: corpus name (trnet prep <corpus>, data/<corpus>, dump/<corpus>)
+corpus_root=            # the corpus on disk; empty: db.sh's <CORPUS> (e.g. EMODB) if set
+corpus_size=            # no corpus root: generate a corpus of this size (tiny | small; IEMOCAP)
+protocol=speaker        # fold protocol (trnet folds): speaker | session | kfold | official
+prep_opts=              # more options of trnet prep, e.g. "--map calm=neu"
+fold_opts=              # more options of trnet folds, e.g. "--k 5 --n-dev-speakers 1"
+## Noise and mixing (stages 1-2)
+noise_dir=${NOISE_DIR}  # holds ESC-50-master/ and musan/; empty: download (generated: db/generated)
+snrs="20 15 10 5 0"     # SNRs (dB) of the noisy conditions; clean is always included
+## Systems (stages 3-6)
+conf_dir=               # <system>.yaml and se.yaml; empty: conf (generated corpus: conf/slim)
+systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"  # what stages 4-6 train, decode and score
+folds="1 2"             # folds to train and test
+help_message="Usage: ./run.sh [--name value ...] (egs/<corpus>/run.sh → egs/TEMPLATE/ser1/ser.sh)
+Lists are one quoted, space-separated word (--snrs \"20 15 10\"). Options, with the values in force:"
 . utils/parse_options.sh
 
-log() { echo -e "$(date '+%F %T') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
+[ -n "$corpus" ] || die "--corpus is required (run.sh gives it)"
+db_var=${corpus^^}
+[ -n "$corpus_root" ] || corpus_root=${!db_var:-}
+generated=false
+if [ -z "$corpus_root" ]; then
+  [ -n "$corpus_size" ] || die "--corpus_root is required: the $corpus corpus (or $db_var in db.sh; layouts: docs/corpora.md)"
+  generated=true
+  [ -n "$noise_dir" ] || noise_dir=db/generated   # the generated corpus comes with its noise
+fi
+if [ -z "$conf_dir" ]; then
+  if $generated; then conf_dir=conf/slim; else conf_dir=conf; fi
+fi
+log "corpus $corpus, configs $conf_dir, folds $folds ($protocol), SNRs $snrs"
+
+data=data/$corpus
+dump=dump/$corpus
+read -ra snr_list <<< "$snrs"
+test_conditions=(clean)   # what stages 3 (SE scores), 5 and 6 report
+for noise in esc50 musan; do
+  for snr in "${snr_list[@]}"; do test_conditions+=("${noise}_$snr"); done
+done
 
 # `in_background cmd...` runs cmd as a background job, at most $nj at once (one torch thread
 # each when nj > 1); `wait_background` waits for the rest. A failed job stops the recipe.
@@ -40,31 +82,33 @@ wait_background() {
   pids=()
 }
 
-# Stage 0 for a corpus with a `trnet prep` parser; run.sh may define its own (IEMOCAP does,
-# to generate a corpus). prep_opts: e.g. "--map calm=neu"; fold_opts: e.g. "--k 5".
-if ! declare -F local_data_prep > /dev/null; then
-  local_data_prep() {
-    # shellcheck disable=SC2086  # option lists
-    trnet prep "$corpus" "$corpus_root" "data/$corpus" ${prep_opts:-}
-    # shellcheck disable=SC2086
-    trnet folds "data/$corpus" data/folds --protocol "$protocol" ${fold_opts:-} --seed "$seed"
+# `config_deps CONF`: the systems a config depends on, i.e. the exp/<system>/ its values
+# point at (TRNet's loss.z_clean_from: "exp/baseline_clean/fold{fold}"), comments left out.
+config_deps() {
+  sed 's/#.*//' "$1" | grep -o 'exp/[A-Za-z0-9_.-]*/' | cut -d/ -f2 | awk '!seen[$0]++' || true
+}
+# `train_order`: $systems in their order, each preceded by the systems its config depends
+# on (depth first, also when they are not in $systems); a dependency cycle is an error.
+train_order() {
+  local order=" " visiting=" "
+  visit() {
+    local system=$1 dep
+    case $order in *" $system "*) return ;; esac
+    case $visiting in *" $system "*) die "$conf_dir: configs depend on each other ($visiting$system)" ;; esac
+    [ -f "$conf_dir/$system.yaml" ] || die "$conf_dir/$system.yaml: no such system config"
+    visiting+="$system "
+    for dep in $(config_deps "$conf_dir/$system.yaml"); do visit "$dep"; done
+    order+="$system "
   }
-fi
-# run.sh may adjust defaults that depend on parsed options (e.g. the generated corpus).
-if declare -F recipe_setup > /dev/null; then recipe_setup; fi
-conf_dir=${conf_dir:-conf}
-log "corpus $corpus, configs $conf_dir, folds $folds ($protocol), SNRs $snrs"
-
-data=data/$corpus
-dump=dump/$corpus
-test_conditions="clean"   # what stages 3 (SE scores), 5 and 6 report
-for noise in esc50 musan; do
-  for snr in $snrs; do test_conditions="$test_conditions ${noise}_$snr"; done
-done
+  for system in $systems; do visit "$system"; done
+  echo $order
+}
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: data preparation ($corpus)"
-  local_data_prep
+  # Every corpus's local/data.sh takes these options (IEMOCAP's also generates a corpus).
+  local/data.sh --corpus "$corpus" --corpus_root "$corpus_root" --corpus_size "$corpus_size" \
+    --protocol "$protocol" --seed "$seed" --prep_opts "$prep_opts" --fold_opts "$fold_opts"
   utils/validate_data_dir.sh "$data"
 fi
 
@@ -87,13 +131,13 @@ fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "stage 2: SNR mixing and fbank features"
-  # $dump/<condition>/ for clean and <noise-set>_<snr>: esc50_train (training noise),
-  # esc50_dev (dev), esc50 (matched test), musan (unmatched test). Complete conditions
-  # (.done) are skipped, so a rerun only does what is missing.
-  trnet mix "$data" "$dump" --noise esc50_train --snr $snrs clean \
+  # `trnet mix` mixes and extracts fbank in one pass: $dump/<condition>/ (wav + feats) for
+  # clean and <noise-set>_<snr>: esc50_train (training noise), esc50_dev (dev), esc50
+  # (matched test), musan (unmatched test). Complete conditions (.done) are skipped.
+  trnet mix "$data" "$dump" --noise esc50_train --snr "${snr_list[@]}" clean \
     --noise-root data/noise --nj "$nj" --seed "$seed"
   for noise in esc50_dev esc50 musan; do
-    trnet mix "$data" "$dump" --noise "$noise" --snr $snrs \
+    trnet mix "$data" "$dump" --noise "$noise" --snr "${snr_list[@]}" \
       --noise-root data/noise --nj "$nj" --seed "$seed"
   done
 fi
@@ -104,21 +148,22 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   # training-fold noise; for per-fold SE use --speech data/folds/$protocol/fold<K>/train.
   trnet train-se --config "$conf_dir/se.yaml" --speech musan_speech --noise esc50_train \
     --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
-  # every complete condition dir without _enh (complete _enh dirs are skipped)
+  # every complete condition dir without _enh (complete _enh dirs are skipped); enhanced
+  # audio and its fbank
   trnet enhance "$dump" --model exp/se --nj "$nj" --seed "$seed" --device "$device"
-  # shellcheck disable=SC2086  # a list of condition names
   [ -f exp/se/scores.json ] || trnet score-se "$dump" --out exp/se/scores --max-utts 20 \
-    --nj "$nj" --seed "$seed" --conditions $test_conditions
+    --nj "$nj" --seed "$seed" --conditions "${test_conditions[@]}"
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  log "stage 4: training ($systems) on folds $folds"
-  # One chain per fold, Baseline-c first (its clean embeddings are the high-level target of
-  # the TRNet systems); up to $nj chains at once, one thread each. A fold marked .done is
-  # skipped; an interrupted one continues from its last checkpoint.
+  train_systems=$(train_order)
+  log "stage 4: training ($train_systems) on folds $folds"
+  # One chain per fold, each system after those its config depends on (TRNet's high-level
+  # target is Baseline-c's clean embeddings); up to $nj chains at once, one thread each. A
+  # fold marked .done is skipped; an interrupted one continues from its last checkpoint.
   train_chain() {
     local fold=$1 system
-    for system in baseline_clean $(echo "$systems" | tr ' ' '\n' | grep -vx baseline_clean || true); do
+    for system in $train_systems; do
       log "training $system fold $fold"
       ${train_cmd:-} trnet train --config "$conf_dir/$system.yaml" --fold "$fold" \
         --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
@@ -136,7 +181,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   for system in $systems; do
     for fold in $folds; do
       in_background ${decode_cmd:-} trnet decode "exp/$system/fold$fold" --dump "$dump" \
-        --test-dir "data/folds/$protocol/fold$fold/test" --conditions "$test_conditions" \
+        --test-dir "data/folds/$protocol/fold$fold/test" --conditions "${test_conditions[*]}" \
         --out "exp/$system/decode" --device "$device"
     done
   done
