@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from trnet.scoring.decode_dir import find_decode_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "iemocap"
-SYSTEMS = "baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"
+# baseline_clean not first: stage 4 must train it before the TRNet systems whose configs
+# point at exp/baseline_clean/ (loss.z_clean_from), and keep the given order otherwise.
+SYSTEMS = "baseline_noisy trnet baseline_clean baseline_enhanced trnet_wo_low trnet_wo_high"
+TRAIN_ORDER = "baseline_noisy baseline_clean trnet baseline_enhanced trnet_wo_low trnet_wo_high"
 
 
 def _fast_confs(src: Path, dst: Path) -> None:
@@ -126,6 +130,21 @@ def test_stage4_to_6_every_system_decoded_and_scored_in_range(in_recipe):
     assert any((recipe / "exp" / "figures").glob("*.png"))
 
 
+def test_stage4_trains_a_system_after_the_one_its_config_points_at(recipe):
+    log = (recipe / "first_run.log").read_text()
+    trained = re.findall(r"training (\w+) fold 1", log)
+    assert trained == TRAIN_ORDER.split()
+
+
+def test_log_lines_name_the_script_line_that_logs(recipe):
+    """``(ser.sh:N)`` in the log is the line of ser.sh that printed it."""
+    lines = (RECIPE / "ser.sh").read_text().splitlines()
+    stages = re.findall(r"\((ser\.sh):(\d+)\) stage (\d):", (recipe / "first_run.log").read_text())
+    assert [stage for _, _, stage in stages] == list("0123456")
+    for _, line, stage in stages:
+        assert f'log "stage {stage}:' in lines[int(line) - 1]
+
+
 def test_a_second_run_redoes_nothing(in_recipe):
     recipe = in_recipe
     log = (recipe / "second_run.log").read_text()
@@ -143,13 +162,53 @@ def test_generated_corpus_defaults_to_the_slim_configs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "configs conf/slim," in done.stdout
     real = subprocess.run(
-        ["./run.sh", "--stage", "7", "--iemocap_root", "/data/IEMOCAP"],
+        ["./run.sh", "--stage", "7", "--corpus_root", "/data/IEMOCAP"],
         cwd=work,
         env=env,
         capture_output=True,
         text=True,
     )
     assert "configs conf," in real.stdout
+
+
+def test_help_prints_every_option_with_the_value_in_force(tmp_path):
+    """`run.sh --help`: each option of ser.sh once, with run.sh's corpus flags applied."""
+    work = scratch_recipe(RECIPE, tmp_path / "iemocap")
+    done = subprocess.run(["./run.sh", "--help"], cwd=work, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    shown = dict(re.findall(r"^  --(\w+) +'([^']*)'", done.stdout, re.MULTILINE))
+    script = (RECIPE / "ser.sh").read_text().split(". utils/parse_options.sh")[0]
+    declared = re.findall(r"^([a-z_]+)=", script, re.MULTILINE)
+    assert sorted(shown) == sorted(set(declared) - {"help_message"})
+    assert shown["corpus"] == "iemocap" and shown["corpus_size"] == "small"
+    assert shown["protocol"] == "speaker" and shown["snrs"] == "20 15 10 5 0"
+    assert shown["corpus_root"] == "" and shown["stage"] == "0"
+
+
+def test_a_missing_corpus_root_is_one_line_naming_the_option(tmp_path):
+    work = scratch_recipe(ROOT / "egs" / "emodb", tmp_path / "emodb")
+    env = {k: v for k, v in ENV.items() if k != "EMODB"}
+    done = subprocess.run(["./run.sh"], cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1 and "--corpus_root" in done.stderr
+    assert not (work / "data").exists()
+
+
+def test_a_dependency_cycle_between_configs_stops_stage4(tmp_path):
+    work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
+    (work / "conf").mkdir()
+    for name, other in (("a", "b"), ("b", "a")):
+        (work / "conf" / f"{name}.yaml").write_text(f"loss:\n  z_clean_from: exp/{other}/fold1\n")
+    done = subprocess.run(
+        ["./run.sh", "--stage", "4", "--stop_stage", "4", "--systems", "a", "--conf_dir", "conf"],
+        cwd=work,
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert "depend on each other" in done.stderr and "a b a" in done.stderr
+    assert not (work / "exp").exists()
 
 
 def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, tmp_path):
@@ -160,7 +219,7 @@ def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, t
     work = scratch_recipe(ROOT / "egs" / "ravdess", recipe.parent / "ravdess")
     stages = [
         "./run.sh",
-        *("--ravdess_root", str(make_ravdess(tmp_path)), "--stop_stage", "2"),
+        *("--corpus_root", str(make_ravdess(tmp_path)), "--stop_stage", "2"),
         *("--noise_dir", str(recipe / "db" / "generated"), "--snrs", "0", "--nj", "1"),
         *("--fold_opts", "--k 2 --n-dev-speakers 1"),
     ]
