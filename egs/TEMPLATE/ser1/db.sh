@@ -1,5 +1,6 @@
-# Where corpora live on this machine (shared by every recipe; each run.sh has a --<corpus>_root
-# option too). Empty IEMOCAP = the IEMOCAP recipe uses its generated corpus.
+# Where corpora live on this machine (sourced by ser.sh; shared by every recipe): <CORPUS> is
+# the default of egs/<corpus>/run.sh --corpus_root. Empty IEMOCAP = the IEMOCAP recipe
+# generates its corpus.
 IEMOCAP=${IEMOCAP:-}
 RAVDESS=${RAVDESS:-}
 CREMAD=${CREMAD:-}

@@ -1,4 +1,4 @@
-# Puts the toolkit's venv and utils/ on PATH (sourced by run.sh). readlink -f so that a
+# Puts the toolkit's venv and utils/ on PATH (sourced by ser.sh). readlink -f so that a
 # recipe folder whose files are symlinks to these (as the end-to-end test makes) still works.
 . "$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)/tools/activate.sh"
 export LC_ALL=C
