@@ -161,8 +161,9 @@ def test_save_then_load_gives_identical_output(tmp_path):
 
 def make_condition(root: Path, sources: dict[str, Path]) -> Path:
     """A tiny dump: ``clean/`` and ``noise_0/`` (int16 ark audio, utt2clean, utt2gain)."""
-    from trnet.feats.extract import ArkWriter
-    from trnet.mix.mixing import mix_at_snr, to_int16
+    from trnet.audio import to_int16
+    from trnet.kaldi_io import ArkWriter
+    from trnet.mix.mixing import mix_at_snr
 
     rng = np.random.default_rng(5)
     speech = {f"spk1-utt{i}": synth_speech(rng, 0.4 + 0.3 * i) for i in range(3)}

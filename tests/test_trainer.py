@@ -15,10 +15,11 @@ from ser_toy import make_toy, toy_config
 
 from trnet.errors import TrnetError
 from trnet.io import read_kv
+from trnet.kaldi_io import read_vectors
 from trnet.models.ser import with_deltas
 from trnet.train import checkpoint
 from trnet.train.config import config_to_dict
-from trnet.train.data import ExampleSet, FeatureStore, read_vectors
+from trnet.train.data import ExampleSet, FeatureStore
 from trnet.train.trainer import train_fold
 
 

@@ -21,19 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.audio import read_audio
+from trnet.audio import read_audio, to_int16
+from trnet.contract import CLEAN, SAMPLE_RATE, format_condition, stable_seed, utt_feats_seed
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.feats.extract import (
-    ArkWriter,
-    FeatsWriter,
-    feats_marker,
-    make_feats,
-    utt_feats_seed,
-)
+from trnet.feats.extract import FeatsWriter, feats_marker, make_feats
 from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
 from trnet.io import atomic_write, write_kv
-from trnet.mix.mixing import mix_at_snr, stable_seed, to_int16
+from trnet.kaldi_io import ArkWriter
+from trnet.mix.mixing import mix_at_snr
 from trnet.mix.noiseset import ClipDrawer, NoiseSet
 from trnet.parallel import ordered_map
 
@@ -46,7 +42,7 @@ def parse_snrs(values: list[str]) -> list[float | None]:
     """``["20", "0", "clean"]`` → ``[20.0, 0.0, None]``; anything else is a user error."""
     snrs: list[float | None] = []
     for value in values:
-        if value == "clean":
+        if value == CLEAN:
             snrs.append(None)
             continue
         try:
@@ -62,7 +58,7 @@ def parse_snrs(values: list[str]) -> list[float | None]:
 
 
 def condition_name(noise: NoiseSet | None, snr: float | None) -> str:
-    return "clean" if snr is None or noise is None else f"{noise.name}_{snr:g}"
+    return format_condition(noise.name if noise else None, snr)
 
 
 @dataclass
@@ -135,7 +131,7 @@ class AudioWriter:
         self.ark = ArkWriter(out_dir / "wav.ark") if fmt == "ark" else None
         self.scp: dict[str, str] = {}
 
-    def add(self, utt: str, samples: np.ndarray, sr: int = 16000) -> None:
+    def add(self, utt: str, samples: np.ndarray, sr: int = SAMPLE_RATE) -> None:
         import soundfile as sf
 
         if self.ark is not None:
@@ -275,7 +271,7 @@ def _summary(name: str, n_utts: int, n_skipped: int, samples: int, realised: lis
         "condition": name,
         "utterances": n_utts,
         "skipped": n_skipped,
-        "hours": samples / 16000 / 3600,
+        "hours": samples / SAMPLE_RATE / 3600,
         "snr_mean": float(snr.mean()) if snr.size else None,
         "snr_min": float(snr.min()) if snr.size else None,
         "snr_max": float(snr.max()) if snr.size else None,

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trnet.audio import read_audio
+from trnet.audio import read_audio, to_int16
+from trnet.contract import ENH_SUFFIX, SAMPLE_RATE
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig
@@ -27,8 +28,6 @@ from trnet.models.stft import SpectralEnhancer
 
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
 """Tables of the source that describe its audio/features, not the utterance."""
-
-ENH_SUFFIX = "_enh"
 
 
 def model_digest(path: Path) -> str:
@@ -65,8 +64,6 @@ def _init_enhance(model: SpectralEnhancer, device: torch.device) -> None:
 
 def _enhance_items(items: list[tuple[str, str]]) -> list[tuple[str, np.ndarray]]:
     """One batch ``[(utt, wav.scp value)]`` → ``[(utt, enhanced int16 audio)]``."""
-    from trnet.mix.mixing import to_int16
-
     outs = enhance_batch(_JOB["model"], [read_audio(spec) for _, spec in items], _JOB["device"])
     return [(utt, to_int16(out)) for (utt, _), out in zip(items, outs, strict=True)]
 
@@ -83,7 +80,8 @@ def enhance_condition(
     device: torch.device | None = None,
 ) -> str:
     """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``."""
-    from trnet.feats.extract import FEATS_MARKER, ArkWriter, make_feats
+    from trnet.feats.extract import FEATS_MARKER, make_feats
+    from trnet.kaldi_io import ArkWriter
     from trnet.parallel import ordered_map
 
     done = dst / ".done"
@@ -109,7 +107,7 @@ def enhance_condition(
             f"enhance {src.name} (batches)",
         ):
             for utt, samples in results:
-                audio.add_wav(utt, samples, 16000)
+                audio.add_wav(utt, samples, SAMPLE_RATE)
     except BaseException:
         audio.abort()
         raise

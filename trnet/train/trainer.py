@@ -25,6 +25,7 @@ import torch.distributed as dist
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
+from trnet.kaldi_io import read_vectors, write_vectors
 from trnet.scoring.metrics import CLASSES, uar, war
 from trnet.train import checkpoint, losses
 from trnet.train.config import Config, config_to_dict, dump_config
@@ -35,9 +36,7 @@ from trnet.train.data import (
     global_cmvn,
     load_labels,
     needs_for,
-    read_vectors,
     train_examples,
-    write_vectors,
 )
 from trnet.train.infer import build_model, predict, split_inputs
 
