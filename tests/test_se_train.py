@@ -208,7 +208,9 @@ def test_enhance_and_score_a_condition(sources, tmp_path):
         assert status == "written"
     enh = dump / "noise_0_enh"
     assert enhance_condition(model, settings, dump / "noise_0", enh) == "skipped"
-    with pytest.raises(TrnetError, match="another model"):
+    with pytest.raises(
+        TrnetError, match="noise_0_enh: exists with other settings; use --overwrite"
+    ):
         enhance_condition(model, {"model": "other"}, dump / "noise_0", enh)
     wav = read_kv(enh / "wav.scp")
     assert sorted(wav) == sorted(read_kv(dump / "noise_0" / "wav.scp"))

@@ -6,7 +6,6 @@ Kaldi (sorted) utterance order into one ark, so the bytes written do not depend 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,8 +17,11 @@ from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
 from trnet.io import atomic_write, read_kv, write_kv
 from trnet.kaldi_io import ArkWriter
 from trnet.parallel import ordered_map
+from trnet.stage import Record, claim, finish
 
 FEATS_MARKER = ".feats.done"
+FEATS_RECORD = Record(file=FEATS_MARKER, done=FEATS_MARKER)
+"""The feature settings are the json of ``.feats.done``, written last."""
 
 
 class FeatsWriter:
@@ -53,8 +55,7 @@ class FeatsWriter:
             raise TrnetError(f"{self.data_dir}: no utterance to compute features for")
         with atomic_write(self.data_dir / "cmvn.ark", "wb") as f:
             kaldiio.save_ark(f, {"global": self.stats})
-        with atomic_write(self.data_dir / FEATS_MARKER) as f:
-            json.dump(self.marker, f, indent=1, sort_keys=True)
+        finish(self.data_dir, self.marker, FEATS_RECORD)
 
 
 def feats_marker(conf: FbankConfig, seed: int) -> dict:
@@ -63,8 +64,9 @@ def feats_marker(conf: FbankConfig, seed: int) -> dict:
 
 
 def feats_complete(data_dir: Path, conf: FbankConfig, seed: int) -> bool:
-    marker = Path(data_dir) / FEATS_MARKER
-    return marker.is_file() and json.loads(marker.read_text()) == feats_marker(conf, seed)
+    """Whether ``data_dir`` holds features made with these settings; if not, the marker goes
+    (features made otherwise are always recomputed)."""
+    return claim(data_dir, feats_marker(conf, seed), True, FEATS_RECORD)
 
 
 _JOB: dict = {}

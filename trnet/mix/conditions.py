@@ -32,6 +32,7 @@ from trnet.kaldi_io import ArkWriter
 from trnet.mix.mixing import mix_at_snr
 from trnet.mix.noiseset import ClipDrawer, NoiseSet
 from trnet.parallel import ordered_map
+from trnet.stage import claim, finish
 
 FORMATS = ("ark", "flac", "wav")
 LEVELS = ("rms", "active")
@@ -167,23 +168,18 @@ def mix_condition(
     """Write one condition (skipping it when ``.done`` says it is complete); its summary."""
     name = condition_name(noise, snr)
     out_dir = Path(out_root) / name
-    done = out_dir / ".done"
     wanted = settings(noise, snr, opts)
-    if done.is_file() and not opts.overwrite:
-        if json.loads(done.read_text()) != wanted:
-            raise TrnetError(f"{out_dir}: exists with other settings; use --overwrite")
+    if claim(out_dir, wanted, opts.overwrite):
         if opts.feats:
             make_feats(out_dir, opts.nj, opts.fbank, opts.seed)
         summary = json.loads((out_dir / "mix_summary.json").read_text())
         return {**summary, "status": "kept"}
-    done.unlink(missing_ok=True)
     start = time.perf_counter()
     summary = _run_condition(src, out_dir, noise, snr, opts)
     summary["seconds"] = round(time.perf_counter() - start, 2)
     with atomic_write(out_dir / "mix_summary.json") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
-    with atomic_write(done) as f:
-        json.dump(wanted, f, indent=1, sort_keys=True)
+    finish(out_dir, wanted)
     return {**summary, "status": "new"}
 
 

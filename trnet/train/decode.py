@@ -41,11 +41,11 @@ def decode(
     device: str = "auto",
 ) -> list[Path]:
     """Decode ``test_dir`` in each condition with ``exp_fold/best.pt``; returns the dirs."""
-    from trnet.train import checkpoint
+    from trnet import checkpoint
+    from trnet.devices import resolve_device
+    from trnet.models.factory import build_ser_model
     from trnet.train.config import config_from_dict
     from trnet.train.data import FeatureStore, load_labels
-    from trnet.train.infer import build_model
-    from trnet.train.trainer import resolve_device
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
     if not (exp_fold / ".done").is_file():
@@ -60,7 +60,7 @@ def decode(
     labels = load_labels(test)
     corpus = read_corpus_info(test_dir)
     dev = resolve_device(device)
-    model = build_model(cfg.model)
+    model = build_ser_model(cfg.model)
     model.load_state_dict(best["model"])
     model.to(dev)
     store = FeatureStore(dump)

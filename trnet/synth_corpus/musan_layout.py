@@ -20,10 +20,10 @@ import numpy as np
 
 from trnet.audio import write_audio
 from trnet.contract import SAMPLE_RATE
-from trnet.corpus.emotion import draw_prosody, make_voice
-from trnet.corpus.noise_synth import MUSAN_KINDS, music, render
-from trnet.corpus.synth import rng_for, synth_utterance
 from trnet.io import atomic_write
+from trnet.synth_corpus.emotion import draw_prosody, make_voice
+from trnet.synth_corpus.noise_synth import MUSAN_KINDS, music, render
+from trnet.synth_corpus.synth import rng_for, synth_utterance
 
 SR = SAMPLE_RATE
 GENRES = ("pop", "classical", "rock,electronica", "folk", "jazz", "experimental")

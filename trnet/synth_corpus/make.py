@@ -15,11 +15,11 @@ import shutil
 from pathlib import Path
 
 from trnet.contract import GENERATED_MARKER
-from trnet.corpus.esc50_layout import TARGETS, write_esc50
-from trnet.corpus.iemocap_layout import write_iemocap
-from trnet.corpus.musan_layout import write_musan
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
+from trnet.synth_corpus.esc50_layout import TARGETS, write_esc50
+from trnet.synth_corpus.iemocap_layout import write_iemocap
+from trnet.synth_corpus.musan_layout import write_musan
 
 MARKER = GENERATED_MARKER
 CORPUS_VERSION = 1

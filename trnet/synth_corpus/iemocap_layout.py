@@ -18,9 +18,9 @@ import numpy as np
 
 from trnet.audio import write_audio
 from trnet.contract import SAMPLE_RATE
-from trnet.corpus.emotion import draw_prosody, make_voice
-from trnet.corpus.synth import rng_for, synth_utterance
 from trnet.io import atomic_write
+from trnet.synth_corpus.emotion import draw_prosody, make_voice
+from trnet.synth_corpus.synth import rng_for, synth_utterance
 
 SR = SAMPLE_RATE
 DIALOGS = {  # real-style dialog names, including the odd ones (impro05a, script01_1b)

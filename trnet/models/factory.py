@@ -1,0 +1,27 @@
+"""The model factory: a config section → a model (the SER model; the SE nets are built by
+:func:`trnet.se.model.build_model` from their own config)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trnet.contract import CLASSES
+from trnet.models.ser import SerModel
+
+if TYPE_CHECKING:
+    from trnet.train.config import ModelConfig
+
+
+def build_ser_model(cfg: ModelConfig) -> SerModel:
+    """The SER model a config's ``model`` section describes (4 classes)."""
+    return SerModel(
+        channels=cfg.channels,
+        emb_dim=cfg.emb_dim,
+        hidden=cfg.hidden,
+        num_classes=len(CLASSES),
+        conv_dropout=cfg.conv_dropout,
+        head_dropout=cfg.head_dropout,
+        compensation=cfg.compensation,
+        bridge=cfg.bridge,
+        s_gradient=cfg.s_gradient,
+    )
