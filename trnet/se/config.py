@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from trnet.errors import TrnetError
-from trnet.strict import build, dataclass_of
 from trnet.models.se_cmgan import CMGAN_DEFAULTS
 from trnet.models.se_crn import CRN_DEFAULTS
+from trnet.strict import build, dataclass_of
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"crn": CRN_DEFAULTS, "cmgan": CMGAN_DEFAULTS}
 
