@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from trnet.contract import CLEAN
 from trnet.errors import TrnetError
 from trnet.strict import build
 
@@ -107,7 +108,7 @@ class Config:
         return self._conditions(self.data.dev_noise)
 
     def _conditions(self, noise: str) -> list[str]:
-        clean = ["clean"] if self.data.include_clean else []
+        clean = [CLEAN] if self.data.include_clean else []
         return clean + [f"{noise}_{snr}" for snr in self.data.snrs]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from trnet import checkpoint
+from trnet.contract import CLEAN
 from trnet.kaldi_io import write_vectors
 from trnet.models.factory import build_ser_model
 from trnet.train.config import Config
@@ -22,7 +23,7 @@ def export_clean_embeddings(
     net = build_ser_model(cfg.model)
     net.load_state_dict(checkpoint.load(out / "best.pt")["model"])
     net.to(device)
-    data = ExampleSet([(u, "clean") for u in utts], store, cfg.data.input, cfg.data.max_len)
+    data = ExampleSet([(u, CLEAN) for u in utts], store, cfg.data.input, cfg.data.max_len)
     outs = predict(net, data, cfg.train.batch_size, device)
     write_vectors(
         out / "emb_clean.ark", out / "emb_clean.scp", dict(zip(utts, outs.z, strict=True))

@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from trnet import checkpoint
-from trnet.contract import CLASSES
+from trnet.contract import CLASSES, CLEAN
 from trnet.ddp import Dist, setup_dist
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -102,7 +102,7 @@ class Trainer:
         )
         dev = needs_for(cfg.dev_conditions(), set(self.data.dev), cfg.data.input, False)
         if cfg.train.export_clean_emb:
-            dev.setdefault("clean", set()).update(self.data.train + self.data.dev)
+            dev.setdefault(CLEAN, set()).update(self.data.train + self.data.dev)
         for cond, utts in dev.items():
             train.setdefault(cond, set()).update(utts)
         self.store.check(train, f"fold {self.fold} ({self.cfg.system})")
