@@ -3,16 +3,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from trnet.contract import CLASSES
 from trnet.models.ser import SerModel
 
-if TYPE_CHECKING:
-    from trnet.train.config import ModelConfig
+
+class ModelSection(Protocol):
+    """What the factory reads of a config's ``model`` section
+    (:class:`trnet.train.config.ModelConfig`; the models do not import the trainer)."""
+
+    channels: list[int]
+    emb_dim: int
+    hidden: int
+    conv_dropout: float
+    head_dropout: float
+    compensation: bool
+    bridge: bool
+    s_gradient: str
 
 
-def build_ser_model(cfg: ModelConfig) -> SerModel:
+def build_ser_model(cfg: ModelSection) -> SerModel:
     """The SER model a config's ``model`` section describes (4 classes)."""
     return SerModel(
         channels=cfg.channels,
