@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trnet.contract import is_generated
 from trnet.data.datadir import is_per_utt_table
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, read_kv
@@ -105,11 +106,10 @@ def report_from_dir(out: Path, corpus: str) -> PrepReport:
     for utt, spk in utt2spk.items():
         counts.setdefault(spk, Counter())[utt2emo[utt]] += 1
     n_skipped = len((out / SKIPPED_FILE).read_text(encoding="utf-8").splitlines()) - 1
-    corpus_json = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
     return PrepReport(
         data_dir=out,
         corpus=corpus,
-        generated=bool(corpus_json.get("generated")),
+        generated=is_generated(out),
         counts=counts,
         n_skipped=n_skipped,
         dropped=summary.get("dropped", {}),
