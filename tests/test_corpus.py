@@ -15,10 +15,10 @@ import torch
 from typer.testing import CliRunner
 
 from trnet.cli import app
-from trnet.corpus import MARKER, make_corpus, read_marker
-from trnet.corpus.iemocap_layout import write_iemocap
 from trnet.errors import TrnetError
 from trnet.scoring.metrics import CLASSES, uar
+from trnet.synth_corpus import MARKER, make_corpus, read_marker
+from trnet.synth_corpus.iemocap_layout import write_iemocap
 
 
 def file_hashes(root: Path) -> dict[str, str]:

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from ser_toy import make_toy, toy_config
 
-from trnet.decode import decode
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.scoring.metrics import CLASSES
+from trnet.train.decode import decode
 from trnet.train.trainer import train_fold
 
 CONDITIONS = ["clean", "esc50_0", "musan_0"]

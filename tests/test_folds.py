@@ -113,7 +113,7 @@ def test_write_folds_writes_kaldi_dirs_and_resumes(data_dir, tmp_path):
     assert rows[3] == "fold3\tSes02F\tSes02M\t24\t3\t3"
     assert write_folds(data_dir, out, "speaker")[1]  # complete: nothing redone
     (data_dir / "utt2emo").write_text((data_dir / "utt2emo").read_text().replace("neu", "sad"))
-    with pytest.raises(TrnetError, match="holds folds made from other inputs; pass --overwrite"):
+    with pytest.raises(TrnetError, match="speaker: exists with other settings; use --overwrite"):
         write_folds(data_dir, out, "speaker")
     write_folds(data_dir, out, "speaker", overwrite=True)
     assert set(read_kv(fold3 / "test/utt2emo").values()) == {"sad"}

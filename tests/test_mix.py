@@ -177,6 +177,13 @@ def test_second_run_skips_complete_conditions(mixed):
     assert result.exit_code == 0
     assert "kept" in result.output
     assert ark.stat().st_mtime_ns == before
+    other = run_mix(data, root / "dump", "--noise", noise, "--snr", 20, "--nj", 1, "--seed", 7)
+    assert other.exit_code == 1
+    assert (
+        str(other.exception)
+        == f"{root / 'dump' / 'noise_20'}: exists with other settings; use --overwrite"
+    )
+    assert ark.stat().st_mtime_ns == before
 
 
 @pytest.mark.parametrize(

@@ -341,7 +341,7 @@ def test_resumes_when_done_and_refuses_other_options(trees, tmp_path):
     out = tmp_path / "emodb"
     prepare("emodb", trees["emodb"], out)
     assert prepare("emodb", trees["emodb"], out).up_to_date
-    with pytest.raises(TrnetError, match="made from other inputs; pass --overwrite"):
+    with pytest.raises(TrnetError, match="exists with other settings; use --overwrite"):
         prepare("emodb", trees["emodb"], out, class_map=["boredom=neu"])
     report = prepare("emodb", trees["emodb"], out, class_map=["boredom=neu"], overwrite=True)
     assert report.total == 6 and not report.up_to_date

@@ -14,12 +14,12 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from trnet.cli import app
-from trnet.corpus import make_corpus
 from trnet.data.folds import write_folds
 from trnet.data.validate import validate
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.prep.iemocap import prepare, speaker_of
+from trnet.synth_corpus import make_corpus
 
 HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
 
@@ -179,7 +179,7 @@ def test_resumes_when_done_and_refuses_other_inputs(corpus, tmp_path):
     again = prepare(corpus, out)
     assert again.up_to_date and again.total == 7 and again.dropped == {"fru": 1, "xxx": 1}
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == before
-    with pytest.raises(TrnetError, match=r"made from other inputs; pass --overwrite"):
+    with pytest.raises(TrnetError, match=r"data: exists with other settings; use --overwrite"):
         prepare(corpus, out, improvised_only=True)
     report = prepare(corpus, out, improvised_only=True, overwrite=True)
     assert report.total == 4 and not report.up_to_date
@@ -190,7 +190,7 @@ def test_refuses_a_foreign_dir_and_redoes_a_killed_run(corpus, tmp_path):
     out = tmp_path / "data"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(TrnetError, match="is not empty; pass --overwrite"):
+    with pytest.raises(TrnetError, match="data: exists with other settings; use --overwrite"):
         prepare(corpus, out)
     prepare(corpus, out, overwrite=True)
     assert (out / "notes.txt").read_text() == "mine"  # only prep's own files are replaced

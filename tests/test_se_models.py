@@ -91,6 +91,20 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones():
         resolve_config({"model": "unet"})
 
 
+def test_wrong_types_are_rejected_by_the_strict_validator(tmp_path):
+    """The SE config goes through the SER config's validator: a quoted number is not a number."""
+    path = tmp_path / "se.yaml"
+    path.write_text('model: crn\ntrain:\n  epochs: "8"\n')
+    with pytest.raises(TrnetError, match=r"se.yaml: train.epochs: expected int, got '8'$"):
+        load_config(path)
+    with pytest.raises(TrnetError, match=r"model_conf.channels\[1\]: expected int, got 'x'"):
+        resolve_config({"model": "crn", "model_conf": {"channels": [4, "x"]}})
+    with pytest.raises(TrnetError, match="loss.mag: expected float, got True"):
+        resolve_config({"loss": {"mag": True}})
+    conf = resolve_config({"train": {"lr": "1e-3", "segment_s": 2}})
+    assert conf["train"]["lr"] == 1e-3 and conf["train"]["segment_s"] == 2.0
+
+
 def test_recipe_configs_resolve():
     recipe = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf"
     for path in (recipe / "se.yaml", recipe / "slim" / "se.yaml"):

@@ -161,8 +161,9 @@ def test_save_then_load_gives_identical_output(tmp_path):
 
 def make_condition(root: Path, sources: dict[str, Path]) -> Path:
     """A tiny dump: ``clean/`` and ``noise_0/`` (int16 ark audio, utt2clean, utt2gain)."""
-    from trnet.feats.extract import ArkWriter
-    from trnet.mix.mixing import mix_at_snr, to_int16
+    from trnet.audio import to_int16
+    from trnet.kaldi_io import ArkWriter
+    from trnet.mix.mixing import mix_at_snr
 
     rng = np.random.default_rng(5)
     speech = {f"spk1-utt{i}": synth_speech(rng, 0.4 + 0.3 * i) for i in range(3)}
@@ -207,7 +208,9 @@ def test_enhance_and_score_a_condition(sources, tmp_path):
         assert status == "written"
     enh = dump / "noise_0_enh"
     assert enhance_condition(model, settings, dump / "noise_0", enh) == "skipped"
-    with pytest.raises(TrnetError, match="another model"):
+    with pytest.raises(
+        TrnetError, match="noise_0_enh: exists with other settings; use --overwrite"
+    ):
         enhance_condition(model, {"model": "other"}, dump / "noise_0", enh)
     wav = read_kv(enh / "wav.scp")
     assert sorted(wav) == sorted(read_kv(dump / "noise_0" / "wav.scp"))

@@ -10,10 +10,10 @@ import torch
 from ser_toy import SYSTEMS, toy_config
 
 from trnet.errors import TrnetError
+from trnet.models.factory import build_ser_model as build_model
 from trnet.models.ser import Bridge, Compensation, SerModel
 from trnet.train import losses
 from trnet.train.config import LossConfig, config_from_dict, load_config
-from trnet.train.infer import build_model
 
 CONF = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf"
 

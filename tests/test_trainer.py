@@ -13,12 +13,13 @@ import torch
 import yaml
 from ser_toy import make_toy, toy_config
 
+from trnet import checkpoint
 from trnet.errors import TrnetError
 from trnet.io import read_kv
+from trnet.kaldi_io import read_vectors
 from trnet.models.ser import with_deltas
-from trnet.train import checkpoint
 from trnet.train.config import config_to_dict
-from trnet.train.data import ExampleSet, FeatureStore, read_vectors
+from trnet.train.data import ExampleSet, FeatureStore
 from trnet.train.trainer import train_fold
 
 
@@ -130,7 +131,8 @@ def test_bn_recalib_sets_exact_statistics_of_the_epoch_head(
     out = tmp_path / "exp"
     train_fold(cfg, 1, toy["folds"], toy["dump"], out, device="cpu")
     state = checkpoint.load(out / "checkpoints" / "epoch1.pt")
-    from trnet.train.trainer import Trainer, setup_dist
+    from trnet.ddp import setup_dist
+    from trnet.train.trainer import Trainer
 
     trainer = Trainer(cfg, 1, toy["folds"], toy["dump"], tmp_path / "other", setup_dist("cpu"))
     head = trainer.epoch_set(trainer.epoch_examples()[:8])

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from trnet.contract import SAMPLE_RATE
 from trnet.errors import TrnetError
 
-SAMPLE_RATE = 16000
+__all__ = ["SAMPLE_RATE"]
 
 
 def _resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -91,3 +92,9 @@ def write_audio(
     fmt = path.suffix.lstrip(".").upper() or "WAV"
     with atomic_write(path, "wb") as f:
         sf.write(f, np.asarray(wave, dtype=np.float32), sr, format=fmt, subtype=subtype)
+
+
+def to_int16(wave: np.ndarray) -> np.ndarray:
+    """Kaldi's int16 scale: round(x * 32768), clipped."""
+    scaled = np.asarray(wave, dtype=np.float64) * 32768
+    return np.clip(np.round(scaled, out=scaled), -32768, 32767, out=scaled).astype(np.int16)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from trnet.contract import SAMPLE_RATE
 from trnet.io import read_kv, write_kv
 
-SR = 16000
+SR = SAMPLE_RATE
 
 
 def generate_bench_set(root: Path, n_utts: int = 200, seconds: float = 3.0, seed: int = 0) -> tuple:

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]"),
     ) -> None:
         """Write <out>/<condition>/fold<K>/ for each condition (complete dirs are skipped)."""
-        from trnet.decode import decode as run_decode
+        from trnet.train.decode import decode as run_decode
 
         names = [c for arg in conditions for c in arg.split()]
         for path in run_decode(exp_fold, dump, test_dir, names, out, batch_size, device):

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import platform
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
-
-def environment() -> dict[str, str]:
-    """Versions that RESULTS.md records: python, torch, torchaudio, platform."""
-    import torch
-    import torchaudio
-
-    import trnet
-
-    return {
-        "trnet": trnet.__version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchaudio": torchaudio.__version__,
-        "cuda": str(torch.cuda.is_available()),
-        "platform": platform.platform(),
-    }
+from trnet.versions import environment
 
 
 def register(app: typer.Typer) -> None:

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Generate a small emotional-speech corpus and noise corpora (synthetic audio)."""
-        from trnet.corpus.make import corpus_args, is_complete, make_corpus
+        from trnet.synth_corpus.make import corpus_args, is_complete, make_corpus
 
         console = Console()
         if is_complete(dest, corpus_args(size, seed)):

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
 from typer.core import TyperCommand
 
-_NUMBER = re.compile(r"^-?\d")
-
-
-def expand_multi_value(args: list[str], option: str) -> list[str]:
-    """``--snr 20 15 clean`` → ``--snr 20 --snr 15 --snr clean`` (negative numbers are values)."""
-    out: list[str] = []
-    taking = False
-    for arg in args:
-        if arg == option:
-            taking = True
-            continue
-        if taking and (not arg.startswith("-") or _NUMBER.match(arg)):
-            out += [option, arg]
-            continue
-        taking = False
-        out.append(arg)
-    return out
+from trnet.commands._shared import expand_multi_value
 
 
 class SnrCommand(TyperCommand):
@@ -56,7 +39,7 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("ark", "--format", help="audio: ark (kaldiio, int16) | flac | wav"),
         feats: bool = typer.Option(True, "--feats/--no-feats", help="fbank for each condition"),
         dither: float = typer.Option(0.0, help="fbank dither (reproducible under --seed)"),
-        overwrite: bool = typer.Option(False, help="redo conditions that are already complete"),
+        overwrite: bool = typer.Option(False, help="replace conditions made with other settings"),
     ) -> None:
         """Mix NOISE into every utterance of SRC at each --snr; write OUT_ROOT/<noise>_<snr>/."""
         from trnet.errors import TrnetError

@@ -20,7 +20,6 @@ written first and ``.done`` last, so a complete set made from the same inputs is
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 from trnet.data.datadir import DataDir, is_per_utt_table, kaldi_sorted
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
+from trnet.stage import Record, claim, finish
 
 PROTOCOLS = ("speaker", "session", "kfold", "official")
 OFFICIAL_ROLES = {
@@ -187,6 +187,15 @@ def make_folds(
     raise TrnetError(f"--protocol: unknown {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
 
 
+FOLDS_RECORD = Record(file=".folds.json", indent=2, newline=True)
+"""Folds sign ``<protocol>/.folds.json`` when they start; ``.done`` is written last."""
+
+
+def _clear(dest: Path) -> None:
+    shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+
+
 def write_folds(
     data_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -210,7 +219,7 @@ def write_folds(
         "tables_sha256": _tables_digest(data_dir),
         **params,
     }
-    if _claim(dest, signature, overwrite):
+    if claim(dest, signature, overwrite, FOLDS_RECORD, _clear):
         return folds, True
     for fold in folds:
         for role in ROLES:
@@ -224,8 +233,7 @@ def write_folds(
                 f"{fold.name}\t{','.join(fold.test_spk)}\t{','.join(fold.dev_spk)}\t"
                 f"{len(fold.train)}\t{len(fold.dev)}\t{len(fold.test)}\n"
             )
-    with atomic_write(dest / ".done") as f:
-        f.write("")
+    finish(dest, signature, FOLDS_RECORD)
     return folds, False
 
 
@@ -236,25 +244,3 @@ def _tables_digest(data_dir: Path) -> str:
         if path.is_file() and (is_per_utt_table(path.name) or path.name == "corpus.json"):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def _claim(dest: Path, signature: dict, overwrite: bool) -> bool:
-    """True if ``dest`` already holds these folds; else empty it (if allowed) and sign it."""
-    meta = dest / ".folds.json"
-    try:
-        previous = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        previous = None
-    if previous == signature and (dest / ".done").is_file():
-        return True
-    if previous != signature and dest.is_dir() and any(dest.iterdir()):
-        if not overwrite:
-            why = "holds folds made from other inputs" if previous else "is not empty"
-            raise TrnetError(f"{dest}: {why}; pass --overwrite to replace them")
-    if dest.is_dir():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    with atomic_write(meta) as f:
-        json.dump(signature, f, indent=2, sort_keys=True)
-        f.write("\n")
-    return False

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from trnet.contract import SAMPLE_RATE
 from trnet.data.datadir import (
     Entry,
     is_per_utt_table,
@@ -41,7 +42,7 @@ def fault(path: Path, what: str, items: Sequence[str]) -> list[str]:
     return [f"{path}: {what} ({len(items)}): {', '.join(items[:SHOWN])}{more}"]
 
 
-DEFAULT_SAMPLE_RATE = 16000
+DEFAULT_SAMPLE_RATE = SAMPLE_RATE
 
 
 def expected_sample_rate(path: Path) -> int | None:

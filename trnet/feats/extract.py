@@ -1,4 +1,4 @@
-"""Writing features (and audio) as Kaldi ark/scp, and global CMVN.
+"""Feature extraction into a data dir (``feats.ark``/``feats.scp``), and global CMVN.
 
 Workers (:func:`trnet.parallel.ordered_map`) only compute; the parent writes every entry in
 Kaldi (sorted) utterance order into one ark, so the bytes written do not depend on ``nj``.
@@ -6,59 +6,22 @@ Kaldi (sorted) utterance order into one ark, so the bytes written do not depend 
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
+from trnet.contract import utt_feats_seed
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
 from trnet.io import atomic_write, read_kv, write_kv
+from trnet.kaldi_io import ArkWriter
 from trnet.parallel import ordered_map
+from trnet.stage import Record, claim, finish
 
 FEATS_MARKER = ".feats.done"
-
-
-class ArkWriter:
-    """Appends kaldiio entries to ``<path>`` written atomically; scp values name the final path."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.scp: dict[str, str] = {}
-        self._ctx = atomic_write(self.path, "wb")
-        self._f: IO[bytes] = self._ctx.__enter__()
-
-    def add(self, key: str, value: object) -> None:
-        import kaldiio
-
-        start = self._f.tell()
-        kaldiio.save_ark(self._f, {key: value})
-        self.scp[key] = f"{self.path}:{start + len((key + ' ').encode('utf-8'))}"
-
-    def add_wav(self, key: str, samples: np.ndarray, sr: int) -> None:
-        """An int16 mono wav entry, byte-identical to kaldiio's (whose ``wave`` writer is slow)."""
-        data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
-        header = struct.pack(
-            "<4sI4s4sIHHIIHH4sI",
-            *(b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1, sr, 2 * sr, 2, 16),
-            *(b"data", len(data)),
-        )
-        start = self._f.tell()
-        self._f.write((key + " ").encode("utf-8") + header)
-        self._f.write(data)
-        self.scp[key] = f"{self.path}:{start + len((key + ' ').encode('utf-8'))}"
-
-    def close(self) -> None:
-        self._ctx.__exit__(None, None, None)
-
-    def abort(self) -> None:
-        try:
-            self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
-        except RuntimeError:
-            pass
+FEATS_RECORD = Record(file=FEATS_MARKER, done=FEATS_MARKER)
+"""The feature settings are the json of ``.feats.done``, written last."""
 
 
 class FeatsWriter:
@@ -92,8 +55,7 @@ class FeatsWriter:
             raise TrnetError(f"{self.data_dir}: no utterance to compute features for")
         with atomic_write(self.data_dir / "cmvn.ark", "wb") as f:
             kaldiio.save_ark(f, {"global": self.stats})
-        with atomic_write(self.data_dir / FEATS_MARKER) as f:
-            json.dump(self.marker, f, indent=1, sort_keys=True)
+        finish(self.data_dir, self.marker, FEATS_RECORD)
 
 
 def feats_marker(conf: FbankConfig, seed: int) -> dict:
@@ -102,15 +64,9 @@ def feats_marker(conf: FbankConfig, seed: int) -> dict:
 
 
 def feats_complete(data_dir: Path, conf: FbankConfig, seed: int) -> bool:
-    marker = Path(data_dir) / FEATS_MARKER
-    return marker.is_file() and json.loads(marker.read_text()) == feats_marker(conf, seed)
-
-
-def utt_feats_seed(seed: int, utt: str) -> int:
-    """The dither seed of one utterance: from ``(seed, utt)`` only, never from the job split."""
-    from trnet.mix.mixing import stable_seed
-
-    return stable_seed("fbank", seed, utt)
+    """Whether ``data_dir`` holds features made with these settings; if not, the marker goes
+    (features made otherwise are always recomputed)."""
+    return claim(data_dir, feats_marker(conf, seed), True, FEATS_RECORD)
 
 
 _JOB: dict = {}

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from trnet.contract import SAMPLE_RATE
+
 if TYPE_CHECKING:
     import torch
 
@@ -40,7 +42,7 @@ class FbankConfig:
     frame_length: float = 25.0
     frame_shift: float = 10.0
     window_type: str = "hamming"
-    sample_frequency: int = 16000
+    sample_frequency: int = SAMPLE_RATE
     dither: float = 0.0
     preemphasis_coefficient: float = 0.97
     remove_dc_offset: bool = True

@@ -21,21 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.audio import read_audio
+from trnet.audio import read_audio, to_int16
+from trnet.contract import CLEAN, SAMPLE_RATE, format_condition, stable_seed, utt_feats_seed
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.feats.extract import (
-    ArkWriter,
-    FeatsWriter,
-    feats_marker,
-    make_feats,
-    utt_feats_seed,
-)
+from trnet.feats.extract import FeatsWriter, feats_marker, make_feats
 from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
 from trnet.io import atomic_write, write_kv
-from trnet.mix.mixing import mix_at_snr, stable_seed, to_int16
+from trnet.kaldi_io import ArkWriter
+from trnet.mix.mixing import mix_at_snr
 from trnet.mix.noiseset import ClipDrawer, NoiseSet
 from trnet.parallel import ordered_map
+from trnet.stage import claim, finish
 
 FORMATS = ("ark", "flac", "wav")
 LEVELS = ("rms", "active")
@@ -46,7 +43,7 @@ def parse_snrs(values: list[str]) -> list[float | None]:
     """``["20", "0", "clean"]`` → ``[20.0, 0.0, None]``; anything else is a user error."""
     snrs: list[float | None] = []
     for value in values:
-        if value == "clean":
+        if value == CLEAN:
             snrs.append(None)
             continue
         try:
@@ -62,7 +59,7 @@ def parse_snrs(values: list[str]) -> list[float | None]:
 
 
 def condition_name(noise: NoiseSet | None, snr: float | None) -> str:
-    return "clean" if snr is None or noise is None else f"{noise.name}_{snr:g}"
+    return format_condition(noise.name if noise else None, snr)
 
 
 @dataclass
@@ -135,7 +132,7 @@ class AudioWriter:
         self.ark = ArkWriter(out_dir / "wav.ark") if fmt == "ark" else None
         self.scp: dict[str, str] = {}
 
-    def add(self, utt: str, samples: np.ndarray, sr: int = 16000) -> None:
+    def add(self, utt: str, samples: np.ndarray, sr: int = SAMPLE_RATE) -> None:
         import soundfile as sf
 
         if self.ark is not None:
@@ -171,23 +168,18 @@ def mix_condition(
     """Write one condition (skipping it when ``.done`` says it is complete); its summary."""
     name = condition_name(noise, snr)
     out_dir = Path(out_root) / name
-    done = out_dir / ".done"
     wanted = settings(noise, snr, opts)
-    if done.is_file() and not opts.overwrite:
-        if json.loads(done.read_text()) != wanted:
-            raise TrnetError(f"{out_dir}: exists with other settings; use --overwrite")
+    if claim(out_dir, wanted, opts.overwrite):
         if opts.feats:
             make_feats(out_dir, opts.nj, opts.fbank, opts.seed)
         summary = json.loads((out_dir / "mix_summary.json").read_text())
         return {**summary, "status": "kept"}
-    done.unlink(missing_ok=True)
     start = time.perf_counter()
     summary = _run_condition(src, out_dir, noise, snr, opts)
     summary["seconds"] = round(time.perf_counter() - start, 2)
     with atomic_write(out_dir / "mix_summary.json") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
-    with atomic_write(done) as f:
-        json.dump(wanted, f, indent=1, sort_keys=True)
+    finish(out_dir, wanted)
     return {**summary, "status": "new"}
 
 
@@ -275,7 +267,7 @@ def _summary(name: str, n_utts: int, n_skipped: int, samples: int, realised: lis
         "condition": name,
         "utterances": n_utts,
         "skipped": n_skipped,
-        "hours": samples / 16000 / 3600,
+        "hours": samples / SAMPLE_RATE / 3600,
         "snr_mean": float(snr.mean()) if snr.size else None,
         "snr_min": float(snr.min()) if snr.size else None,
         "snr_max": float(snr.max()) if snr.size else None,

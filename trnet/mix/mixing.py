@@ -16,25 +16,22 @@ mixture matches the target; what remains is reported as the realised SNR.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from trnet.audio import to_int16
+from trnet.contract import stable_seed
 from trnet.errors import TrnetError
+
+__all__ = ["stable_seed", "to_int16"]
 
 PEAK = 0.99
 ACTIVE_FRAME = 320
 ACTIVE_RANGE_DB = 40.0
 GAIN_DECIMALS = 6
 SNR_TOLERANCE_DB = 0.001
-
-
-def stable_seed(*parts: object) -> int:
-    """A 63-bit seed from any values, stable across processes and Python runs (unlike ``hash``)."""
-    text = "\x1f".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little") >> 1
 
 
 def fit_noise_to_length(noise: np.ndarray, length: int, offset: int) -> np.ndarray:
@@ -81,12 +78,6 @@ def scale_noise_to_snr(
     """``noise`` scaled so that speech power / noise power equals ``snr_db`` (float64)."""
     noise = np.asarray(noise, dtype=np.float64)
     return noise * noise_scale(speech_power(speech, level), noise, snr_db)
-
-
-def to_int16(wave: np.ndarray) -> np.ndarray:
-    """Kaldi's int16 scale: round(x * 32768), clipped."""
-    scaled = np.asarray(wave, dtype=np.float64) * 32768
-    return np.clip(np.round(scaled, out=scaled), -32768, 32767, out=scaled).astype(np.int16)
 
 
 def peak_gain(mixture: np.ndarray) -> float:

@@ -19,9 +19,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trnet.contract import is_generated
 from trnet.data.datadir import is_per_utt_table
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, read_kv
+from trnet.stage import DONE, Record, claim
+from trnet.stage import finish as finish_stage
 
 CORPORA: dict[str, str] = {
     "iemocap": "trnet.prep.iemocap",
@@ -34,7 +37,7 @@ CORPORA: dict[str, str] = {
 
 SIGNATURE_FILE = "local/prep.json"
 SKIPPED_FILE = "local/skipped.tsv"
-DONE_FILE = ".done"
+DONE_FILE = DONE
 
 
 @dataclass
@@ -69,37 +72,21 @@ def prepare(corpus: str, root: Path, out: Path, **opts: object) -> PrepReport:
     return importlib.import_module(CORPORA[corpus]).prepare(Path(root), Path(out), **opts)
 
 
+PREP_RECORD = Record(file=SIGNATURE_FILE, done=DONE_FILE, key="signature", indent=2, newline=True)
+"""Prep signs ``local/prep.json`` when it starts; ``.done`` is written last."""
+
+
 def start(out: Path, signature: dict, overwrite: bool) -> bool:
     """Claim ``out`` for a run with ``signature``; True if it is already complete for it.
 
     A dir holding our signature but no ``.done`` is a killed run of the same job: redone.
     """
-    if out.exists() and not out.is_dir():
-        raise TrnetError(f"{out}: exists and is not a directory")
-    previous = _read_signature(out)
-    if previous == signature and (out / DONE_FILE).is_file():
-        return True
-    if previous != signature and _has_content(out):
-        if not overwrite:
-            why = "was made from other inputs" if previous else "is not empty"
-            raise TrnetError(
-                f"{out}: exists and {why}; pass --overwrite to replace it (or choose another dir)"
-            )
-        _clear(out)
-    with atomic_write(out / SIGNATURE_FILE) as f:
-        json.dump({"signature": signature}, f, indent=2, sort_keys=True)
-        f.write("\n")
-    (out / DONE_FILE).unlink(missing_ok=True)
-    return False
+    return claim(out, signature, overwrite, PREP_RECORD, _clear)
 
 
 def finish(out: Path, signature: dict, summary: dict) -> None:
     """Record the run's summary next to its signature, then mark ``out`` complete."""
-    with atomic_write(out / SIGNATURE_FILE) as f:
-        json.dump({"signature": signature, "summary": summary}, f, indent=2, sort_keys=True)
-        f.write("\n")
-    with atomic_write(out / DONE_FILE) as f:
-        f.write("")
+    finish_stage(out, signature, PREP_RECORD, {"summary": summary})
 
 
 def write_skipped(out: Path, skipped: list[tuple[str, str]]) -> None:
@@ -119,28 +106,16 @@ def report_from_dir(out: Path, corpus: str) -> PrepReport:
     for utt, spk in utt2spk.items():
         counts.setdefault(spk, Counter())[utt2emo[utt]] += 1
     n_skipped = len((out / SKIPPED_FILE).read_text(encoding="utf-8").splitlines()) - 1
-    corpus_json = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
     return PrepReport(
         data_dir=out,
         corpus=corpus,
-        generated=bool(corpus_json.get("generated")),
+        generated=is_generated(out),
         counts=counts,
         n_skipped=n_skipped,
         dropped=summary.get("dropped", {}),
         n_filtered=summary.get("filtered", 0),
         up_to_date=True,
     )
-
-
-def _read_signature(out: Path) -> dict | None:
-    try:
-        return json.loads((out / SIGNATURE_FILE).read_text(encoding="utf-8"))["signature"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _has_content(out: Path) -> bool:
-    return out.is_dir() and any(out.iterdir())
 
 
 def _clear(out: Path) -> None:

@@ -11,7 +11,6 @@ it is: :func:`trnet.audio.read_audio` is the one place it becomes 16 kHz mono), 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,11 +20,10 @@ from typing import TypeVar
 
 import soundfile as sf
 
+from trnet.contract import CLASSES, CorpusInfo
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.io import atomic_write
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
-from trnet.scoring.metrics import CLASSES
 
 T = TypeVar("T")
 
@@ -220,15 +218,7 @@ def write_data_dir(
             f"{sum(report.dropped.values())} dropped by the class map; see {report.skipped_path})"
         )
     DataDir(tables=tables).write(out)
-    meta = {
-        "corpus": corpus,
-        "root": str(root),
-        "generated": False,
-        "sample_rate": sample_rate_of(tables["wav.scp"].values()),
-    }
-    with atomic_write(out / "corpus.json") as f:
-        json.dump(meta, f, indent=2)
-        f.write("\n")
+    CorpusInfo(corpus, str(root), False, sample_rate_of(tables["wav.scp"].values())).write(out)
     finish(out, signature, {"dropped": report.dropped, "filtered": 0})
     return report
 

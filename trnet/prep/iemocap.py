@@ -13,7 +13,6 @@ dialog, not who speaks, and dialog names hold extra ``_``-fields (``Ses05M_scrip
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections import Counter
@@ -21,17 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trnet.audio import SAMPLE_RATE
+from trnet.contract import GENERATED_MARKER, CorpusInfo
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.io import atomic_write
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
 from trnet.prep.common import audio_duration
 
 EXPECTED = "expected IEMOCAP_full_release with Session1..Session5/dialog/EmoEvaluation"
 CLASS_MAP = {"ang": "ang", "hap": "hap", "exc": "hap", "neu": "neu", "sad": "sad"}
 """Corpus label → 4-class label; every other label is dropped (and counted)."""
-GENERATED_MARKER = "TRNET_GENERATED"
-"""File the corpus generator writes next to the IEMOCAP_full_release it makes."""
 
 _LINE = re.compile(r"^\[\s*\d+(?:\.\d*)?\s*-\s*\d+(?:\.\d*)?\s*\]\s+(\S+)\s+(\S+)\s+\[[^\]]*\]\s*$")
 _UTT = re.compile(r"^Ses(\d{2})[MF]_\S+_([MF])\d+$")
@@ -235,8 +232,6 @@ def prepare(
             f"{root}: no usable utterance found ({len(skipped)} skipped, see {report.skipped_path})"
         )
     DataDir(tables=tables).write(out)
-    with atomic_write(out / "corpus.json") as f:
-        json.dump({"corpus": "iemocap", "root": str(root), "generated": generated}, f, indent=2)
-        f.write("\n")
+    CorpusInfo("iemocap", str(root), generated).write(out)
     finish(out, signature, {"dropped": report.dropped, "filtered": report.n_filtered})
     return report

@@ -15,25 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from trnet.contract import CLASSES, CLEAN, condition_name, split_condition
 from trnet.errors import TrnetError
 from trnet.io import read_kv
-from trnet.scoring.metrics import CLASSES, confusion_matrix
+from trnet.scoring.metrics import confusion_matrix
 
-CLEAN = "clean"
-
-
-def split_condition(condition: str) -> tuple[str, str]:
-    """``esc50_10`` → (``esc50``, ``10``); ``clean`` → (``clean``, ``clean``)."""
-    if condition == CLEAN:
-        return CLEAN, CLEAN
-    noise, _, snr = condition.rpartition("_")
-    if not noise or not re.fullmatch(r"-?\d+(\.\d+)?", snr):
-        raise TrnetError(f"{condition}: condition is neither 'clean' nor '<noise>_<snr>'")
-    return noise, snr
-
-
-def condition_name(noise: str, snr: str) -> str:
-    return CLEAN if noise == CLEAN else f"{noise}_{snr}"
+__all__ = ["CLEAN", "condition_name", "split_condition"]
 
 
 @dataclass

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.scoring.decode_dir import CLEAN, DecodeDir, condition_name
-from trnet.scoring.decode_dir import split_condition as split
+from trnet.contract import CLEAN, condition_name
+from trnet.contract import split_condition as split
+from trnet.scoring.decode_dir import DecodeDir
 from trnet.scoring.metrics import row_normalise
 from trnet.scoring.tables import Cell, fold_key, noise_key, snr_key, sort_conditions
 

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-CLASSES = ("ang", "hap", "neu", "sad")
-"""The 4-class set, in the order used for posteriors and confusion matrices."""
+from trnet.contract import CLASSES
+
+__all__ = ["CLASSES"]
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:

@@ -133,7 +133,7 @@ def git_hash() -> str:
 
 
 def _environment_md() -> list[str]:
-    from trnet.commands.info import environment
+    from trnet.versions import environment
 
     env = environment()
     return [

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from trnet.contract import CLEAN, condition_name
+from trnet.contract import split_condition as split
 from trnet.io import atomic_write
-from trnet.scoring.decode_dir import CLEAN, DecodeDir, condition_name
-from trnet.scoring.decode_dir import split_condition as split
+from trnet.scoring.decode_dir import DecodeDir
 from trnet.scoring.metrics import row_normalise, score_cm, uar_from_cm, war_from_cm
 
 NOISE_ORDER = (CLEAN, "esc50", "musan")

@@ -12,6 +12,7 @@ Layout::
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from trnet.errors import TrnetError
 from trnet.models.se_cmgan import CMGAN_DEFAULTS
 from trnet.models.se_crn import CRN_DEFAULTS
+from trnet.strict import build, dataclass_of
 
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"crn": CRN_DEFAULTS, "cmgan": CMGAN_DEFAULTS}
 
@@ -52,11 +54,14 @@ def _check_keys(given: dict, allowed: dict | tuple, where: str) -> None:
 
 
 def _section(conf: dict, name: str, defaults: dict, where: str) -> dict:
+    """The section ``name`` with its defaults filled, checked by the strict validator of the
+    SER config (:mod:`trnet.strict`) against the types of its defaults."""
     given = conf.get(name) or {}
     if not isinstance(given, dict):
         raise TrnetError(f"{where}: '{name}' must be a mapping")
     _check_keys(given, defaults, f"{where}: {name}")
-    return {**copy.deepcopy(defaults), **given}
+    section = build(dataclass_of(name, defaults), given, f"{where}: {name}")
+    return {**copy.deepcopy(defaults), **dataclasses.asdict(section)}
 
 
 def resolve_config(conf: dict | None, where: str = "se config") -> dict:

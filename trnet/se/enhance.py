@@ -11,24 +11,22 @@ a complete dir is skipped.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from trnet.audio import read_audio
+from trnet.audio import read_audio, to_int16
+from trnet.contract import ENH_SUFFIX, SAMPLE_RATE, enhanced, unenhanced
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig
-from trnet.io import atomic_write
 from trnet.models.stft import SpectralEnhancer
+from trnet.stage import claim, finish
 
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
 """Tables of the source that describe its audio/features, not the utterance."""
-
-ENH_SUFFIX = "_enh"
 
 
 def model_digest(path: Path) -> str:
@@ -65,8 +63,6 @@ def _init_enhance(model: SpectralEnhancer, device: torch.device) -> None:
 
 def _enhance_items(items: list[tuple[str, str]]) -> list[tuple[str, np.ndarray]]:
     """One batch ``[(utt, wav.scp value)]`` → ``[(utt, enhanced int16 audio)]``."""
-    from trnet.mix.mixing import to_int16
-
     outs = enhance_batch(_JOB["model"], [read_audio(spec) for _, spec in items], _JOB["device"])
     return [(utt, to_int16(out)) for (utt, _), out in zip(items, outs, strict=True)]
 
@@ -81,15 +77,14 @@ def enhance_condition(
     dither: float = 0.0,
     seed: int = 0,
     device: torch.device | None = None,
+    overwrite: bool = False,
 ) -> str:
     """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``."""
-    from trnet.feats.extract import FEATS_MARKER, ArkWriter, make_feats
+    from trnet.feats.extract import FEATS_MARKER, make_feats
+    from trnet.kaldi_io import ArkWriter
     from trnet.parallel import ordered_map
 
-    done = dst / ".done"
-    if done.is_file():
-        if json.loads(done.read_text()) != settings:
-            raise TrnetError(f"{dst}: exists, made with another model/settings; remove it first")
+    if claim(dst, settings, overwrite):
         return "skipped"
     data = DataDir.load(src)
     wav = data["wav.scp"]
@@ -109,7 +104,7 @@ def enhance_condition(
             f"enhance {src.name} (batches)",
         ):
             for utt, samples in results:
-                audio.add_wav(utt, samples, 16000)
+                audio.add_wav(utt, samples, SAMPLE_RATE)
     except BaseException:
         audio.abort()
         raise
@@ -120,8 +115,7 @@ def enhance_condition(
     data.write(dst)
     data.copy_carried_files(dst)
     make_feats(dst, nj, FbankConfig(dither=dither), seed)
-    with atomic_write(done) as f:
-        json.dump(settings, f, indent=1, sort_keys=True)
+    finish(dst, settings)
     return "written"
 
 
@@ -140,3 +134,48 @@ def find_conditions(dump_root: Path, names: list[str] | None) -> list[str]:
     if not found:
         raise TrnetError(f"{dump_root}: no condition dirs (run trnet mix first)")
     return found
+
+
+def enhance_dump(
+    dump_root: Path,
+    model: Path,
+    conditions: list[str] | None = None,
+    nj: int = 1,
+    batch_size: int = 8,
+    dither: float = 0.0,
+    seed: int = 0,
+    device: str = "auto",
+    overwrite: bool = False,
+) -> Iterator[tuple[Path, str]]:
+    """``trnet enhance``: each condition of ``dump_root`` → ``<condition>_enh``; yields
+    ``(dir, "skipped" | "written")`` as each is done."""
+    from trnet.devices import resolve_device
+    from trnet.se.model import load_model
+
+    if nj < 1 or batch_size < 1:
+        raise TrnetError("--nj and --batch-size must be at least 1")
+    dev = resolve_device(device)
+    net, _ = load_model(model)
+    net.to(dev)
+    path = model / "best.pt" if model.is_dir() else model
+    settings = {
+        "model": str(path),
+        "model_sha256": model_digest(path),
+        "dither": dither,
+        "seed": seed,
+    }
+    for cond in find_conditions(dump_root, conditions):
+        dst = dump_root / enhanced(cond)
+        status = enhance_condition(
+            net, settings, dump_root / cond, dst, batch_size, nj, dither, seed, dev, overwrite
+        )
+        yield dst, status
+
+
+def enhanced_conditions(dump_root: Path) -> list[str]:
+    """The conditions of ``dump_root`` whose enhanced twin is complete."""
+    return [
+        unenhanced(p.name)
+        for p in sorted(dump_root.glob(f"*{ENH_SUFFIX}"))
+        if (p / ".done").is_file()
+    ]

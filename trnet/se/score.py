@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import read_audio
+from trnet.contract import enhanced
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -46,7 +47,7 @@ def sample_utts(utts: list[str], max_utts: int, seed: int) -> list[str]:
 
 def condition_items(dump_root: Path, condition: str, max_utts: int, seed: int) -> list[tuple]:
     noisy = DataDir.load(dump_root / condition)
-    enh_dir = dump_root / f"{condition}_enh"
+    enh_dir = dump_root / enhanced(condition)
     if not (enh_dir / ".done").is_file():
         raise TrnetError(f"{enh_dir}: not enhanced yet (run trnet enhance)")
     enh = DataDir.load(enh_dir)

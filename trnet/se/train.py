@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trnet import checkpoint
+from trnet.devices import resolve_device
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.models.stft import SpectralEnhancer, magnitude
@@ -46,17 +48,9 @@ def se_loss(
     return loss
 
 
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TrnetError(f"--device {device}: CUDA is not available on this machine")
-    return torch.device(device)
-
-
 def _latest_checkpoint(ckpt_dir: Path) -> Path | None:
-    found = sorted(ckpt_dir.glob("epoch*.pt"), key=lambda p: int(p.stem[5:] or 0))
-    return found[-1] if found else None
+    found = checkpoint.epochs(ckpt_dir)
+    return ckpt_dir / f"epoch{found[-1]}.pt" if found else None
 
 
 class DevSet:
@@ -107,7 +101,7 @@ def train_se(
     if latest is not None and not resume:
         raise TrnetError(f"{ckpt_dir}: checkpoints exist; pass --resume to continue them")
     tc, weights = conf["train"], conf["loss"]
-    dev = torch.device(pick_device(device))
+    dev = resolve_device(device)
     speech_dir = resolve_source(speech, noise_root)
     train_ids, dev_ids = split_dev_ids(speech_dir)
     segment = segment_samples(tc["segment_s"])
@@ -165,15 +159,14 @@ def train_se(
 
 
 def _save_checkpoint(path: Path, model: SpectralEnhancer, opt, state: dict) -> None:
-    with atomic_write(path, "wb") as f:
-        torch.save(
-            {
-                "model": model.net.state_dict(),
-                "optimizer": opt.state_dict(),
-                "state": json.dumps(state),
-            },
-            f,
-        )
+    checkpoint.save(
+        path,
+        {
+            "model": model.net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "state": json.dumps(state),
+        },
+    )
 
 
 def _append_log(path: Path, row: dict) -> None:

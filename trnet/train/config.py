@@ -25,14 +25,15 @@ default).
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from trnet.contract import CLEAN
 from trnet.errors import TrnetError
+from trnet.strict import build
 
 INPUTS = ("noisy", "enhanced", "blend")
 WEIGHTINGS = ("fixed", "gradnorm")
@@ -107,55 +108,8 @@ class Config:
         return self._conditions(self.data.dev_noise)
 
     def _conditions(self, noise: str) -> list[str]:
-        clean = ["clean"] if self.data.include_clean else []
+        clean = [CLEAN] if self.data.include_clean else []
         return clean + [f"{noise}_{snr}" for snr in self.data.snrs]
-
-
-def _convert(value: Any, tp: Any, where: str) -> Any:
-    """Check (and for numbers, coerce) ``value`` against the annotation ``tp``."""
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise TrnetError(f"{where}: expected a mapping, got {value!r}")
-        return _build(tp, value, where)
-    if origin is list:
-        if not isinstance(value, list):
-            raise TrnetError(f"{where}: expected a list, got {value!r}")
-        (item,) = typing.get_args(tp)
-        return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise TrnetError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tp is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if tp is float and not isinstance(value, bool):
-        try:  # YAML 1.1 reads 1e-3 as a string
-            return float(value)
-        except (TypeError, ValueError):
-            pass
-    if tp is str and isinstance(value, str):
-        return value
-    raise TrnetError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
-
-
-def _build(cls: type, raw: dict, where: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    allowed = ", ".join(fields)
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise TrnetError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {allowed})")
-    missing = [
-        name
-        for name, f in fields.items()
-        if name not in raw
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise TrnetError(f"{where}: missing key(s) {', '.join(missing)} (allowed: {allowed})")
-    return cls(**{k: _convert(v, hints[k], f"{where}.{k}") for k, v in raw.items()})
 
 
 def _check(cfg: Config, where: str) -> None:
@@ -189,7 +143,7 @@ def _check(cfg: Config, where: str) -> None:
 def config_from_dict(raw: Any, where: str = "config") -> Config:
     if not isinstance(raw, dict):
         raise TrnetError(f"{where}: expected a mapping at the top level")
-    cfg = _build(Config, raw, where)
+    cfg = build(Config, raw, where)
     _check(cfg, where)
     return cfg
 

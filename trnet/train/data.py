@@ -20,20 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trnet.contract import CLASSES, enhanced
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.io import atomic_write, read_kv, write_kv
-from trnet.scoring.metrics import CLASSES
+from trnet.io import read_kv
 
 DEV_SEED = 20240419
 """Seed of the one-time draw of each dev utterance's condition."""
 
 Example = tuple[str, str]
-
-
-def enhanced(condition: str) -> str:
-    """The enhanced twin of a condition (``clean`` → ``clean_enh``)."""
-    return f"{condition}_enh"
 
 
 def input_conditions(condition: str, input_kind: str) -> list[str]:
@@ -203,21 +198,3 @@ def needs_for(
     if with_clean:
         needs.setdefault("clean", set()).update(utts)
     return needs
-
-
-def write_vectors(ark: str | Path, scp: str | Path, table: dict[str, np.ndarray]) -> None:
-    """Kaldi vectors to ``ark`` + ``scp`` (sorted keys), both written atomically."""
-    import kaldiio
-
-    entries = {}
-    with atomic_write(ark, "wb") as f:
-        for key in sorted(table, key=lambda k: k.encode("utf-8")):
-            entries[key] = f"{ark}:{f.tell() + len(key.encode('utf-8')) + 1}"
-            kaldiio.save_ark(f, {key: np.asarray(table[key], dtype=np.float32)})
-    write_kv(scp, entries)
-
-
-def read_vectors(ark: str | Path) -> dict[str, np.ndarray]:
-    import kaldiio
-
-    return {k: np.asarray(v, dtype=np.float32) for k, v in kaldiio.load_ark(str(ark))}

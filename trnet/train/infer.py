@@ -1,4 +1,4 @@
-"""Building a model from a config, and batched inference (dev scoring, embeddings, decoding)."""
+"""Batched inference of a SER model (dev scoring, embeddings, decoding)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,7 @@ import numpy as np
 import torch
 
 from trnet.models.ser import SerModel
-from trnet.scoring.metrics import CLASSES
-from trnet.train.config import ModelConfig
 from trnet.train.data import ExampleSet
-
-
-def build_model(cfg: ModelConfig) -> SerModel:
-    return SerModel(
-        channels=cfg.channels,
-        emb_dim=cfg.emb_dim,
-        hidden=cfg.hidden,
-        num_classes=len(CLASSES),
-        conv_dropout=cfg.conv_dropout,
-        head_dropout=cfg.head_dropout,
-        compensation=cfg.compensation,
-        bridge=cfg.bridge,
-        s_gradient=cfg.s_gradient,
-    )
 
 
 def split_inputs(

@@ -13,33 +13,34 @@ re-estimated after each epoch, before the dev scoring (see ``trnet.train.config`
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from trnet.data.datadir import DataDir
+from trnet import checkpoint
+from trnet.contract import CLASSES, CLEAN
+from trnet.ddp import Dist, setup_dist
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
-from trnet.scoring.metrics import CLASSES, uar, war
-from trnet.train import checkpoint, losses
+from trnet.models.factory import build_ser_model
+from trnet.scoring.metrics import uar, war
+from trnet.train import losses
+from trnet.train.bn import batchnorms, reestimate
 from trnet.train.config import Config, config_to_dict, dump_config
 from trnet.train.data import (
     ExampleSet,
     FeatureStore,
     dev_examples,
     global_cmvn,
-    load_labels,
     needs_for,
-    read_vectors,
     train_examples,
-    write_vectors,
 )
-from trnet.train.infer import build_model, predict, split_inputs
+from trnet.train.export import export_clean_embeddings
+from trnet.train.fold_data import load_fold, load_z_clean
+from trnet.train.infer import predict, split_inputs
 
 METRIC_COLUMNS = (
     "epoch",
@@ -54,77 +55,6 @@ METRIC_COLUMNS = (
     "dev_war",
     "seconds",
 )
-
-
-@dataclass
-class Dist:
-    rank: int
-    world: int
-    device: torch.device
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrnetError(f"--device {name}: CUDA is not available")
-    return torch.device(name)
-
-
-def setup_dist(device: str) -> Dist:
-    """Single process, or the process group torchrun describes in the environment."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    dev = resolve_device(device)
-    if world == 1:
-        return Dist(0, 1, dev)
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if dev.type == "cuda":
-        dev = torch.device("cuda", local)
-        torch.cuda.set_device(dev)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    return Dist(rank, world, dev)
-
-
-@dataclass
-class Fold:
-    train: list[str]
-    dev: list[str]
-    labels: dict[str, int]
-
-
-def load_fold(data_root: Path, fold: int) -> Fold:
-    base = data_root / f"fold{fold}"
-    train, dev = DataDir.load(base / "train"), DataDir.load(base / "dev")
-    if not train.utts:
-        raise TrnetError(f"{base / 'train'}: fold {fold} has no training utterances")
-    if not dev.utts:
-        raise TrnetError(f"{base / 'dev'}: fold {fold} has no dev utterances")
-    return Fold(train.utts, dev.utts, {**load_labels(train), **load_labels(dev)})
-
-
-def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarray] | None:
-    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0)."""
-    if cfg.loss.beta <= 0:
-        return None
-    src = Path(cfg.loss.z_clean_from.format(fold=fold))
-    ark = src / "emb_clean.ark"
-    if not (src / ".done").is_file() or not ark.is_file():
-        raise TrnetError(f"{ark}: clean embeddings missing: train Baseline-c for fold {fold} first")
-    table = read_vectors(ark)
-    missing = [u for u in utts if u not in table]
-    if missing:
-        raise TrnetError(f"{ark}: no embedding for {len(missing)} utterances ({missing[0]} ...)")
-    dims = {v.shape for v in table.values()}
-    if dims != {(cfg.model.emb_dim,)}:
-        raise TrnetError(
-            f"{ark}: embedding shape {dims} does not match model.emb_dim {cfg.model.emb_dim}"
-        )
-    return table
 
 
 class Trainer:
@@ -142,7 +72,7 @@ class Trainer:
         self.check_features()
         self.z_clean = load_z_clean(cfg, fold, self.data.train)
         torch.manual_seed(cfg.train.seed)
-        self.net = build_model(cfg.model)
+        self.net = build_ser_model(cfg.model)
         self.net.set_cmvn(*global_cmvn(self.store, self.data.train))
         self.net.to(env.device)
         self.model: torch.nn.Module = self.net
@@ -172,7 +102,7 @@ class Trainer:
         )
         dev = needs_for(cfg.dev_conditions(), set(self.data.dev), cfg.data.input, False)
         if cfg.train.export_clean_emb:
-            dev.setdefault("clean", set()).update(self.data.train + self.data.dev)
+            dev.setdefault(CLEAN, set()).update(self.data.train + self.data.dev)
         for cond, utts in dev.items():
             train.setdefault(cond, set()).update(utts)
         self.store.check(train, f"fold {self.fold} ({self.cfg.system})")
@@ -316,32 +246,16 @@ class Trainer:
         row.update({"w_low": w_sum["low"] / n, "w_high": w_sum["high"] / n})
         return row
 
-    @torch.no_grad()
     def recalibrate_bn(self) -> None:
-        """BatchNorm running statistics re-estimated on this epoch's first examples.
-
-        Exact averages (momentum None) over ``train.bn_recalib`` examples of the epoch just
-        trained (this rank's share), with dropout off as at evaluation; consumes no RNG.
-        """
+        """BatchNorm statistics re-estimated on this epoch's first ``train.bn_recalib``
+        examples (this rank's share); see :func:`trnet.train.bn.reestimate`."""
         n = self.cfg.train.bn_recalib
-        norms = [
-            m for m in self.net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-        ]
+        norms = batchnorms(self.net)
         if n <= 0 or not norms:
             return
         data = self.epoch_set(self.epoch_examples()[:n])
         loader = torch.utils.data.DataLoader(data, batch_size=self.cfg.train.batch_size)
-        self.net.eval()
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None
-            m.train()
-        for batch in loader:
-            self.net(*split_inputs(batch["inputs"], self.env.device))
-        for m, momentum in zip(norms, momenta, strict=True):
-            m.momentum = momentum
-        self.net.eval()
+        reestimate(self.net, norms, loader, self.env.device)
 
     def average(self, weights: dict[str, float]) -> dict[str, float]:
         """Gradnorm weights averaged over ranks so every rank optimises the same loss."""
@@ -425,19 +339,8 @@ class Trainer:
 
     def export_clean_embeddings(self) -> None:
         """emb_clean.{ark,scp}: z of the clean train + dev utterances from best.pt."""
-        net = build_model(self.cfg.model)
-        net.load_state_dict(checkpoint.load(self.out / "best.pt")["model"])
-        net.to(self.env.device)
         utts = sorted(set(self.data.train) | set(self.data.dev))
-        data = ExampleSet(
-            [(u, "clean") for u in utts], self.store, self.cfg.data.input, self.cfg.data.max_len
-        )
-        outs = predict(net, data, self.cfg.train.batch_size, self.env.device)
-        write_vectors(
-            self.out / "emb_clean.ark",
-            self.out / "emb_clean.scp",
-            dict(zip(utts, outs.z, strict=True)),
-        )
+        export_clean_embeddings(self.cfg, self.out, self.store, utts, self.env.device)
         self.log(f"wrote {len(utts)} clean embeddings to {self.out / 'emb_clean.scp'}")
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import write_audio
-from trnet.corpus.noise_synth import ESC50_KINDS, render
-from trnet.corpus.synth import rng_for
 from trnet.io import atomic_write
+from trnet.synth_corpus.noise_synth import ESC50_KINDS, render
+from trnet.synth_corpus.synth import rng_for
 
 SR = 44100
 CLIP_SECONDS = 5.0

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trnet.contract import CLASSES, CorpusInfo
+from trnet.contract import parse_condition as condition_info
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, write_kv
-from trnet.scoring.metrics import CLASSES
 
 if TYPE_CHECKING:
     import torch
@@ -25,33 +26,9 @@ if TYPE_CHECKING:
     from trnet.train.config import Config
     from trnet.train.data import FeatureStore
 
-CLEAN = "clean"
-
-
-def condition_info(condition: str) -> tuple[str, int | float | None]:
-    """(noise, snr): ``clean`` → (clean, None); ``musan_10`` → (musan, 10)."""
-    if condition == CLEAN:
-        return CLEAN, None
-    noise, _, snr = condition.rpartition("_")
-    try:
-        value = float(snr)
-    except ValueError:
-        raise TrnetError(
-            f"--conditions: {condition!r} is neither clean nor <noise>_<snr>"
-        ) from None
-    if not noise:
-        raise TrnetError(f"--conditions: {condition!r} is neither clean nor <noise>_<snr>")
-    return noise, int(value) if value.is_integer() else value
-
 
 def read_corpus_info(test_dir: Path) -> dict:
-    path = test_dir / "corpus.json"
-    if not path.is_file():
-        raise TrnetError(f"{path}: not found (the test data dir must carry corpus.json)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise TrnetError(f"{path}: invalid JSON: {err}") from None
+    return CorpusInfo.read_dict(test_dir)
 
 
 def decode(
@@ -64,11 +41,11 @@ def decode(
     device: str = "auto",
 ) -> list[Path]:
     """Decode ``test_dir`` in each condition with ``exp_fold/best.pt``; returns the dirs."""
-    from trnet.train import checkpoint
+    from trnet import checkpoint
+    from trnet.devices import resolve_device
+    from trnet.models.factory import build_ser_model
     from trnet.train.config import config_from_dict
     from trnet.train.data import FeatureStore, load_labels
-    from trnet.train.infer import build_model
-    from trnet.train.trainer import resolve_device
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
     if not (exp_fold / ".done").is_file():
@@ -83,7 +60,7 @@ def decode(
     labels = load_labels(test)
     corpus = read_corpus_info(test_dir)
     dev = resolve_device(device)
-    model = build_model(cfg.model)
+    model = build_ser_model(cfg.model)
     model.load_state_dict(best["model"])
     model.to(dev)
     store = FeatureStore(dump)
@@ -120,7 +97,8 @@ def decode_condition(
     device: torch.device,
 ) -> None:
     """Run the model on one condition and write the decode dir (``.done`` last)."""
-    from trnet.train.data import ExampleSet, needs_for, write_vectors
+    from trnet.kaldi_io import write_vectors
+    from trnet.train.data import ExampleSet, needs_for
     from trnet.train.infer import predict
 
     store.check(needs_for([condition], set(utts), cfg.data.input, False), f"decode {condition}")

@@ -16,6 +16,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import butter, lfilter, sosfilt
 
+from trnet.contract import SAMPLE_RATE
+
 VOWEL_FORMANTS = np.array(
     [  # F1..F5 in Hz for an adult male vocal tract: /a/ /i/ /u/ /e/ /o/
         [730, 1090, 2440, 3400, 4400],
@@ -210,7 +212,7 @@ def _rms(x: np.ndarray) -> float:
 
 
 def synth_utterance(
-    voice: Voice, prosody: Prosody, duration: float, rng: np.random.Generator, sr: int = 16000
+    voice: Voice, prosody: Prosody, duration: float, rng: np.random.Generator, sr: int = SAMPLE_RATE
 ) -> np.ndarray:
     """One utterance of ``duration`` seconds, float32 in [-1, 1] (peak at most 0.95)."""
     n = int(round(duration * sr))

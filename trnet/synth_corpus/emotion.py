@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trnet.corpus.synth import Prosody, Voice, rng_for
+from trnet.synth_corpus.synth import Prosody, Voice, rng_for
 
 # Per label, the mean of each Prosody field (in _FIELDS order); _SPREAD is the standard
 # deviation of every field around its mean, the same for all labels.

@@ -14,13 +14,14 @@ import json
 import shutil
 from pathlib import Path
 
-from trnet.corpus.esc50_layout import TARGETS, write_esc50
-from trnet.corpus.iemocap_layout import write_iemocap
-from trnet.corpus.musan_layout import write_musan
+from trnet.contract import GENERATED_MARKER
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
+from trnet.synth_corpus.esc50_layout import TARGETS, write_esc50
+from trnet.synth_corpus.iemocap_layout import write_iemocap
+from trnet.synth_corpus.musan_layout import write_musan
 
-MARKER = "TRNET_GENERATED"
+MARKER = GENERATED_MARKER
 CORPUS_VERSION = 1
 """Bumped whenever the generator's output changes for the same size and seed."""
 SUBDIRS = {"iemocap": "IEMOCAP_full_release", "esc50": "ESC-50-master", "musan": "musan"}

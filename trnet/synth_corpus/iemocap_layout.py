@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import write_audio
-from trnet.corpus.emotion import draw_prosody, make_voice
-from trnet.corpus.synth import rng_for, synth_utterance
+from trnet.contract import SAMPLE_RATE
 from trnet.io import atomic_write
+from trnet.synth_corpus.emotion import draw_prosody, make_voice
+from trnet.synth_corpus.synth import rng_for, synth_utterance
 
-SR = 16000
+SR = SAMPLE_RATE
 DIALOGS = {  # real-style dialog names, including the odd ones (impro05a, script01_1b)
     1: ("Ses01F_impro01", "Ses01M_script01_1", "Ses01F_script02_2", "Ses01M_impro03"),
     2: ("Ses02F_impro02", "Ses02M_script03_1", "Ses02M_impro06", "Ses02F_script01_3"),

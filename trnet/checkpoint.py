@@ -1,4 +1,5 @@
-"""Atomic checkpoints: ``checkpoints/epoch<N>.pt`` (full training state) and ``best.pt``."""
+"""Atomic checkpoints of SER and SE training: ``checkpoints/epoch<N>.pt`` (full training state)
+and ``best.pt``; :func:`epochs` finds the ones to resume from."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.signal import butter, fftconvolve, lfilter, sosfilt
 
-from trnet.corpus.emotion import draw_prosody, make_voice
-from trnet.corpus.synth import synth_utterance
+from trnet.synth_corpus.emotion import draw_prosody, make_voice
+from trnet.synth_corpus.synth import synth_utterance
 
 Generator = Callable[[np.random.Generator, int, int], np.ndarray]
 

@@ -1,0 +1,71 @@
+"""``trnet score-se``: SI-SDR / PESQ / STOI of the SE front-end (stage 3; library:
+:mod:`trnet.se.score`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from trnet.commands._shared import ConditionsCommand
+
+
+def _score_se(
+    dump_root: Path = typer.Argument(
+        ..., help="dump/<set> holding <condition> and <condition>_enh"
+    ),
+    conditions: list[str] = typer.Option(
+        None, help="conditions to score (several in a row); default: all enhanced"
+    ),
+    out: Path = typer.Option(Path("exp/se/scores"), help="writes OUT.tsv and OUT.json"),
+    max_utts: int = typer.Option(
+        50, help="utterances scored per condition (seeded sample; 0: all)"
+    ),
+    nj: int = typer.Option(2, help="parallel scoring processes"),
+    seed: int = typer.Option(0, help="subsample seed"),
+) -> None:
+    """SI-SDR / PESQ / STOI of noisy input and enhanced output against the clean twin."""
+    from trnet.se.enhance import enhanced_conditions
+    from trnet.se.score import score_conditions, write_scores
+
+    if not conditions:
+        conditions = enhanced_conditions(dump_root)
+    rows = score_conditions(dump_root, conditions, max_utts, nj, seed)
+    write_scores(rows, out, {"dump_root": str(dump_root), "max_utts": max_utts, "seed": seed})
+    _print_scores(rows, dump_root)
+
+
+def _print_scores(rows: list[dict], dump_root: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from trnet.contract import CLEAN, is_generated
+
+    generated = is_generated(dump_root / CLEAN)
+    title = "SE scores (input → output)" + (" — GENERATED corpus" if generated else "")
+    table = Table(title=title)
+    for col in (
+        "noise",
+        "SNR",
+        "n",
+        "SI-SDR in",
+        "out",
+        "gain",
+        "PESQ in",
+        "out",
+        "STOI in",
+        "out",
+    ):
+        table.add_column(col, justify="left" if col == "noise" else "right")
+    for r in rows:
+        table.add_row(
+            r["noise"], r["snr"], str(r["n_utts"]),
+            *(f"{r[k]:.2f}" for k in ("sisdr_in", "sisdr_out", "sisdr_gain")),
+            *(f"{r[k]:.2f}" for k in ("pesq_in", "pesq_out")),
+            *(f"{r[k]:.3f}" for k in ("stoi_in", "stoi_out")),
+        )  # fmt: skip
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score-se", cls=ConditionsCommand)(_score_se)

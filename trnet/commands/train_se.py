@@ -1,0 +1,39 @@
+"""``trnet train-se``: train the SE front-end (stage 3; library:
+:func:`trnet.se.train.train_se`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _train_se(
+    config: Path = typer.Option(
+        ..., help="SE config (conf/slim/se.yaml: CRN, conf/se.yaml: CMGAN)"
+    ),
+    speech: str = typer.Option(
+        "musan_speech",
+        help="clean speech: a noise-set name/dir (default musan_speech: read speech, no SER "
+        "speaker) or a SER data dir such as data/folds/speaker/fold1/train",
+    ),
+    noise: str = typer.Option("esc50_train", help="training noise set (name or dir)"),
+    dev_noise: str = typer.Option("esc50_dev", help="noise set of the fixed dev pairs"),
+    noise_root: Path = typer.Option(Path("data/noise"), help="where noise-set names resolve"),
+    out: Path = typer.Option(Path("exp/se"), help="output dir (best.pt, checkpoints/, train.log)"),
+    resume: bool = typer.Option(False, help="continue from the last checkpoint in OUT"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+) -> None:
+    """Train the SE model on (noisy, clean) pairs made on the fly; skip if OUT/.done exists."""
+    from rich.console import Console
+
+    from trnet.se.config import load_config
+    from trnet.se.train import train_se
+
+    done = (out / ".done").is_file()
+    best = train_se(load_config(config), speech, noise, out, dev_noise, noise_root, resume, device)
+    Console().print(f"SE model: {best}" + (" (already trained)" if done else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-se")(_train_se)

@@ -1,0 +1,155 @@
+"""What the stages agree on: names, classes, rates and markers one stage writes and a later
+one reads. A stage that spells one of these out itself can drift from the others; import it
+from here instead (this module imports nothing of trnet but errors/io).
+
+- conditions: ``clean`` or ``<noise-set>_<snr>`` (SNR written with ``%g``); the enhanced
+  twin of a condition dir is ``<condition>_enh``;
+- the 4-class set and its order (posteriors, confusion matrices, ``classes`` files);
+- the sample rate every stage after data prep works at;
+- ``corpus.json`` of a data dir (:class:`CorpusInfo`), carried into folds and dump dirs;
+- ``TRNET_GENERATED``: the marker ``trnet make-corpus`` writes next to a generated corpus;
+- per-utterance seeds (:func:`stable_seed`), so mixing and feature extraction draw the same
+  dither for an utterance whichever stage computes its features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+
+SAMPLE_RATE = 16000
+"""Hz: every stage after data prep (mixing, fbank, SE) works at this rate."""
+
+CLASSES = ("ang", "hap", "neu", "sad")
+"""The 4-class set, in the order used for posteriors and confusion matrices."""
+
+CLEAN = "clean"
+"""The condition without added noise."""
+
+ENH_SUFFIX = "_enh"
+"""A condition dir's enhanced twin: ``dump/<set>/<condition>_enh``."""
+
+GENERATED_MARKER = "TRNET_GENERATED"
+"""File ``trnet make-corpus`` writes (last) next to the IEMOCAP_full_release it makes."""
+
+CORPUS_JSON = "corpus.json"
+
+
+def format_condition(noise: str | None, snr: float | None) -> str:
+    """The condition name of a noise-set name and SNR (dB); ``None`` for either: clean."""
+    return CLEAN if snr is None or noise is None else f"{noise}_{snr:g}"
+
+
+def condition_name(noise: str, snr: str) -> str:
+    """The inverse of :func:`split_condition`."""
+    return CLEAN if noise == CLEAN else f"{noise}_{snr}"
+
+
+def split_condition(condition: str) -> tuple[str, str]:
+    """``esc50_10`` → (``esc50``, ``10``); ``clean`` → (``clean``, ``clean``)."""
+    if condition == CLEAN:
+        return CLEAN, CLEAN
+    noise, _, snr = condition.rpartition("_")
+    if not noise or not re.fullmatch(r"-?\d+(\.\d+)?", snr):
+        raise TrnetError(f"{condition}: condition is neither 'clean' nor '<noise>_<snr>'")
+    return noise, snr
+
+
+def parse_condition(condition: str) -> tuple[str, int | float | None]:
+    """(noise, snr) with the SNR as a number: ``clean`` → (clean, None); ``musan_10`` →
+    (musan, 10). A user error names the ``--conditions`` option."""
+    if condition == CLEAN:
+        return CLEAN, None
+    noise, _, snr = condition.rpartition("_")
+    try:
+        value = float(snr)
+    except ValueError:
+        raise TrnetError(
+            f"--conditions: {condition!r} is neither clean nor <noise>_<snr>"
+        ) from None
+    if not noise:
+        raise TrnetError(f"--conditions: {condition!r} is neither clean nor <noise>_<snr>")
+    return noise, int(value) if value.is_integer() else value
+
+
+def enhanced(condition: str) -> str:
+    """The enhanced twin of a condition (``clean`` → ``clean_enh``)."""
+    return f"{condition}{ENH_SUFFIX}"
+
+
+def is_enhanced(condition: str) -> bool:
+    return condition.endswith(ENH_SUFFIX)
+
+
+def unenhanced(condition: str) -> str:
+    """``esc50_0_enh`` → ``esc50_0``."""
+    return condition[: -len(ENH_SUFFIX)]
+
+
+def stable_seed(*parts: object) -> int:
+    """A 63-bit seed from any values, stable across processes and Python runs (unlike ``hash``)."""
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little") >> 1
+
+
+def utt_feats_seed(seed: int, utt: str) -> int:
+    """The dither seed of one utterance: from ``(seed, utt)`` only, never from the job split."""
+    return stable_seed("fbank", seed, utt)
+
+
+_NO_RATE = -1
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    """``corpus.json`` of a data dir: which corpus, from where, and whether it is generated.
+
+    ``sample_rate`` is the rate every file has, ``None`` when the rates differ; a dir that
+    does not record it (IEMOCAP's prep) is expected at :data:`SAMPLE_RATE`
+    (``records_rate`` is False).
+    """
+
+    corpus: str
+    root: str
+    generated: bool = False
+    sample_rate: int | None = _NO_RATE
+
+    @property
+    def records_rate(self) -> bool:
+        return self.sample_rate != _NO_RATE
+
+    def as_dict(self) -> dict:
+        meta = asdict(self)
+        if not self.records_rate:
+            del meta["sample_rate"]
+        return meta
+
+    def write(self, data_dir: Path) -> None:
+        with atomic_write(Path(data_dir) / CORPUS_JSON) as f:
+            json.dump(self.as_dict(), f, indent=2)
+            f.write("\n")
+
+    @staticmethod
+    def read_dict(data_dir: Path) -> dict:
+        """The raw json of ``data_dir/corpus.json``; a missing or broken file is a user error."""
+        path = Path(data_dir) / CORPUS_JSON
+        if not path.is_file():
+            raise TrnetError(f"{path}: not found (the data dir must carry corpus.json)")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise TrnetError(f"{path}: invalid JSON: {err}") from None
+
+
+def is_generated(data_dir: Path) -> bool:
+    """Whether ``data_dir/corpus.json`` says generated (False when there is none)."""
+    path = Path(data_dir) / CORPUS_JSON
+    if not path.is_file():
+        return False
+    return bool(json.loads(path.read_text(encoding="utf-8")).get("generated"))

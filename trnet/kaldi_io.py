@@ -1,0 +1,74 @@
+"""Kaldi ark/scp writing and reading: the ground floor under mixing, features, SE and training.
+
+:class:`ArkWriter` appends kaldiio entries (matrices, vectors, int16 wav) to one ark written
+atomically, recording each entry's ``ark:offset`` for the scp; :func:`write_vectors` /
+:func:`read_vectors` hold per-utterance vectors (embeddings). Writers are called by the parent
+process in Kaldi (sorted) order, so the bytes written do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from trnet.io import atomic_write, write_kv
+
+
+class ArkWriter:
+    """Appends kaldiio entries to ``<path>`` written atomically; scp values name the final path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.scp: dict[str, str] = {}
+        self._ctx = atomic_write(self.path, "wb")
+        self._f: IO[bytes] = self._ctx.__enter__()
+
+    def add(self, key: str, value: object) -> None:
+        import kaldiio
+
+        start = self._f.tell()
+        kaldiio.save_ark(self._f, {key: value})
+        self.scp[key] = f"{self.path}:{start + len((key + ' ').encode('utf-8'))}"
+
+    def add_wav(self, key: str, samples: np.ndarray, sr: int) -> None:
+        """An int16 mono wav entry, byte-identical to kaldiio's (whose ``wave`` writer is slow)."""
+        data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
+        header = struct.pack(
+            "<4sI4s4sIHHIIHH4sI",
+            *(b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1, sr, 2 * sr, 2, 16),
+            *(b"data", len(data)),
+        )
+        start = self._f.tell()
+        self._f.write((key + " ").encode("utf-8") + header)
+        self._f.write(data)
+        self.scp[key] = f"{self.path}:{start + len((key + ' ').encode('utf-8'))}"
+
+    def close(self) -> None:
+        self._ctx.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        try:
+            self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        except RuntimeError:
+            pass
+
+
+def write_vectors(ark: str | Path, scp: str | Path, table: dict[str, np.ndarray]) -> None:
+    """Kaldi vectors to ``ark`` + ``scp`` (sorted keys), both written atomically."""
+    import kaldiio
+
+    entries = {}
+    with atomic_write(ark, "wb") as f:
+        for key in sorted(table, key=lambda k: k.encode("utf-8")):
+            entries[key] = f"{ark}:{f.tell() + len(key.encode('utf-8')) + 1}"
+            kaldiio.save_ark(f, {key: np.asarray(table[key], dtype=np.float32)})
+    write_kv(scp, entries)
+
+
+def read_vectors(ark: str | Path) -> dict[str, np.ndarray]:
+    import kaldiio
+
+    return {k: np.asarray(v, dtype=np.float32) for k, v in kaldiio.load_ark(str(ark))}

@@ -1,0 +1,38 @@
+"""The model factory: a config section → a model (the SER model; the SE nets are built by
+:func:`trnet.se.model.build_model` from their own config)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from trnet.contract import CLASSES
+from trnet.models.ser import SerModel
+
+
+class ModelSection(Protocol):
+    """What the factory reads of a config's ``model`` section
+    (:class:`trnet.train.config.ModelConfig`; the models do not import the trainer)."""
+
+    channels: list[int]
+    emb_dim: int
+    hidden: int
+    conv_dropout: float
+    head_dropout: float
+    compensation: bool
+    bridge: bool
+    s_gradient: str
+
+
+def build_ser_model(cfg: ModelSection) -> SerModel:
+    """The SER model a config's ``model`` section describes (4 classes)."""
+    return SerModel(
+        channels=cfg.channels,
+        emb_dim=cfg.emb_dim,
+        hidden=cfg.hidden,
+        num_classes=len(CLASSES),
+        conv_dropout=cfg.conv_dropout,
+        head_dropout=cfg.head_dropout,
+        compensation=cfg.compensation,
+        bridge=cfg.bridge,
+        s_gradient=cfg.s_gradient,
+    )

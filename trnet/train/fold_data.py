@@ -1,0 +1,55 @@
+"""A fold's training inputs: the train and dev utterances with their labels, and the
+Baseline-c embeddings TRNet's high-level loss pulls towards.
+
+(Not :class:`trnet.data.folds.Fold`, the speaker split that ``trnet folds`` writes.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.kaldi_io import read_vectors
+from trnet.train.config import Config
+from trnet.train.data import load_labels
+
+
+@dataclass
+class FoldData:
+    train: list[str]
+    dev: list[str]
+    labels: dict[str, int]
+
+
+def load_fold(data_root: Path, fold: int) -> FoldData:
+    base = data_root / f"fold{fold}"
+    train, dev = DataDir.load(base / "train"), DataDir.load(base / "dev")
+    if not train.utts:
+        raise TrnetError(f"{base / 'train'}: fold {fold} has no training utterances")
+    if not dev.utts:
+        raise TrnetError(f"{base / 'dev'}: fold {fold} has no dev utterances")
+    return FoldData(train.utts, dev.utts, {**load_labels(train), **load_labels(dev)})
+
+
+def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarray] | None:
+    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0)."""
+    if cfg.loss.beta <= 0:
+        return None
+    src = Path(cfg.loss.z_clean_from.format(fold=fold))
+    ark = src / "emb_clean.ark"
+    if not (src / ".done").is_file() or not ark.is_file():
+        raise TrnetError(f"{ark}: clean embeddings missing: train Baseline-c for fold {fold} first")
+    table = read_vectors(ark)
+    missing = [u for u in utts if u not in table]
+    if missing:
+        raise TrnetError(f"{ark}: no embedding for {len(missing)} utterances ({missing[0]} ...)")
+    dims = {v.shape for v in table.values()}
+    if dims != {(cfg.model.emb_dim,)}:
+        raise TrnetError(
+            f"{ark}: embedding shape {dims} does not match model.emb_dim {cfg.model.emb_dim}"
+        )
+    return table
