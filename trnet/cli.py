@@ -6,11 +6,15 @@ import importlib
 import pkgutil
 import sys
 
-import typer
-from rich.console import Console
+from trnet import determinism
 
-from trnet import commands
-from trnet.errors import TrnetError
+determinism.apply_env()  # before anything imports torch: the libraries read it on load
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from trnet import commands  # noqa: E402
+from trnet.errors import TrnetError  # noqa: E402
 
 app = typer.Typer(
     help="trnet: noise-robust speech emotion recognition (TRNet and baselines), Kaldi-style.",
@@ -30,6 +34,7 @@ for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.nam
     if _info.name.startswith("_"):  # helpers shared by commands, not commands
         continue
     importlib.import_module(f"{commands.__name__}.{_info.name}").register(app)
+determinism.apply_torch()
 
 
 def main() -> None:
