@@ -74,9 +74,11 @@ def test_results_md_tables_generated_label_and_figures(tmp_path):
     assert "- Git hash: `" in md and "- torch version: `" in md
     assert "- folds scored: 1, 2" in md and "- SNRs (dB): clean, 20, 10, 0" in md
     header = "| system | clean | esc50_20 | esc50_10 | esc50_0 | esc50 avg | musan_0 | musan avg"
-    assert md.count(header) == 3  # UAR, WAR and the bootstrap table
+    assert md.count(header) == 5  # UAR, WAR, the bootstrap table and the two spread tables
+    assert "## Spread between folds" in md
+    assert "deterministic mode" in md
     captions = [line for line in md.splitlines() if line.startswith("**") and "(%" in line]
-    assert len(captions) == 2 + 4 * len(SYSTEMS)
+    assert len(captions) == 3 + 4 * len(SYSTEMS)  # UAR, WAR, UAR spread, the grids
     assert all("GENERATED corpus" in c for c in captions)
     assert "UAR difference to baseline_noisy" in md
     # every row of the systems table is in the terminal output, and RESULTS.md's path last

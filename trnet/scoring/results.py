@@ -10,6 +10,7 @@ from pathlib import Path
 from trnet.errors import TrnetError
 from trnet.scoring.bootstrap import Diff, compare_to_reference
 from trnet.scoring.decode_dir import CLEAN, DecodeDir, load_all
+from trnet.scoring.spread import paired_spread_table, spread_table
 from trnet.scoring.tables import (
     Cell,
     TextTable,
@@ -101,10 +102,14 @@ def comparison_tables(
     seed: int,
     tag: str = "",
 ) -> list[TextTable]:
-    """The paper's Table 1 (UAR, WAR) plus the bootstrap comparison to ``ref``."""
+    """The paper's Table 1 (UAR, WAR), the bootstrap comparison to ``ref``, then the spread
+    between folds: UAR mean ± std, and the fold-paired difference to ``ref``."""
     tables = [systems_table(cells, m, tag) for m in ("uar", "war")]
     if len(groups) > 1:
         tables.append(bootstrap_table(groups, ref, n_boot, seed, tag))
+    tables.append(spread_table(cells, "uar", tag))
+    if len(groups) > 1:
+        tables.append(paired_spread_table(cells, ref, "uar", tag))
     return tables
 
 
@@ -133,9 +138,11 @@ def git_hash() -> str:
 
 
 def _environment_md() -> list[str]:
+    from trnet import determinism
     from trnet.versions import environment
 
     env = environment()
+    numerics = determinism.describe()
     return [
         "## Environments",
         f"- date: `{datetime.datetime.now().astimezone().strftime('%a %b %d %H:%M:%S %Z %Y')}`",
@@ -144,6 +151,9 @@ def _environment_md() -> list[str]:
         f"- torchaudio version: `{env['torchaudio']}`",
         f"- trnet version: `{env['trnet']}`",
         f"- Git hash: `{git_hash()}`",
+        f"- deterministic mode (`{determinism.SWITCH}`, the recipe's `--deterministic`): "
+        f"`{numerics.pop('deterministic')}`",
+        *(f"- {name}: `{value}`" for name, value in numerics.items()),
         "",
     ]
 
@@ -213,8 +223,11 @@ def build_results(
     lines = [title, "", *_environment_md(), *_protocol_md(dirs, tag)]
     lines += ["## Systems × conditions", ""]
     lines += [t.to_markdown() for t in tables[:2]]
-    if len(tables) > 2:
+    n_main = 2
+    if len(groups) > 1:
         lines += [f"## Comparison to {ref}", "", tables[2].to_markdown()]
+        n_main = 3
+    lines += ["## Spread between folds", "", *(t.to_markdown() for t in tables[n_main:])]
     lines += ["## Noise × SNR grids per system", ""]
     for name in groups:
         lines += [f"### {name}", ""] + [

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from trnet import checkpoint
+from trnet import checkpoint, determinism
 from trnet.contract import CLASSES, CLEAN
 from trnet.ddp import Dist, setup_dist
 from trnet.errors import TrnetError
@@ -64,7 +64,7 @@ class Trainer:
         self, cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist
     ) -> None:
         self.cfg, self.fold, self.out, self.env = cfg, fold, out, env
-        if cfg.train.threads:
+        if cfg.train.threads and not determinism.enabled():  # deterministic: one thread
             torch.set_num_threads(cfg.train.threads)
         self.store = FeatureStore(dump, cache=cfg.train.cache_feats)
         self.data = load_fold(data_root, fold)
