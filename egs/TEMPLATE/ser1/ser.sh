@@ -29,6 +29,7 @@ stop_stage=6            # last stage to run
 nj=2                    # parallel jobs: workers of stages 2-3, fold chains of stage 4, decodes
 seed=0                  # seed of the generated corpus, kfold folds, mixing, scoring, training
 device=auto             # auto | cpu | cuda (SE, training, decoding)
+deterministic=true      # same numbers on any x86-64 CPU: AVX2 code paths, 1 thread (trnet/determinism.py)
 ## Data (stage 0: local/data.sh)
 corpus=                 # required: corpus name (trnet prep <corpus>, data/<corpus>, dump/<corpus>)
 corpus_root=            # the corpus on disk; empty: db.sh's <CORPUS> (e.g. EMODB) if set
@@ -60,6 +61,8 @@ if [ -z "$conf_dir" ]; then
   if $generated; then conf_dir=conf/slim; else conf_dir=conf; fi
 fi
 log "corpus $corpus, configs $conf_dir, folds $folds ($protocol), SNRs $snrs"
+
+if [ "$deterministic" = true ]; then export TRNET_DETERMINISTIC=1; else export TRNET_DETERMINISTIC=0; fi
 
 data=data/$corpus
 dump=dump/$corpus
