@@ -95,7 +95,7 @@ def test_stage0_data_dir_and_folds_validate(in_recipe):
     corpus = json.loads((recipe / "data" / "iemocap" / "corpus.json").read_text())
     assert corpus["generated"] is True
     for role in ("train", "dev", "test"):
-        assert validate(recipe / "data" / "folds" / "speaker" / "fold1" / role) == []
+        assert validate(recipe / "data" / "folds" / "session" / "fold1" / role) == []
 
 
 def test_stage2_and_3_write_every_condition_and_its_enhanced_twin(in_recipe):
@@ -181,7 +181,7 @@ def test_help_prints_every_option_with_the_value_in_force(tmp_path):
     declared = re.findall(r"^([a-z_]+)=", script, re.MULTILINE)
     assert sorted(shown) == sorted(set(declared) - {"help_message"})
     assert shown["corpus"] == "iemocap" and shown["corpus_size"] == "small"
-    assert shown["protocol"] == "speaker" and shown["snrs"] == "20 15 10 5 0"
+    assert shown["protocol"] == "session" and shown["snrs"] == "20 15 10 5 0"
     assert shown["corpus_root"] == "" and shown["stage"] == "0"
 
 
