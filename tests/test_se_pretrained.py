@@ -205,3 +205,15 @@ def test_score_se_compares_front_ends_with_their_rtf(tmp_path, monkeypatch):
     assert clean["condition"] == "clean" and clean["sisdr_in"] > 80  # its own reference
     assert noisy0["sisdr_out"] > noisy0["sisdr_in"] + 3  # white noise at 0 dB
     assert "rtf" in (tmp_path / "exp" / "se_nsnet2" / "scores.tsv").read_text()
+
+    # trnet enhance takes the package as it takes a trained model dir
+    result = CliRunner().invoke(
+        app,
+        ["enhance", str(dump), "--model", "exp/se_nsnet2", "--conditions", "noise_0",
+         "--nj", "1", "--device", "cpu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    done = json.loads((dump / "noise_0_enh" / ".done").read_text())
+    assert (
+        done["model"].endswith("pretrained.json") and (dump / "noise_0_enh" / "feats.scp").is_file()
+    )
