@@ -62,12 +62,13 @@ def _enhance(
     from trnet.errors import TrnetError
     from trnet.se.enhance import ENH_SUFFIX, enhance_condition, find_conditions, model_digest
     from trnet.se.model import load_model, model_file
+    from trnet.se.onnx_model import cpu_only
     from trnet.se.train import pick_device
 
     if nj < 1 or batch_size < 1:
         raise TrnetError("--nj and --batch-size must be at least 1")
-    dev = pick_device(device)
     net, _ = load_model(model)
+    dev = cpu_only(net) or pick_device(device)
     net.to(dev)
     path = model_file(model)
     settings = {

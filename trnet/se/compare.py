@@ -36,6 +36,7 @@ def score_models(
     """Score each model, write its scores, print the comparison; returns name → scores."""
     from trnet.se.enhance import find_conditions
     from trnet.se.model import load_model, model_file
+    from trnet.se.onnx_model import cpu_only
     from trnet.se.score import write_scores
     from trnet.se.score_model import score_model
     from trnet.se.train import pick_device
@@ -45,11 +46,11 @@ def score_models(
     if nj < 1:
         raise TrnetError("--nj must be at least 1")
     conditions = find_conditions(dump_root, conditions)  # default: every condition dir
-    dev = pick_device(device)
     generated = is_generated(dump_root)
     results: dict[str, dict] = {}
     for path in models:
         net, conf = load_model(path)
+        dev = cpu_only(net) or pick_device(device)
         net.to(dev)
         rows, rtf = score_model(net, dump_root, conditions, max_utts, nj, seed, dev)
         info = {

@@ -115,6 +115,12 @@ def log_power(spec: np.ndarray) -> np.ndarray:
     return np.log10(np.maximum(np.abs(spec) ** 2, POWER_FLOOR))
 
 
+def cpu_only(model: torch.nn.Module) -> torch.device | None:
+    """``cpu`` for an ONNX enhancer (onnxruntime runs it on the CPU, so ``nj`` workers
+    should share the work even on a GPU host); ``None`` for a torch model."""
+    return torch.device("cpu") if isinstance(model, OnnxEnhancer) else None
+
+
 class OnnxEnhancer(torch.nn.Module):
     """Waveform-to-waveform enhancement by a frozen ONNX model (see the module docstring)."""
 
