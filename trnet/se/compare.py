@@ -65,8 +65,7 @@ def score_models(
         }
         target = out or (path / "scores" if path.is_dir() else path.with_name("scores"))
         write_scores(rows, target, info)
-        name = f"{path.name} ({conf['model']})"
-        results[name if name not in results else f"{path} ({conf['model']})"] = {
+        results[path.name if path.name not in results else str(path)] = {
             **info,
             "rows": rows,
             "written": f"{target}.tsv",
