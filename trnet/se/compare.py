@@ -86,8 +86,11 @@ def _print(results: dict[str, dict], generated: bool) -> None:
     for line in lines:
         table.add_row(*line)
     console = Console()
+    if not console.is_terminal:  # a log: wide enough for every column
+        console = Console(width=max(console.width, 160))
     console.print(table)
     for name, r in results.items():
         console.print(
-            f"{name}: real-time factor {r['rtf']:.4f} ({r['rtf_clock']}) → {r['written']}"
+            f"{name} ({r['se_model']}): real-time factor {r['rtf']:.4f} ({r['rtf_clock']}) "
+            f"→ {r['written']}"
         )
