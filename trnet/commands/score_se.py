@@ -17,17 +17,33 @@ def _score_se(
     conditions: list[str] = typer.Option(
         None, help="conditions to score (several in a row); default: all enhanced"
     ),
-    out: Path = typer.Option(Path("exp/se/scores"), help="writes OUT.tsv and OUT.json"),
+    out: Path = typer.Option(
+        None,
+        help="writes OUT.tsv and OUT.json (default: exp/se/scores; with --model: MODEL/scores)",
+    ),
     max_utts: int = typer.Option(
         50, help="utterances scored per condition (seeded sample; 0: all)"
     ),
     nj: int = typer.Option(2, help="parallel scoring processes"),
     seed: int = typer.Option(0, help="subsample seed"),
+    model: list[Path] = typer.Option(
+        None,
+        help="SE model dir to run on the sample and score, with its real-time factor "
+        "(repeat --model to compare front ends side by side; no _enh dirs needed); default: "
+        "score the <condition>_enh dirs",
+    ),
+    device: str = typer.Option("auto", help="auto | cpu | cuda (with --model)"),
 ) -> None:
     """SI-SDR / PESQ / STOI of noisy input and enhanced output against the clean twin."""
     from trnet.se.enhance import enhanced_conditions
     from trnet.se.score import score_conditions, write_scores
 
+    if model:
+        from trnet.se.compare import score_models
+
+        score_models(dump_root, conditions, model, out, max_utts, nj, seed, device)
+        return
+    out = out or Path("exp/se/scores")
     if not conditions:
         conditions = enhanced_conditions(dump_root)
     rows = score_conditions(dump_root, conditions, max_utts, nj, seed)

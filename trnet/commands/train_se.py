@@ -10,7 +10,9 @@ import typer
 
 def _train_se(
     config: Path = typer.Option(
-        ..., help="SE config (conf/slim/se.yaml: CRN, conf/se.yaml: CMGAN)"
+        ...,
+        help="SE config (conf/slim/se.yaml: CRN, conf/se.yaml: CMGAN, conf/se_nsnet2.yaml: "
+        "pretrained NSNet2, written as a package without training)",
     ),
     speech: str = typer.Option(
         "musan_speech",

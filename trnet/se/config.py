@@ -2,7 +2,7 @@
 
 Layout::
 
-    model: crn                 # crn | cmgan
+    model: crn                 # crn | cmgan | nsnet2 | onnx (pretrained: trnet/se/pretrained.py)
     model_conf: {...}          # that model's sizes (see CRN_DEFAULTS / CMGAN_DEFAULTS)
     init_checkpoint: null      # external generator state dict (cmgan only)
     train: {...}               # see TRAIN_DEFAULTS
@@ -69,8 +69,12 @@ def resolve_config(conf: dict | None, where: str = "se config") -> dict:
     conf = dict(conf or {})
     _check_keys(conf, TOP_KEYS, where)
     model = conf.get("model", "crn")
+    from trnet.se.pretrained import PRETRAINED, resolve_pretrained
+
+    if model in PRETRAINED:
+        return resolve_pretrained({**conf, "model": model}, where)
     if model not in MODEL_DEFAULTS:
-        raise TrnetError(f"{where}: model {model!r} unknown; allowed: crn, cmgan")
+        raise TrnetError(f"{where}: model {model!r} unknown; allowed: crn, cmgan, nsnet2, onnx")
     init = conf.get("init_checkpoint")
     if init is not None and model != "cmgan":
         raise TrnetError(f"{where}: init_checkpoint is only supported for model: cmgan")

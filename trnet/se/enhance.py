@@ -150,14 +150,15 @@ def enhance_dump(
     """``trnet enhance``: each condition of ``dump_root`` → ``<condition>_enh``; yields
     ``(dir, "skipped" | "written")`` as each is done."""
     from trnet.devices import resolve_device
-    from trnet.se.model import load_model
+    from trnet.se.model import load_model, model_file
+    from trnet.se.onnx_model import cpu_only
 
     if nj < 1 or batch_size < 1:
         raise TrnetError("--nj and --batch-size must be at least 1")
-    dev = resolve_device(device)
     net, _ = load_model(model)
+    dev = cpu_only(net) or resolve_device(device)
     net.to(dev)
-    path = model / "best.pt" if model.is_dir() else model
+    path = model_file(model)
     settings = {
         "model": str(path),
         "model_sha256": model_digest(path),

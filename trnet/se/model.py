@@ -15,6 +15,8 @@ from trnet.se.config import resolve_config
 def build_model(conf: dict) -> SpectralEnhancer:
     """The waveform-to-waveform enhancer of a (resolved or raw) config, with init weights."""
     conf = resolve_config(conf) if "train" not in conf else conf
+    if "train" not in conf:  # pretrained (nsnet2, onnx): the package records the weights
+        raise TrnetError(f"model {conf['model']}: pretrained; load it with load_model")
     if conf["model"] == "crn":
         from trnet.models.se_crn import CRN
 
@@ -77,8 +79,23 @@ def save_model(path: str | os.PathLike, model: SpectralEnhancer, conf: dict) -> 
         torch.save({"config": conf, "model": model.net.state_dict()}, f)
 
 
+def model_file(path: str | os.PathLike) -> Path:
+    """The file that identifies an SE model dir: ``best.pt``, or a pretrained package's JSON."""
+    from trnet.se.pretrained import PACKAGE_FILE, is_package
+
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    return path / PACKAGE_FILE if is_package(path) else path / "best.pt"
+
+
 def load_model(path: str | os.PathLike) -> tuple[SpectralEnhancer, dict]:
-    """Rebuild the enhancer saved by :func:`save_model` (a dir means ``DIR/best.pt``)."""
+    """Rebuild the enhancer saved by :func:`save_model` (a dir means ``DIR/best.pt``), or the
+    frozen ONNX enhancer of a pretrained package (:mod:`trnet.se.pretrained`)."""
+    from trnet.se.pretrained import is_package, load_package
+
+    if is_package(path):
+        return load_package(path)  # type: ignore[return-value]  # same forward() contract
     path = Path(path)
     if path.is_dir():
         path = path / "best.pt"

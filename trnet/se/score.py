@@ -28,9 +28,13 @@ COLUMNS = ("condition", "noise", "snr", "n_utts") + tuple(
 def _pair_scores(item: tuple[str, str, str, float]) -> dict[str, float]:
     noisy_spec, enh_spec, clean_spec, gain = item
     clean = gain * read_audio(clean_spec)
+    return pair_scores(clean, read_audio(noisy_spec), read_audio(enh_spec))
+
+
+def pair_scores(clean: np.ndarray, noisy: np.ndarray, enhanced: np.ndarray) -> dict[str, float]:
+    """``{metric}_in`` (noisy) and ``{metric}_out`` (enhanced) against ``clean``."""
     scores = {}
-    for side, spec in (("in", noisy_spec), ("out", enh_spec)):
-        wave = read_audio(spec)
+    for side, wave in (("in", noisy), ("out", enhanced)):
         scores[f"sisdr_{side}"] = si_sdr(wave, clean)
         scores[f"pesq_{side}"] = pesq_wb(clean, wave)
         scores[f"stoi_{side}"] = stoi(clean, wave)
@@ -59,7 +63,7 @@ def condition_items(dump_root: Path, condition: str, max_utts: int, seed: int) -
     ]
 
 
-def _noise_snr(condition: str) -> tuple[str, str]:
+def noise_snr(condition: str) -> tuple[str, str]:
     """``("esc50", "0")`` for ``esc50_0``; ``("clean", "clean")`` for the clean condition."""
     noise, _, snr = condition.rpartition("_")
     if not noise:
@@ -67,7 +71,7 @@ def _noise_snr(condition: str) -> tuple[str, str]:
     return noise, snr
 
 
-def _mean(values: list[float]) -> float:
+def mean_finite(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(np.mean(finite)) if finite else float("nan")
 
@@ -80,23 +84,29 @@ def score_conditions(
     for cond in conditions:
         items = condition_items(dump_root, cond, max_utts, seed)
         scores = list(ordered_map(_pair_scores, items, nj, desc=f"score {cond}"))
-        noise, snr = _noise_snr(cond)
-        row: dict = {"condition": cond, "noise": noise, "snr": snr, "n_utts": len(items)}
-        for m in METRICS:
-            row[f"{m}_in"] = _mean([s[f"{m}_in"] for s in scores])
-            row[f"{m}_out"] = _mean([s[f"{m}_out"] for s in scores])
-            row[f"{m}_gain"] = row[f"{m}_out"] - row[f"{m}_in"]
-        rows.append(row)
+        rows.append(condition_row(cond, scores))
     return rows
+
+
+def condition_row(condition: str, scores: list[dict[str, float]]) -> dict:
+    """The mean in/out scores of one condition's utterances and their gain (out − in)."""
+    noise, snr = noise_snr(condition)
+    row: dict = {"condition": condition, "noise": noise, "snr": snr, "n_utts": len(scores)}
+    for m in METRICS:
+        row[f"{m}_in"] = mean_finite([s[f"{m}_in"] for s in scores])
+        row[f"{m}_out"] = mean_finite([s[f"{m}_out"] for s in scores])
+        row[f"{m}_gain"] = row[f"{m}_out"] - row[f"{m}_in"]
+    return row
 
 
 def write_scores(rows: list[dict], out: Path, info: dict) -> None:
     """``<out>.tsv`` (one row per condition) and ``<out>.json`` (rows + info)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    columns = COLUMNS + tuple(c for c in ("rtf",) if rows and c in rows[0])
     with atomic_write(out.with_suffix(".tsv")) as f:
-        f.write("\t".join(COLUMNS) + "\n")
+        f.write("\t".join(columns) + "\n")
         for row in rows:
-            f.write("\t".join(_fmt(row[c]) for c in COLUMNS) + "\n")
+            f.write("\t".join(_fmt(row[c]) for c in columns) + "\n")
     with atomic_write(out.with_suffix(".json")) as f:
         json.dump({**info, "rows": rows}, f, indent=1)
 

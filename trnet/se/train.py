@@ -90,9 +90,14 @@ def train_se(
     device: str = "auto",
     progress: bool = True,
 ) -> Path:
-    """Train (or resume) the SE model of a resolved ``conf``; returns ``out/best.pt``."""
+    """Train (or resume) the SE model of a resolved ``conf``; returns ``out/best.pt`` (a
+    pretrained model is not trained: returns its package, ``out/pretrained.json``)."""
     from tqdm import tqdm
 
+    from trnet.se.pretrained import PRETRAINED, write_package
+
+    if conf["model"] in PRETRAINED:  # frozen: write the package that names the weights
+        return write_package(conf, out)
     out = Path(out)
     if (out / ".done").is_file():
         return out / "best.pt"

@@ -1,0 +1,153 @@
+"""Pretrained, frozen SE front ends (``se.model: nsnet2 | onnx``): config and package.
+
+``trnet train-se`` with such a config trains nothing: it writes ``OUT/pretrained.json``
+(what the model is: name, package and version, licence, the ONNX file and its sha256, the
+enhancer settings), ``OUT/config.yaml`` and ``OUT/.done``. :func:`load_package` rebuilds
+the enhancer from it and refuses an ONNX file whose sha256 has changed since, so an
+``exp/se`` dir always names exactly the weights that enhanced its audio.
+
+Config layout::
+
+    model: nsnet2
+    model_conf: {min_gain_db: -80.0}
+
+    model: onnx
+    model_conf: {path: my_se.onnx, io: logpow_gain | waveform, ...}   # see ONNX_DEFAULTS
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.se import nsnet2
+from trnet.se.onnx_model import ONNX_DEFAULTS, OnnxEnhancer, file_sha256
+
+PRETRAINED = ("nsnet2", "onnx")
+PACKAGE_FILE = "pretrained.json"
+
+MODEL_CONF_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nsnet2": {"min_gain_db": nsnet2.SETTINGS["min_gain_db"]},
+    "onnx": {**ONNX_DEFAULTS, "name": None, "licence": None},
+}
+
+
+def resolve_pretrained(conf: dict, where: str) -> dict:
+    """The resolved config of a pretrained model (no training sections)."""
+    extra = sorted(set(conf) - {"model", "model_conf"})
+    if extra:
+        raise TrnetError(
+            f"{where}: model {conf['model']} is pretrained and frozen; remove {', '.join(extra)}"
+        )
+    given = conf.get("model_conf") or {}
+    if not isinstance(given, dict):
+        raise TrnetError(f"{where}: 'model_conf' must be a mapping")
+    defaults = MODEL_CONF_DEFAULTS[conf["model"]]
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TrnetError(
+            f"{where}: model_conf: unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(defaults))}"
+        )
+    model_conf = {**defaults, **given}
+    if conf["model"] == "onnx" and not model_conf["path"]:
+        raise TrnetError(f"{where}: model onnx needs model_conf.path (the .onnx file)")
+    return {"model": conf["model"], "model_conf": model_conf}
+
+
+def describe(conf: dict) -> dict:
+    """What the package records: the model's identity, its file, sha256 and settings."""
+    mc = conf["model_conf"]
+    if conf["model"] == "nsnet2":
+        info = nsnet2.locate()
+        settings = {**nsnet2.SETTINGS, "min_gain_db": float(mc["min_gain_db"])}
+        path = Path(info.pop("file"))
+    else:
+        path = Path(mc["path"]).resolve()
+        if not path.is_file():
+            raise TrnetError(f"{path}: ONNX model file not found")
+        settings = {k: mc[k] for k in ONNX_DEFAULTS if k not in ("path", "sha256")}
+        info = {
+            "name": mc["name"] or path.name,
+            "package": None,
+            "version": None,
+            "licence": mc["licence"],
+        }
+    sha = file_sha256(path)
+    if mc.get("sha256") and mc["sha256"] != sha:
+        raise TrnetError(f"{path}: sha256 {sha} differs from model_conf.sha256 {mc['sha256']}")
+    return {
+        "model": conf["model"],
+        **info,
+        "onnx_file": str(path),
+        "sha256": sha,
+        "settings": settings,
+        "config": conf,
+    }
+
+
+def write_package(conf: dict, out: str | os.PathLike) -> Path:
+    """Write ``out/`` for a pretrained model (no training); returns ``out/pretrained.json``."""
+    import yaml
+
+    out = Path(out)
+    package = out / PACKAGE_FILE
+    desc = describe(conf)
+    if (out / ".done").is_file():
+        old = _read_package(package) if package.is_file() else None
+        if old is None or old["config"] != conf or old["sha256"] != desc["sha256"]:
+            raise TrnetError(f"{out}: holds another SE model; remove it or choose another --out")
+        return package
+    if (out / "best.pt").is_file() or (out / "checkpoints").is_dir():
+        raise TrnetError(f"{out}: holds a trained SE model; remove it or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "config.yaml") as f:
+        f.write(yaml.safe_dump(conf, sort_keys=False))
+    with atomic_write(package) as f:
+        json.dump(desc, f, indent=1, sort_keys=True)
+        f.write("\n")
+    with atomic_write(out / ".done") as f:
+        f.write(json.dumps({"pretrained": desc["name"], "sha256": desc["sha256"]}) + "\n")
+    return package
+
+
+def _read_package(path: Path) -> dict:
+    try:
+        desc = json.loads(path.read_text(encoding="utf-8"))
+        desc["config"], desc["sha256"], desc["settings"]  # noqa: B018 (required keys)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise TrnetError(f"{path}: not a pretrained SE package ({err})") from None
+    return desc
+
+
+def is_package(path: str | os.PathLike) -> bool:
+    path = Path(path)
+    return (path / PACKAGE_FILE).is_file() or (path.name == PACKAGE_FILE and path.is_file())
+
+
+def load_package(path: str | os.PathLike) -> tuple[OnnxEnhancer, dict]:
+    """The enhancer of ``path`` (a package dir or its ``pretrained.json``) and its config."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / PACKAGE_FILE
+    desc = _read_package(path)
+    if desc["model"] == "nsnet2":
+        info = nsnet2.locate()
+        onnx_file = info["file"]
+    else:
+        onnx_file = desc["onnx_file"]
+    if not Path(onnx_file).is_file():
+        raise TrnetError(f"{path}: its ONNX file {onnx_file} is missing")
+    sha = file_sha256(onnx_file)
+    if sha != desc["sha256"]:
+        raise TrnetError(
+            f"{path}: {onnx_file} has sha256 {sha[:16]}…, the package was made with "
+            f"{desc['sha256'][:16]}…; rerun trnet train-se into a new dir"
+        )
+    model = OnnxEnhancer(onnx_file, **desc["settings"])
+    model.eval()
+    return model, desc["config"]
