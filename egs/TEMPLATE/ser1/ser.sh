@@ -42,6 +42,7 @@ noise_dir=${NOISE_DIR}  # holds ESC-50-master/ and musan/; empty: download (gene
 snrs="20 15 10 5 0"     # SNRs (dB) of the noisy conditions; clean is always included
 ## Systems (stages 3-6)
 conf_dir=               # <system>.yaml and se.yaml; empty: conf (generated corpus: conf/slim)
+se_config=              # SE front end; empty: pretrained NSNet2 (conf/se_nsnet2.yaml), trained CRN ($conf_dir/se.yaml) on the generated corpus
 systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"  # what stages 4-6 train, decode and score
 folds="1 2"             # folds to train and test
 help_message="Usage: ./run.sh [--name value ...] (egs/<corpus>/run.sh → egs/TEMPLATE/ser1/ser.sh)
@@ -60,7 +61,12 @@ fi
 if [ -z "$conf_dir" ]; then
   if $generated; then conf_dir=conf/slim; else conf_dir=conf; fi
 fi
-log "corpus $corpus, configs $conf_dir, folds $folds ($protocol), SNRs $snrs"
+if [ -z "$se_config" ]; then
+  # the trained CRN beats NSNet2 on the generated corpus's synthetic voices; on real speech
+  # the pretrained one is far better (docs/se.md)
+  if $generated; then se_config=$conf_dir/se.yaml; else se_config=conf/se_nsnet2.yaml; fi
+fi
+log "corpus $corpus, configs $conf_dir, SE $se_config, folds $folds ($protocol), SNRs $snrs"
 
 if [ "$deterministic" = true ]; then export TRNET_DETERMINISTIC=1; else export TRNET_DETERMINISTIC=0; fi
 
@@ -147,9 +153,11 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "stage 3: speech enhancement (pretrain, freeze, enhance, score)"
-  # SE trained on musan_speech (clean read speech: no SER speaker is ever heard) + ESC-50
-  # training-fold noise; for per-fold SE use --speech data/folds/$protocol/fold<K>/train.
-  trnet train-se --config "$conf_dir/se.yaml" --speech musan_speech --noise esc50_train \
+  # A pretrained front end (se.model: nsnet2 | onnx) is written to exp/se as a package, with
+  # no training. A trainable one is trained on musan_speech (clean read speech: no SER
+  # speaker is ever heard) + ESC-50 training-fold noise; for per-fold SE use
+  # --speech data/folds/$protocol/fold<K>/train.
+  trnet train-se --config "$se_config" --speech musan_speech --noise esc50_train \
     --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
   # every complete condition dir without _enh (complete _enh dirs are skipped); enhanced
   # audio and its fbank
