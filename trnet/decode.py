@@ -19,6 +19,7 @@ from trnet.io import atomic_write, write_kv
 from trnet.scoring.metrics import CLASSES
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from trnet.models.ser import SerModel
@@ -71,6 +72,10 @@ def decode(
     from trnet.train.trainer import resolve_device
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
+    from trnet.classic.svm import decode_svm, is_svm_fold
+
+    if is_svm_fold(exp_fold):  # a classical system (baseline_egemaps): same decode dirs
+        return decode_svm(exp_fold, Path(dump), test_dir, conditions, out)
     if not (exp_fold / ".done").is_file():
         raise TrnetError(f"{exp_fold}: training not finished (no .done)")
     best = checkpoint.load(exp_fold / "best.pt")
@@ -120,25 +125,38 @@ def decode_condition(
     device: torch.device,
 ) -> None:
     """Run the model on one condition and write the decode dir (``.done`` last)."""
-    from trnet.train.data import ExampleSet, needs_for, write_vectors
+    from trnet.train.data import ExampleSet, needs_for
     from trnet.train.infer import predict
 
     store.check(needs_for([condition], set(utts), cfg.data.input, False), f"decode {condition}")
     data = ExampleSet([(u, condition) for u in utts], store, cfg.data.input, cfg.data.max_len)
     res = predict(model, data, batch_size, device)
-    hyp = res.posteriors.argmax(1)
+    write_decode_dir(dest, utts, labels, res.posteriors, res.z, res.s, info)
+
+
+def write_decode_dir(
+    dest: Path,
+    utts: list[str],
+    labels: dict[str, int],
+    posteriors: np.ndarray,
+    z: np.ndarray,
+    s: np.ndarray | None,
+    info: dict,
+) -> None:
+    """One decode dir (docs/formats.md): hyp = argmax of the posteriors, ``.done`` last."""
+    from trnet.train.data import write_vectors
+
+    hyp = posteriors.argmax(1)
     dest.mkdir(parents=True, exist_ok=True)
     write_kv(dest / "hyp", {u: CLASSES[int(k)] for u, k in zip(utts, hyp, strict=True)})
     write_kv(dest / "ref", {u: CLASSES[labels[u]] for u in utts})
     with atomic_write(dest / "classes") as f:
         f.write("".join(f"{c}\n" for c in CLASSES))
-    post = {
-        u: " ".join(f"{p:.6f}" for p in row) for u, row in zip(utts, res.posteriors, strict=True)
-    }
+    post = {u: " ".join(f"{p:.6f}" for p in row) for u, row in zip(utts, posteriors, strict=True)}
     write_kv(dest / "posteriors", post)
-    if res.s is not None:
-        write_kv(dest / "utt2s", {u: f"{s:.6f}" for u, s in zip(utts, res.s, strict=True)})
-    write_vectors(dest / "emb.ark", dest / "emb.scp", dict(zip(utts, res.z, strict=True)))
+    if s is not None:
+        write_kv(dest / "utt2s", {u: f"{v:.6f}" for u, v in zip(utts, s, strict=True)})
+    write_vectors(dest / "emb.ark", dest / "emb.scp", dict(zip(utts, z, strict=True)))
     with atomic_write(dest / "info.json") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
