@@ -3,7 +3,8 @@
 For each condition, ``<out>/<condition>/fold<K>/`` receives ``hyp``, ``ref``, ``classes``,
 ``posteriors``, ``utt2s`` (systems with the compensation), ``emb.ark``/``emb.scp`` (the
 embedding z~ fed to the classifier), ``info.json`` and, last, ``.done``: a complete dir
-is skipped. Inputs are cut or repeated to the config's ``max_len`` as in training.
+is skipped. Inputs are cut or repeated to the config's ``max_len`` as in training, or whole
+(``data.eval_full``) and VAD-trimmed (``data.vad_db``) where the config says so.
 """
 
 from __future__ import annotations
@@ -125,11 +126,23 @@ def decode_condition(
     device: torch.device,
 ) -> None:
     """Run the model on one condition and write the decode dir (``.done`` last)."""
-    from trnet.train.data import ExampleSet, needs_for
+    from trnet.train.data import ExampleSet, load_functionals, needs_for, set_options
     from trnet.train.infer import predict
 
     store.check(needs_for([condition], set(utts), cfg.data.input, False), f"decode {condition}")
-    data = ExampleSet([(u, condition) for u in utts], store, cfg.data.input, cfg.data.max_len)
+    examples = [(u, condition) for u in utts]
+    func = None
+    if cfg.model.functionals:  # a hybrid: the eGeMAPS functionals of the model's input
+        kind = "noisy" if cfg.data.input == "blend" else cfg.data.input
+        func = load_functionals(store.dump, examples, kind)
+    data = ExampleSet(
+        examples,
+        store,
+        cfg.data.input,
+        cfg.data.max_len,
+        functionals=func,
+        **set_options(cfg.data, train=False),
+    )
     res = predict(model, data, batch_size, device)
     write_decode_dir(dest, utts, labels, res.posteriors, res.z, res.s, info)
 
