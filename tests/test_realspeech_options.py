@@ -138,3 +138,28 @@ def test_trainer_with_every_option_trains_and_decodes_whole(toy: dict[str, Path]
     assert "eval_full: true" in (out / "config.yaml").read_text()
     dirs = decode(out, toy["dump"], toy["folds"] / "fold1" / "test", ["clean"], out / "dec")
     assert len((dirs[0] / "hyp").read_text().splitlines()) == 8
+
+
+def test_cpu_recipe_configs_load() -> None:
+    """conf/cpu: the paper's six systems with the real-speech keys, plus baseline_egemaps."""
+    from ser_toy import SYSTEMS
+
+    from trnet.classic.svm import is_svm_config, load_svm_config
+    from trnet.train.config import load_config
+
+    conf = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf" / "cpu"
+    paths = {p.stem: p for p in conf.glob("*.yaml") if p.stem != "se"}
+    assert set(paths) == set(SYSTEMS) | {"baseline_egemaps"}
+    svm = load_svm_config(paths.pop("baseline_egemaps"))
+    cfgs = {name: load_config(p) for name, p in paths.items()}
+    assert all(not is_svm_config(p) for p in paths.values())
+    assert all(cfgs[name].system == name for name in cfgs)
+    # the SVM sees the conditions baseline_noisy draws from
+    assert svm.train_conditions() == cfgs["baseline_noisy"].train_conditions()
+    # one training recipe for every deep system: only the system-defining keys differ
+    recipe = {
+        (tuple(c.model.channels), c.data.max_len, c.data.crop, c.data.eval_full, c.data.vad_db)
+        for c in cfgs.values()
+    }
+    assert len(recipe) == 1
+    assert all(c.data.eval_full and c.data.crop == "random" for c in cfgs.values())

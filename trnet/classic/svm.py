@@ -40,7 +40,7 @@ CLASS_WEIGHTS = ("balanced", "none")
 @dataclass
 class SvmModelConfig:
     kind: str
-    c_grid: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0, 3.0, 10.0, 30.0])
+    c_grid: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0])
     gamma: str = "scale"  # scale | auto (sklearn's) or a number written as a string
     class_weight: str = "balanced"
 
