@@ -170,3 +170,42 @@ def test_bad_svm_config_is_one_line_error(tmp_path: Path) -> None:
     )
     with pytest.raises(TrnetError, match="c_grid"):
         load_svm_config(path)
+
+
+def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> None:
+    """model.functionals: the eGeMAPS vector of the input (the cache the SVM filled) is
+    standardised with clean training statistics and concatenated to z."""
+    import kaldiio
+    import torch
+
+    from trnet.classic.egemaps import condition_functionals
+    from trnet.decode import decode
+    from trnet.train import checkpoint
+    from trnet.train.config import config_from_dict
+    from trnet.train.trainer import train_fold
+
+    rng = np.random.default_rng(1)
+    dump = trained["dump"]
+    for cond in CONDITIONS:  # log-Mel features beside the audio (values do not matter here)
+        utts = sorted(
+            line.split()[0] for line in (dump / cond / "wav.scp").read_text().splitlines()
+        )
+        feats = {u: rng.normal(size=(40, 80)).astype(np.float32) for u in utts}
+        kaldiio.save_ark(str(dump / cond / "feats.ark"), feats, scp=str(dump / cond / "feats.scp"))
+    raw = {
+        "system": "baseline_noisy",
+        "model": {"channels": [4], "emb_dim": 4, "hidden": 8, "functionals": True},
+        "data": {"input": "noisy", "snrs": [10], "max_len": 16, "eval_full": True},
+        "train": {"batch_size": 8, "max_epochs": 2, "early_stop": 5},
+    }
+    out = trained["root"] / "exp" / "hybrid" / "fold1"
+    train_fold(config_from_dict(raw), 1, trained["folds"], dump, out, device="cpu")
+    model = checkpoint.load(out / "best.pt")["model"]
+    train_utts = [f"s{s}-u{i}" for s in (1, 2, 3) for i in range(8)]
+    clean = np.stack(list(condition_functionals(dump, "clean", train_utts).values()))
+    assert torch.allclose(model["func_mean"], torch.from_numpy(clean.mean(0)), rtol=1e-4)
+    assert model["classifier.0.weight"].shape == (8, 4 + 88)
+    dirs = decode(out, dump, trained["folds"] / "fold1" / "test", ["esc50_0"], out / "decode")
+    assert len((dirs[0] / "posteriors").read_text().splitlines()) == 8
+    # the test condition's functionals were computed for the test utterances and cached
+    assert (dump / "esc50_0" / "egemaps.scp").is_file()

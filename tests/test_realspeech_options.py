@@ -163,3 +163,16 @@ def test_cpu_recipe_configs_load() -> None:
     }
     assert len(recipe) == 1
     assert all(c.data.eval_full and c.data.crop == "random" for c in cfgs.values())
+
+
+def test_hybrid_model_needs_and_uses_the_functionals() -> None:
+    torch.manual_seed(0)
+    model = SerModel(channels=[4], emb_dim=4, hidden=8, functionals=88).eval()
+    x = torch.randn(3, 40, 80)
+    with pytest.raises(ValueError, match="functionals"):
+        model(x)
+    func = torch.randn(3, 88)
+    a = model(x, func=func)["logits"]
+    b = model(x, func=func + 5.0)["logits"]
+    assert not torch.allclose(a, b)
+    assert torch.equal(model(x, func=func)["z"], model(x, func=func + 5.0)["z"])  # z is the CNN's

@@ -56,6 +56,32 @@ def read_corpus_info(test_dir: Path) -> dict:
         raise TrnetError(f"{path}: invalid JSON: {err}") from None
 
 
+def load_test(test_dir: Path, conditions: Sequence[str]) -> tuple[DataDir, dict[str, int], dict]:
+    """The test data dir, its labels and corpus.json; every condition name checked first."""
+    from trnet.train.data import load_labels
+
+    test = DataDir.load(test_dir)
+    if not test.utts:
+        raise TrnetError(f"{test_dir}: no test utterances")
+    for condition in conditions:
+        condition_info(condition)
+    return test, load_labels(test), read_corpus_info(test_dir)
+
+
+def decode_info(system: str, fold: int, condition: str, corpus: dict) -> dict:
+    """``info.json`` of a decode dir."""
+    noise, snr = condition_info(condition)
+    return {
+        "system": system,
+        "fold": fold,
+        "condition": condition,
+        "noise": noise,
+        "snr": snr,
+        "corpus": corpus.get("corpus", "unknown"),
+        "generated": bool(corpus.get("generated", False)),
+    }
+
+
 def decode(
     exp_fold: str | Path,
     dump: str | Path,
@@ -68,7 +94,7 @@ def decode(
     """Decode ``test_dir`` in each condition with ``exp_fold/best.pt``; returns the dirs."""
     from trnet.train import checkpoint
     from trnet.train.config import config_from_dict
-    from trnet.train.data import FeatureStore, load_labels
+    from trnet.train.data import FeatureStore
     from trnet.train.infer import build_model
     from trnet.train.trainer import resolve_device
 
@@ -81,13 +107,7 @@ def decode(
         raise TrnetError(f"{exp_fold}: training not finished (no .done)")
     best = checkpoint.load(exp_fold / "best.pt")
     cfg = config_from_dict(best["config"], str(exp_fold / "best.pt"))
-    test = DataDir.load(test_dir)
-    if not test.utts:
-        raise TrnetError(f"{test_dir}: no test utterances")
-    for condition in conditions:
-        condition_info(condition)
-    labels = load_labels(test)
-    corpus = read_corpus_info(test_dir)
+    test, labels, corpus = load_test(test_dir, conditions)
     dev = resolve_device(device)
     model = build_model(cfg.model)
     model.load_state_dict(best["model"])
@@ -97,15 +117,7 @@ def decode(
     for condition in conditions:
         dest = out / condition / f"fold{best['fold']}"
         if not (dest / ".done").is_file():
-            info = {
-                "system": cfg.system,
-                "fold": best["fold"],
-                "condition": condition,
-                "noise": condition_info(condition)[0],
-                "snr": condition_info(condition)[1],
-                "corpus": corpus.get("corpus", "unknown"),
-                "generated": bool(corpus.get("generated", False)),
-            }
+            info = decode_info(cfg.system, best["fold"], condition, corpus)
             decode_condition(
                 model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
             )

@@ -18,7 +18,7 @@ fold_opts="--k 5 --n-dev-speakers 1"
 folds="1 2 3 4 5"            # every fold of the 5-fold speaker split
 noise_dir=$NOISE_DIR         # holds ESC-50-master/ and musan/; empty: generated noise
 conf_dir=                    # default: conf/cpu (real speech on CPU)
-systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high baseline_egemaps"
+systems="baseline_clean baseline_egemaps baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"
 
 generated_noise=false
 recipe_setup() {

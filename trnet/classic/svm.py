@@ -32,6 +32,7 @@ import yaml
 
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
+from trnet.train.config import condition_list
 
 KIND = "egemaps_svm"
 CLASS_WEIGHTS = ("balanced", "none")
@@ -66,14 +67,10 @@ class SvmConfig:
     train: SvmTrainConfig = field(default_factory=SvmTrainConfig)
 
     def train_conditions(self) -> list[str]:
-        return self._conditions(self.data.train_noise)
+        return condition_list(self.data.include_clean, self.data.train_noise, self.data.snrs)
 
     def dev_conditions(self) -> list[str]:
-        return self._conditions(self.data.dev_noise)
-
-    def _conditions(self, noise: str) -> list[str]:
-        clean = ["clean"] if self.data.include_clean else []
-        return clean + [f"{noise}_{snr}" for snr in self.data.snrs]
+        return condition_list(self.data.include_clean, self.data.dev_noise, self.data.snrs)
 
 
 def _raw(path: str | Path) -> Any:
@@ -244,9 +241,7 @@ def decode_svm(
     exp_fold: Path, dump: Path, test_dir: Path, conditions: Sequence[str], out: Path
 ) -> list[Path]:
     """The decode dirs of ``trnet decode`` for a trained ``egemaps_svm`` fold."""
-    from trnet.data.datadir import DataDir
-    from trnet.decode import condition_info, read_corpus_info, write_decode_dir
-    from trnet.train.data import load_labels
+    from trnet.decode import decode_info, load_test, write_decode_dir
 
     if not (exp_fold / ".done").is_file():
         raise TrnetError(f"{exp_fold}: training not finished (no .done)")
@@ -256,29 +251,14 @@ def decode_svm(
             saved = pickle.load(f)
     except (OSError, pickle.UnpicklingError, EOFError) as err:
         raise TrnetError(f"{exp_fold / 'model.pkl'}: cannot load the model ({err})") from None
-    test = DataDir.load(test_dir)
-    if not test.utts:
-        raise TrnetError(f"{test_dir}: no test utterances")
-    for condition in conditions:
-        condition_info(condition)
-    labels = load_labels(test)
-    corpus = read_corpus_info(test_dir)
+    test, labels, corpus = load_test(test_dir, conditions)
     model, fold = saved["model"], saved["fold"]
     done = []
     for condition in conditions:
         dest = out / condition / f"fold{fold}"
         if not (dest / ".done").is_file():
             x = _features(dump, [(u, condition) for u in test.utts])
-            noise, snr = condition_info(condition)
-            info = {
-                "system": cfg.system,
-                "fold": fold,
-                "condition": condition,
-                "noise": noise,
-                "snr": snr,
-                "corpus": corpus.get("corpus", "unknown"),
-                "generated": bool(corpus.get("generated", False)),
-            }
+            info = decode_info(cfg.system, fold, condition, corpus)
             post = _softmax(_decision_values(model, x), saved["t"])
             emb = model[0].transform(x).astype(np.float32)
             write_decode_dir(dest, test.utts, labels, post, emb, None, info)

@@ -131,8 +131,12 @@ class Config:
         return self._conditions(self.data.dev_noise)
 
     def _conditions(self, noise: str) -> list[str]:
-        clean = ["clean"] if self.data.include_clean else []
-        return clean + [f"{noise}_{snr}" for snr in self.data.snrs]
+        return condition_list(self.data.include_clean, noise, self.data.snrs)
+
+
+def condition_list(include_clean: bool, noise: str, snrs: list[int]) -> list[str]:
+    """``clean`` (if included), then ``<noise>_<snr>`` for each SNR."""
+    return (["clean"] if include_clean else []) + [f"{noise}_{snr}" for snr in snrs]
 
 
 def _convert(value: Any, tp: Any, where: str) -> Any:
