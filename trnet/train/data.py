@@ -259,7 +259,7 @@ class ExampleSet(torch.utils.data.Dataset):
             item["zc"] = torch.tensor(self.z_clean[utt])
         if self.functionals is not None:
             first = input_conditions(condition, self.input_kind)[0]
-            item["func"] = torch.from_numpy(self.functionals[first][utt])
+            item["func"] = torch.tensor(self.functionals[first][utt])
         return item
 
 
