@@ -32,7 +32,7 @@ import yaml
 
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
-from trnet.train.config import condition_list
+from trnet.train.config import condition_list, read_yaml
 
 KIND = "egemaps_svm"
 CLASS_WEIGHTS = ("balanced", "none")
@@ -73,19 +73,9 @@ class SvmConfig:
         return condition_list(self.data.include_clean, self.data.dev_noise, self.data.snrs)
 
 
-def _raw(path: str | Path) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        raise TrnetError(f"{path}: config file not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise TrnetError(f"{path}: not valid YAML ({err})") from None
-
-
 def is_svm_config(path: str | Path) -> bool:
     """Whether the YAML config at ``path`` is an ``egemaps_svm`` system."""
-    raw = _raw(path)
+    raw = read_yaml(path)
     return (
         isinstance(raw, dict)
         and isinstance(raw.get("model"), dict)
@@ -118,7 +108,7 @@ def svm_config_from_dict(raw: Any, where: str = "config") -> SvmConfig:
 
 
 def load_svm_config(path: str | Path) -> SvmConfig:
-    return svm_config_from_dict(_raw(path), str(path))
+    return svm_config_from_dict(read_yaml(path), str(path))
 
 
 def dump_svm_config(cfg: SvmConfig) -> str:

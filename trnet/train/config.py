@@ -229,16 +229,20 @@ def config_from_dict(raw: Any, where: str = "config") -> Config:
     return cfg
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config; errors name ``path``."""
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML of a config file; a missing file or bad YAML is an error naming it."""
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: config file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise TrnetError(f"{path}: not valid YAML ({err})") from None
-    return config_from_dict(raw, str(path))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; errors name ``path``."""
+    return config_from_dict(read_yaml(path), str(path))
 
 
 # Keys added for real speech: left out of a resolved config while at their default, so the
