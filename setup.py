@@ -12,6 +12,8 @@ setup(
         # torch and torchaudio must be a matching pair; tools/install.sh pins them.
         "torch",
         "torchaudio",
+        # baseline_egemaps (trnet.classic): eGeMAPSv02 functionals
+        "opensmile>=2.6,<3",
         "soundfile",
         "numpy",
         "scipy",

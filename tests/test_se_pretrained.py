@@ -13,9 +13,6 @@ import numpy as np
 import pytest
 import torch
 from test_se_train import make_condition
-from trnet.corpus.emotion import draw_prosody, make_voice
-from trnet.corpus.noise_synth import engine, pink, rain, render, vacuum_cleaner
-from trnet.corpus.synth import synth_utterance
 from typer.testing import CliRunner
 
 from trnet.errors import TrnetError
@@ -24,6 +21,9 @@ from trnet.se.config import resolve_config
 from trnet.se.metrics import si_sdr
 from trnet.se.onnx_model import OnnxEnhancer
 from trnet.se.pretrained import load_package, write_package
+from trnet.synth_corpus.emotion import draw_prosody, make_voice
+from trnet.synth_corpus.noise_synth import engine, pink, rain, render, vacuum_cleaner
+from trnet.synth_corpus.synth import synth_utterance
 
 pytest.importorskip("onnxruntime")
 SR = 16000

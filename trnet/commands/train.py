@@ -39,9 +39,18 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Train a system on a fold (DDP under torchrun); skips a fold marked .done."""
+        from trnet.classic.svm import is_svm_config, load_svm_config, train_svm_fold
         from trnet.train.config import load_config
         from trnet.train.trainer import train_fold
 
+        if is_svm_config(config):  # a classical system (baseline_egemaps, trnet.classic)
+            svm = load_svm_config(config)
+            if seed is not None:
+                svm.train.seed = seed
+            if snrs is not None and svm.data.snrs:
+                svm.data.snrs = parse_snr_list(snrs)
+            train_svm_fold(svm, fold, data_root, dump, out)
+            return
         cfg = load_config(config)
         if seed is not None:
             cfg.train.seed = seed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from trnet.classic.egemaps import N_FUNCTIONALS
 from trnet.contract import CLASSES
 from trnet.models.ser import SerModel
 
@@ -21,6 +22,7 @@ class ModelSection(Protocol):
     compensation: bool
     bridge: bool
     s_gradient: str
+    functionals: bool
 
 
 def build_ser_model(cfg: ModelSection) -> SerModel:
@@ -35,4 +37,5 @@ def build_ser_model(cfg: ModelSection) -> SerModel:
         compensation=cfg.compensation,
         bridge=cfg.bridge,
         s_gradient=cfg.s_gradient,
+        functionals=N_FUNCTIONALS if cfg.functionals else 0,
     )

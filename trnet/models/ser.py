@@ -49,8 +49,12 @@ class AttentionPool(nn.Module):
         self.att = nn.Conv1d(c_in, emb_dim, kernel_size=1)
         self.val = nn.Conv1d(c_in, emb_dim, kernel_size=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights = torch.softmax(torch.clamp(self.att(x), -10.0, 10.0), dim=-1)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``mask`` (B, T) True on real frames: padded frames get no attention weight."""
+        att = torch.clamp(self.att(x), -10.0, 10.0)
+        if mask is not None:
+            att = att.masked_fill(~mask[:, None, :], float("-inf"))
+        weights = torch.softmax(att, dim=-1)
         return (weights * self.val(x)).sum(dim=-1)
 
 
@@ -66,10 +70,18 @@ class Cnn6(nn.Module):
         )
         self.pool = AttentionPool(widths[-1], emb_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``lengths`` (B,): real frames of a zero-padded batch; the padded frames are set to
+        0 after every layer (as the convolutions' own zero padding) and get no attention."""
         x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
-        x = self.blocks(x)
-        return self.pool(x.mean(dim=3))
+        if lengths is None:
+            return self.pool(self.blocks(x).mean(dim=3))
+        x = x * padding_mask(lengths, x.shape[2])[:, None, :, None]
+        for block in self.blocks:  # each halves the frames (floor), at least one kept
+            x = block(x)
+            lengths = torch.clamp(lengths // 2, min=1)
+            x = x * padding_mask(lengths, x.shape[2])[:, None, :, None]
+        return self.pool(x.mean(dim=3), padding_mask(lengths, x.shape[2]) > 0)
 
 
 S_GRADIENTS = ("hardtanh", "inward")
@@ -163,6 +175,7 @@ class SerModel(nn.Module):
         compensation: bool = False,
         bridge: bool = False,
         s_gradient: str = "hardtanh",
+        functionals: int = 0,
     ) -> None:
         super().__init__()
         if bridge and not compensation:
@@ -172,8 +185,12 @@ class SerModel(nn.Module):
         self.compensation = Compensation(s_gradient) if compensation else None
         self.backbone = Cnn6(channels, emb_dim, conv_dropout)
         self.bridge = Bridge(emb_dim) if bridge else None
+        self.functionals = functionals
+        if functionals:  # hybrid: standardised utterance functionals concatenated to z
+            self.register_buffer("func_mean", torch.zeros(functionals))
+            self.register_buffer("func_std", torch.ones(functionals))
         self.classifier = nn.Sequential(
-            nn.Linear(emb_dim, hidden),
+            nn.Linear(emb_dim + functionals, hidden),
             nn.BatchNorm1d(hidden),
             nn.ReLU(),
             nn.Dropout(head_dropout),
@@ -187,20 +204,44 @@ class SerModel(nn.Module):
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.cmvn_mean) / self.cmvn_std
 
-    def forward(self, x: torch.Tensor, xe: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        xe: torch.Tensor | None = None,
+        lengths: torch.Tensor | None = None,
+        func: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """``lengths`` (B,): real frames of a zero-padded batch (None: every frame is real);
+        padded frames are 0 after CMVN and masked in the attention pooling. ``func``
+        (B, functionals): the utterance functionals of a hybrid model."""
         out: dict[str, torch.Tensor] = {}
         x = self.normalize(x)
+        if lengths is not None:
+            x = x * padding_mask(lengths, x.shape[1])[:, :, None]
         if self.compensation is not None:
             if xe is None:
                 raise ValueError("a model with compensation needs the enhanced input xe")
-            x, out["s"] = self.compensation(x, self.normalize(xe))
+            xe = self.normalize(xe)
+            if lengths is not None:
+                xe = xe * padding_mask(lengths, x.shape[1])[:, :, None]
+            x, out["s"] = self.compensation(x, xe)
         out["x"] = x
-        z = self.backbone(with_deltas(x))
+        z = self.backbone(with_deltas(x), lengths)
         if self.bridge is not None:
             z = self.bridge(z, out["s"])
         out["z"] = z
+        if self.functionals:
+            if func is None:
+                raise ValueError("a hybrid model (functionals) needs the functionals func")
+            z = torch.cat([z, (func - self.func_mean) / self.func_std], dim=1)
         out["logits"] = self.classifier(z)
         return out
+
+
+def padding_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B, frames) float mask: 1 on the first ``lengths[b]`` frames, 0 after."""
+    steps = torch.arange(frames, device=lengths.device)[None, :]
+    return (steps < lengths[:, None]).to(torch.float32)
 
 
 def with_deltas(x: torch.Tensor) -> torch.Tensor:

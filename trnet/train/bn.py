@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import torch
 
-from trnet.train.infer import split_inputs
+from trnet.train.infer import extra_inputs, split_inputs
 
 
 def batchnorms(net: torch.nn.Module) -> list[torch.nn.Module]:
@@ -30,7 +30,7 @@ def reestimate(
         m.momentum = None
         m.train()
     for batch in loader:
-        net(*split_inputs(batch["inputs"], device))
+        net(*split_inputs(batch["inputs"], device), **extra_inputs(batch, device))
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     net.eval()

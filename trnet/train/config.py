@@ -17,6 +17,18 @@ Engineering keys of ``train`` (no effect on the model's definition):
 the first N examples of that epoch (dropout off, exact averages; 0 = off, the plain
 momentum estimate). On small data the momentum estimate lags the weights and carries
 dropout's variance, so the eval-mode model can sit at chance while training learns.
+Real-speech keys (``conf/cpu``; the defaults keep the earlier behaviour): ``data.crop:
+random`` trains on a random ``max_len`` window of each utterance (drawn per epoch from
+``(seed, epoch, utt)``) instead of its first frames; ``data.eval_full`` scores dev, test
+and embeddings on whole utterances (zero-padded after CMVN, masked in the attention
+pooling, batches sorted by length); ``data.vad_db`` trims leading and trailing frames whose
+mean log-Mel energy is more than that many dB below the loud frames (train and decode);
+``data.{freq,time}_{masks,width}``: SpecAugment masks (to the CMVN mean) on training
+batches; ``loss.class_weight: balanced`` weights the cross-entropy by inverse class
+frequency of the training fold. ``model.functionals`` (a hybrid): the 88 eGeMAPSv02
+functionals of the input audio (``trnet.classic.egemaps``, cached per condition;
+``blend``: those of the noisy input), standardised on the clean training set, are
+concatenated to the embedding z before the classifier.
 ``cache_feats`` keeps every feature matrix read in memory (small corpora; reading is then
 once per utterance and condition). ``threads`` sets torch's intra-op threads (0 = torch's
 default).
@@ -37,6 +49,8 @@ from trnet.strict import build
 
 INPUTS = ("noisy", "enhanced", "blend")
 WEIGHTINGS = ("fixed", "gradnorm")
+CROPS = ("start", "random")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass
@@ -49,6 +63,7 @@ class ModelConfig:
     compensation: bool = False
     bridge: bool = False
     s_gradient: str = "hardtanh"  # hardtanh (the paper's) | inward (see models.ser.InwardClamp)
+    functionals: bool = False  # hybrid: eGeMAPS functionals of the input fused into z
 
 
 @dataclass
@@ -59,6 +74,14 @@ class DataConfig:
     include_clean: bool = True
     train_noise: str = "esc50_train"
     dev_noise: str = "esc50_dev"
+    # Real-speech keys (conf/cpu); each default is the earlier behaviour (conf/slim, conf):
+    crop: str = "start"  # start: the first max_len frames | random: a random window per epoch
+    eval_full: bool = False  # dev/decode/embeddings on whole utterances (masked, length-sorted)
+    vad_db: float = 0.0  # > 0: trim leading/trailing frames this many dB below the loud ones
+    freq_masks: int = 0  # SpecAugment in training: masks over mel bins ...
+    freq_width: int = 8  # ... each at most this many bins wide
+    time_masks: int = 0  # ... and masks over frames ...
+    time_width: int = 20  # ... each at most this many frames wide
 
 
 @dataclass
@@ -68,6 +91,7 @@ class LossConfig:
     weighting: str = "fixed"
     gradnorm_ratio: float = 0.5
     z_clean_from: str = ""
+    class_weight: str = "none"  # none | balanced (CE weighted by inverse training class frequency)
 
 
 @dataclass
@@ -108,8 +132,12 @@ class Config:
         return self._conditions(self.data.dev_noise)
 
     def _conditions(self, noise: str) -> list[str]:
-        clean = [CLEAN] if self.data.include_clean else []
-        return clean + [f"{noise}_{snr}" for snr in self.data.snrs]
+        return condition_list(self.data.include_clean, noise, self.data.snrs)
+
+
+def condition_list(include_clean: bool, noise: str, snrs: list[int]) -> list[str]:
+    """``clean`` (if included), then ``<noise>_<snr>`` for each SNR."""
+    return ([CLEAN] if include_clean else []) + [f"{noise}_{snr}" for snr in snrs]
 
 
 def _check(cfg: Config, where: str) -> None:
@@ -119,6 +147,13 @@ def _check(cfg: Config, where: str) -> None:
 
     if cfg.model.s_gradient not in S_GRADIENTS:
         raise TrnetError(f"{where}: model.s_gradient must be one of {', '.join(S_GRADIENTS)}")
+    if cfg.data.crop not in CROPS:
+        raise TrnetError(f"{where}: data.crop must be one of {', '.join(CROPS)}")
+    if cfg.loss.class_weight not in CLASS_WEIGHTS:
+        raise TrnetError(f"{where}: loss.class_weight must be one of {', '.join(CLASS_WEIGHTS)}")
+    augment = ("vad_db", "freq_masks", "freq_width", "time_masks", "time_width")
+    if any(getattr(cfg.data, name) < 0 for name in augment):
+        raise TrnetError(f"{where}: data.{', data.'.join(augment)} must be >= 0")
     if cfg.loss.weighting not in WEIGHTINGS:
         raise TrnetError(f"{where}: loss.weighting must be one of {', '.join(WEIGHTINGS)}")
     if cfg.model.compensation != (cfg.data.input == "blend"):
@@ -148,20 +183,39 @@ def config_from_dict(raw: Any, where: str = "config") -> Config:
     return cfg
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config; errors name ``path``."""
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML of a config file; a missing file or bad YAML is an error naming it."""
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: config file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise TrnetError(f"{path}: not valid YAML ({err})") from None
-    return config_from_dict(raw, str(path))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; errors name ``path``."""
+    return config_from_dict(read_yaml(path), str(path))
+
+
+# Keys added for real speech: left out of a resolved config while at their default, so the
+# config.yaml and checkpoints of an existing system stay byte-identical (and --resume works).
+OPTIONAL_KEYS = {
+    "model": ("functionals",),
+    "data": ("crop", "eval_full", "vad_db", "freq_masks", "freq_width", "time_masks", "time_width"),
+    "loss": ("class_weight",),
+}
 
 
 def config_to_dict(cfg: Config) -> dict:
-    return dataclasses.asdict(cfg)
+    raw = dataclasses.asdict(cfg)
+    for section, names in OPTIONAL_KEYS.items():
+        defaults = {f.name: f.default for f in dataclasses.fields(getattr(cfg, section))}
+        for name in names:
+            if raw[section][name] == defaults[name]:
+                del raw[section][name]
+    return raw
 
 
 def dump_config(cfg: Config) -> str:

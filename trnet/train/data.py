@@ -24,6 +24,7 @@ from trnet.contract import CLASSES, enhanced
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import read_kv
+from trnet.train.config import DataConfig
 
 DEV_SEED = 20240419
 """Seed of the one-time draw of each dev utterance's condition."""
@@ -62,6 +63,34 @@ def fit_length(x: np.ndarray, max_len: int) -> np.ndarray:
         raise ValueError("empty feature matrix")
     reps = -(-max_len // len(x))
     return np.tile(x, (reps, 1))[:max_len] if reps > 1 else x[:max_len].copy()
+
+
+VAD_MARGIN = 5
+"""Frames kept on either side of the first and last loud frame by :func:`vad_bounds`."""
+
+
+def vad_bounds(x: np.ndarray, vad_db: float, min_len: int = 16) -> tuple[int, int]:
+    """(start, end) of ``x`` (T, F log-Mel) without its leading and trailing quiet frames.
+
+    A frame is loud when its mean log-Mel energy is within ``vad_db`` dB of the loud level
+    (the 95th percentile of the frame energies); ``VAD_MARGIN`` frames are kept on each side.
+    An utterance that would keep fewer than ``min_len`` frames is kept whole.
+    """
+    if vad_db <= 0 or len(x) <= min_len:
+        return 0, len(x)
+    energy = x.mean(axis=1)
+    loud = np.flatnonzero(energy >= np.percentile(energy, 95) - vad_db * np.log(10) / 10)
+    start = max(0, int(loud[0]) - VAD_MARGIN)
+    end = min(len(x), int(loud[-1]) + 1 + VAD_MARGIN)
+    return (start, end) if end - start >= min_len else (0, len(x))
+
+
+def crop_start(length: int, max_len: int, *key: int | str) -> int:
+    """A reproducible random start of a ``max_len`` window in ``length`` frames (0 if shorter)."""
+    if length <= max_len:
+        return 0
+    entropy = [k if isinstance(k, int) else zlib.crc32(k.encode("utf-8")) for k in key]
+    return int(np.random.default_rng(entropy).integers(length - max_len + 1))
 
 
 class FeatureStore:
@@ -150,7 +179,14 @@ def global_cmvn(store: FeatureStore, utts: Iterable[str]) -> tuple[torch.Tensor,
 
 
 class ExampleSet(torch.utils.data.Dataset):
-    """Tensors of one example: ``inputs`` (1 or 2, T, F), ``label``, optional ``clean``/``zc``."""
+    """Tensors of one example: ``inputs`` (1 or 2, T, F), ``label``, optional ``clean``/``zc``.
+
+    The real-speech options (defaults: the earlier behaviour): ``vad_db`` trims every input
+    (and the clean twin) to the loud span of the first input (:func:`vad_bounds`);
+    ``crop_key`` (e.g. ``(seed, epoch)``) takes a random ``max_len`` window instead of the
+    first frames; ``full`` keeps the whole (trimmed) utterance and adds ``length`` (batch
+    such a set with :func:`pad_collate`).
+    """
 
     def __init__(
         self,
@@ -161,30 +197,153 @@ class ExampleSet(torch.utils.data.Dataset):
         labels: dict[str, int] | None = None,
         with_clean: bool = False,
         z_clean: dict[str, np.ndarray] | None = None,
+        vad_db: float = 0.0,
+        crop_key: tuple[int, ...] | None = None,
+        full: bool = False,
+        functionals: dict[str, dict[str, np.ndarray]] | None = None,
     ) -> None:
         self.examples = list(examples)
         self.store, self.input_kind, self.max_len = store, input_kind, max_len
         self.labels, self.with_clean, self.z_clean = labels, with_clean, z_clean
+        self.vad_db, self.crop_key, self.full = vad_db, crop_key, full
+        self.functionals = functionals
 
     def __len__(self) -> int:
         return len(self.examples)
 
+    def window(self, utt: str, first: np.ndarray) -> tuple[int, int]:
+        """(start, end) frames of ``utt`` fed to the model (``end`` = -1: fit_length's cut)."""
+        lo, hi = vad_bounds(first, self.vad_db)
+        if self.full:
+            return lo, hi
+        if self.crop_key is not None:
+            lo += crop_start(hi - lo, self.max_len, *self.crop_key, utt)
+        return lo, hi
+
+    def length(self, i: int) -> int:
+        """Frames of example ``i`` as :meth:`__getitem__` returns it."""
+        utt, condition = self.examples[i]
+        first = self.store.load(input_conditions(condition, self.input_kind)[0], utt)
+        if not self.full:
+            return self.max_len
+        lo, hi = self.window(utt, first)
+        return hi - lo
+
+    def _frames(self, x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        if self.full:
+            return np.array(x[lo:hi])
+        return fit_length(x[lo:hi], self.max_len)
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         utt, condition = self.examples[i]
-        feats = [
-            fit_length(self.store.load(c, utt), self.max_len)
-            for c in input_conditions(condition, self.input_kind)
-        ]
+        raw = [self.store.load(c, utt) for c in input_conditions(condition, self.input_kind)]
+        if self.vad_db <= 0 and self.crop_key is None and not self.full:
+            lo, hi = 0, len(raw[0])  # the earlier behaviour, exactly
+        else:
+            lo, hi = self.window(utt, raw[0])
+            hi = min([hi, *(len(x) for x in raw)])
+        feats = [self._frames(x, lo, hi) for x in raw]
         item = {"index": torch.tensor(i), "inputs": torch.from_numpy(np.stack(feats))}
+        if self.full:
+            item["length"] = torch.tensor(len(feats[0]))
         if self.labels is not None:
             item["label"] = torch.tensor(self.labels[utt])
         if self.with_clean:
-            item["clean"] = torch.from_numpy(
-                fit_length(self.store.load("clean", utt), self.max_len)
-            )
+            item["clean"] = torch.from_numpy(self._frames(self.store.load("clean", utt), lo, hi))
         if self.z_clean is not None:
             item["zc"] = torch.tensor(self.z_clean[utt])
+        if self.functionals is not None:
+            first = input_conditions(condition, self.input_kind)[0]
+            item["func"] = torch.tensor(self.functionals[first][utt])
         return item
+
+
+def pad_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Batch examples of different lengths: ``inputs``/``clean`` zero-padded along time."""
+    longest = max(int(it["inputs"].shape[-2]) for it in items)
+    batch: dict[str, torch.Tensor] = {}
+    for key in items[0]:
+        values = [it[key] for it in items]
+        if key in ("inputs", "clean"):
+            pad = [(0, 0, 0, longest - v.shape[-2]) for v in values]
+            values = [torch.nn.functional.pad(v, p) for v, p in zip(values, pad, strict=True)]
+        batch[key] = torch.stack(values)
+    return batch
+
+
+def spec_augment(
+    inputs: torch.Tensor,
+    fill: torch.Tensor,
+    data_cfg: DataConfig,
+    key: Sequence[int],
+    lengths: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """SpecAugment-style masks on a training batch (B, K, T, F): ``freq_masks`` bands of
+    up to ``freq_width`` bins and ``time_masks`` spans of up to ``time_width`` frames per
+    example, drawn from ``key``, set to ``fill`` (F,) (the CMVN mean: 0 after normalising);
+    the K inputs of an example (noisy and enhanced) get the same masks."""
+    rng = np.random.default_rng(list(key))
+    out = inputs.clone()
+    n_frames, n_bins = inputs.shape[2], inputs.shape[3]
+    fill = fill.to(inputs.device, inputs.dtype)
+    for b in range(inputs.shape[0]):
+        frames = int(lengths[b]) if lengths is not None else n_frames
+        for _ in range(data_cfg.freq_masks):
+            width = int(rng.integers(data_cfg.freq_width + 1))
+            lo = int(rng.integers(n_bins - width + 1))
+            out[b, :, :, lo : lo + width] = fill[lo : lo + width]
+        for _ in range(data_cfg.time_masks):
+            width = min(int(rng.integers(data_cfg.time_width + 1)), frames // 5)
+            lo = int(rng.integers(max(1, frames - width + 1)))
+            out[b, :, lo : lo + width, :] = fill
+    return out
+
+
+def class_weights(labels: Iterable[int], n_classes: int) -> torch.Tensor:
+    """Inverse class frequency, ``n / (C * n_k)`` (a class without examples gets 0)."""
+    counts = np.bincount(np.asarray(list(labels), dtype=np.int64), minlength=n_classes)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def load_functionals(
+    dump: str | Path,
+    examples: Iterable[Example],
+    input_kind: str,
+    into: dict[str, dict[str, np.ndarray]] | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """eGeMAPS functionals (condition → utt → vector) of the first input of each example,
+    added to ``into``; computed once per condition and cached there (trnet.classic)."""
+    from trnet.classic.egemaps import condition_functionals
+
+    table = {} if into is None else into
+    wanted: dict[str, set[str]] = {}
+    for utt, condition in examples:
+        first = input_conditions(condition, input_kind)[0]
+        if utt not in table.get(first, {}):
+            wanted.setdefault(first, set()).add(utt)
+    for condition in sorted(wanted):
+        got = condition_functionals(dump, condition, sorted(wanted[condition]))
+        table.setdefault(condition, {}).update(got)
+    return table
+
+
+def functional_stats(vectors: Iterable[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation (floored) of functionals, for the hybrid's standardising."""
+    x = np.stack(list(vectors)).astype(np.float64)
+    mean, std = x.mean(0), np.maximum(x.std(0), 1e-6)
+    return torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32))
+
+
+def set_options(data_cfg: DataConfig, train: bool, epoch_key: tuple[int, ...] = ()) -> dict:
+    """The real-speech ExampleSet options of a config: VAD for every set, a random crop for
+    training sets (``epoch_key`` = (seed, epoch)), whole utterances for the others."""
+    options: dict = {"vad_db": data_cfg.vad_db}
+    if train and data_cfg.crop == "random":
+        options["crop_key"] = epoch_key
+    if not train:
+        options["full"] = data_cfg.eval_full
+    return options
 
 
 def needs_for(

@@ -3,7 +3,8 @@
 For each condition, ``<out>/<condition>/fold<K>/`` receives ``hyp``, ``ref``, ``classes``,
 ``posteriors``, ``utt2s`` (systems with the compensation), ``emb.ark``/``emb.scp`` (the
 embedding z~ fed to the classifier), ``info.json`` and, last, ``.done``: a complete dir
-is skipped. Inputs are cut or repeated to the config's ``max_len`` as in training.
+is skipped. Inputs are cut or repeated to the config's ``max_len`` as in training, or whole
+(``data.eval_full``) and VAD-trimmed (``data.vad_db``) where the config says so.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trnet.contract import CLASSES, CorpusInfo
-from trnet.contract import parse_condition as condition_info
+from trnet.contract import CLASSES, CorpusInfo, parse_condition
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, write_kv
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from trnet.models.ser import SerModel
@@ -29,6 +30,32 @@ if TYPE_CHECKING:
 
 def read_corpus_info(test_dir: Path) -> dict:
     return CorpusInfo.read_dict(test_dir)
+
+
+def load_test(test_dir: Path, conditions: Sequence[str]) -> tuple[DataDir, dict[str, int], dict]:
+    """The test data dir, its labels and corpus.json; every condition name checked first."""
+    from trnet.train.data import load_labels
+
+    test = DataDir.load(test_dir)
+    if not test.utts:
+        raise TrnetError(f"{test_dir}: no test utterances")
+    for condition in conditions:
+        parse_condition(condition)
+    return test, load_labels(test), read_corpus_info(test_dir)
+
+
+def decode_info(system: str, fold: int, condition: str, corpus: dict) -> dict:
+    """``info.json`` of a decode dir."""
+    noise, snr = parse_condition(condition)
+    return {
+        "system": system,
+        "fold": fold,
+        "condition": condition,
+        "noise": noise,
+        "snr": snr,
+        "corpus": corpus.get("corpus", "unknown"),
+        "generated": bool(corpus.get("generated", False)),
+    }
 
 
 def decode(
@@ -45,20 +72,18 @@ def decode(
     from trnet.devices import resolve_device
     from trnet.models.factory import build_ser_model
     from trnet.train.config import config_from_dict
-    from trnet.train.data import FeatureStore, load_labels
+    from trnet.train.data import FeatureStore
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
+    from trnet.classic.svm import decode_svm, is_svm_fold
+
+    if is_svm_fold(exp_fold):  # a classical system (baseline_egemaps): same decode dirs
+        return decode_svm(exp_fold, Path(dump), test_dir, conditions, out)
     if not (exp_fold / ".done").is_file():
         raise TrnetError(f"{exp_fold}: training not finished (no .done)")
     best = checkpoint.load(exp_fold / "best.pt")
     cfg = config_from_dict(best["config"], str(exp_fold / "best.pt"))
-    test = DataDir.load(test_dir)
-    if not test.utts:
-        raise TrnetError(f"{test_dir}: no test utterances")
-    for condition in conditions:
-        condition_info(condition)
-    labels = load_labels(test)
-    corpus = read_corpus_info(test_dir)
+    test, labels, corpus = load_test(test_dir, conditions)
     dev = resolve_device(device)
     model = build_ser_model(cfg.model)
     model.load_state_dict(best["model"])
@@ -68,15 +93,7 @@ def decode(
     for condition in conditions:
         dest = out / condition / f"fold{best['fold']}"
         if not (dest / ".done").is_file():
-            info = {
-                "system": cfg.system,
-                "fold": best["fold"],
-                "condition": condition,
-                "noise": condition_info(condition)[0],
-                "snr": condition_info(condition)[1],
-                "corpus": corpus.get("corpus", "unknown"),
-                "generated": bool(corpus.get("generated", False)),
-            }
+            info = decode_info(cfg.system, best["fold"], condition, corpus)
             decode_condition(
                 model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
             )
@@ -97,26 +114,50 @@ def decode_condition(
     device: torch.device,
 ) -> None:
     """Run the model on one condition and write the decode dir (``.done`` last)."""
-    from trnet.kaldi_io import write_vectors
-    from trnet.train.data import ExampleSet, needs_for
+    from trnet.train.data import ExampleSet, load_functionals, needs_for, set_options
     from trnet.train.infer import predict
 
     store.check(needs_for([condition], set(utts), cfg.data.input, False), f"decode {condition}")
-    data = ExampleSet([(u, condition) for u in utts], store, cfg.data.input, cfg.data.max_len)
+    examples = [(u, condition) for u in utts]
+    func = None
+    if cfg.model.functionals:  # a hybrid: the eGeMAPS functionals of the model's input
+        kind = "noisy" if cfg.data.input == "blend" else cfg.data.input
+        func = load_functionals(store.dump, examples, kind)
+    data = ExampleSet(
+        examples,
+        store,
+        cfg.data.input,
+        cfg.data.max_len,
+        functionals=func,
+        **set_options(cfg.data, train=False),
+    )
     res = predict(model, data, batch_size, device)
-    hyp = res.posteriors.argmax(1)
+    write_decode_dir(dest, utts, labels, res.posteriors, res.z, res.s, info)
+
+
+def write_decode_dir(
+    dest: Path,
+    utts: list[str],
+    labels: dict[str, int],
+    posteriors: np.ndarray,
+    z: np.ndarray,
+    s: np.ndarray | None,
+    info: dict,
+) -> None:
+    """One decode dir (docs/formats.md): hyp = argmax of the posteriors, ``.done`` last."""
+    from trnet.kaldi_io import write_vectors
+
+    hyp = posteriors.argmax(1)
     dest.mkdir(parents=True, exist_ok=True)
     write_kv(dest / "hyp", {u: CLASSES[int(k)] for u, k in zip(utts, hyp, strict=True)})
     write_kv(dest / "ref", {u: CLASSES[labels[u]] for u in utts})
     with atomic_write(dest / "classes") as f:
         f.write("".join(f"{c}\n" for c in CLASSES))
-    post = {
-        u: " ".join(f"{p:.6f}" for p in row) for u, row in zip(utts, res.posteriors, strict=True)
-    }
+    post = {u: " ".join(f"{p:.6f}" for p in row) for u, row in zip(utts, posteriors, strict=True)}
     write_kv(dest / "posteriors", post)
-    if res.s is not None:
-        write_kv(dest / "utt2s", {u: f"{s:.6f}" for u, s in zip(utts, res.s, strict=True)})
-    write_vectors(dest / "emb.ark", dest / "emb.scp", dict(zip(utts, res.z, strict=True)))
+    if s is not None:
+        write_kv(dest / "utt2s", {u: f"{v:.6f}" for u, v in zip(utts, s, strict=True)})
+    write_vectors(dest / "emb.ark", dest / "emb.scp", dict(zip(utts, z, strict=True)))
     with atomic_write(dest / "info.json") as f:
         json.dump(info, f, indent=2)
         f.write("\n")

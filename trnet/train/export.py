@@ -12,18 +12,30 @@ from trnet.contract import CLEAN
 from trnet.kaldi_io import write_vectors
 from trnet.models.factory import build_ser_model
 from trnet.train.config import Config
-from trnet.train.data import ExampleSet, FeatureStore
+from trnet.train.data import ExampleSet, FeatureStore, set_options
 from trnet.train.infer import predict
 
 
 def export_clean_embeddings(
-    cfg: Config, out: Path, store: FeatureStore, utts: list[str], device: torch.device
+    cfg: Config,
+    out: Path,
+    store: FeatureStore,
+    utts: list[str],
+    device: torch.device,
+    functionals: dict | None = None,
 ) -> None:
     """``out/emb_clean.{ark,scp}``: z of ``utts`` (clean features) from ``out/best.pt``."""
     net = build_ser_model(cfg.model)
     net.load_state_dict(checkpoint.load(out / "best.pt")["model"])
     net.to(device)
-    data = ExampleSet([(u, CLEAN) for u in utts], store, cfg.data.input, cfg.data.max_len)
+    data = ExampleSet(
+        [(u, CLEAN) for u in utts],
+        store,
+        cfg.data.input,
+        cfg.data.max_len,
+        functionals=functionals,
+        **set_options(cfg.data, train=False),
+    )
     outs = predict(net, data, cfg.train.batch_size, device)
     write_vectors(
         out / "emb_clean.ark", out / "emb_clean.scp", dict(zip(utts, outs.z, strict=True))

@@ -19,6 +19,17 @@ def split_inputs(
     return inputs[:, 0], (inputs[:, 1] if inputs.shape[1] > 1 else None)
 
 
+def extra_inputs(batch: dict[str, torch.Tensor], device: torch.device) -> dict:
+    """The optional model arguments a batch carries: ``lengths`` (whole utterances) and
+    ``func`` (a hybrid's functionals)."""
+    extra = {}
+    if "length" in batch:
+        extra["lengths"] = batch["length"].to(device)
+    if "func" in batch:
+        extra["func"] = batch["func"].to(device)
+    return extra
+
+
 @dataclass
 class Outputs:
     """Per-example results, rows in the order of the dataset's examples."""
@@ -30,17 +41,38 @@ class Outputs:
 
 @torch.no_grad()
 def predict(model: SerModel, dataset: ExampleSet, batch_size: int, device: torch.device) -> Outputs:
+    """Posteriors, z and s of every example, rows in the dataset's order.
+
+    A whole-utterance set (``dataset.full``) is batched by length (sorted, so that little
+    is padded) and the rows are put back in the dataset's order.
+    """
+    from trnet.train.data import pad_collate
+
     model.eval()
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    full = getattr(dataset, "full", False)
+    if full:
+        order = sorted(range(len(dataset)), key=lambda i: (dataset.length(i), i))
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.Subset(dataset, order),
+            batch_size=batch_size,
+            shuffle=False,
+            collate_fn=pad_collate,
+        )
+    else:
+        loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     post, zs, ss = [], [], []
     for batch in loader:
-        out = model(*split_inputs(batch["inputs"], device))
+        out = model(*split_inputs(batch["inputs"], device), **extra_inputs(batch, device))
         post.append(torch.softmax(out["logits"], dim=-1).cpu())
         zs.append(out["z"].cpu())
         if "s" in out:
             ss.append(out["s"].cpu())
-    return Outputs(
+    res = Outputs(
         posteriors=torch.cat(post).numpy(),
         z=torch.cat(zs).numpy(),
         s=torch.cat(ss).numpy() if ss else None,
     )
+    if full:
+        back = np.argsort(np.asarray(order))
+        res = Outputs(res.posteriors[back], res.z[back], None if res.s is None else res.s[back])
+    return res

@@ -24,9 +24,11 @@ def loss_parts(
     batch: dict[str, torch.Tensor],
     clean_x: torch.Tensor | None,
     cfg: LossConfig,
+    ce_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """``ce``, and ``low``/``high`` when their weight is on; ``clean_x`` is normalised."""
-    parts = {"ce": F.cross_entropy(out["logits"], batch["label"])}
+    """``ce`` (class-weighted by ``ce_weight`` if given), and ``low``/``high`` when their
+    weight is on; ``clean_x`` is normalised."""
+    parts = {"ce": F.cross_entropy(out["logits"], batch["label"], weight=ce_weight)}
     if cfg.alpha > 0 and clean_x is not None:
         parts["low"] = F.mse_loss(out["x"], clean_x)
     if cfg.beta > 0:

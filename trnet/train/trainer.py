@@ -33,14 +33,19 @@ from trnet.train.config import Config, config_to_dict, dump_config
 from trnet.train.data import (
     ExampleSet,
     FeatureStore,
+    class_weights,
     dev_examples,
+    functional_stats,
     global_cmvn,
+    load_functionals,
     needs_for,
+    set_options,
+    spec_augment,
     train_examples,
 )
 from trnet.train.export import export_clean_embeddings
 from trnet.train.fold_data import load_fold, load_z_clean
-from trnet.train.infer import predict, split_inputs
+from trnet.train.infer import extra_inputs, predict, split_inputs
 
 METRIC_COLUMNS = (
     "epoch",
@@ -74,6 +79,7 @@ class Trainer:
         torch.manual_seed(cfg.train.seed)
         self.net = build_ser_model(cfg.model)
         self.net.set_cmvn(*global_cmvn(self.store, self.data.train))
+        self.func = self.hybrid_functionals(dump) if cfg.model.functionals else None
         self.net.to(env.device)
         self.model: torch.nn.Module = self.net
         if env.world > 1:
@@ -93,7 +99,29 @@ class Trainer:
             self.store,
             cfg.data.input,
             cfg.data.max_len,
+            functionals=self.func,
+            **set_options(cfg.data, train=False),
         )
+        self.ce_weight = None
+        if cfg.loss.class_weight == "balanced":
+            labels = (self.data.labels[u] for u in self.data.train)
+            self.ce_weight = class_weights(labels, len(CLASSES)).to(env.device)
+
+    def hybrid_functionals(self, dump: Path) -> dict[str, dict[str, np.ndarray]]:
+        """The functionals of every example this fold may use (train: every training
+        condition; dev: its drawn conditions; clean for the embeddings), and the model's
+        standardising statistics from the clean training utterances."""
+        cfg, utts = self.cfg, self.data.train
+        kind = cfg.data.input
+        examples = [(u, c) for c in cfg.train_conditions() for u in utts]
+        examples += dev_examples(self.data.dev, cfg.dev_conditions())
+        examples += [(u, "clean") for u in utts + self.data.dev]
+        table = load_functionals(dump, examples, "noisy" if kind == "blend" else kind)
+        clean = "clean" if kind != "enhanced" else "clean_enh"
+        mean, std = functional_stats(table[clean][u] for u in utts)
+        self.net.func_mean.copy_(mean)
+        self.net.func_std.copy_(std)
+        return table
 
     def check_features(self) -> None:
         cfg = self.cfg
@@ -202,6 +230,8 @@ class Trainer:
             labels=self.data.labels,
             with_clean=self.with_clean,
             z_clean=self.z_clean,
+            functionals=self.func,
+            **set_options(cfg.data, train=True, epoch_key=(cfg.train.seed, self.epoch)),
         )
 
     def train_epoch(self) -> dict[str, float]:
@@ -216,13 +246,24 @@ class Trainer:
         sums = torch.zeros(5, dtype=torch.float64)  # examples, then loss, ce, low, high summed
         w_sum = {"low": 0.0, "high": 0.0}
         self.model.train()
-        for batch in tqdm(
-            loader, desc=f"epoch {self.epoch + 1}", leave=False, disable=None if env.main else True
+        augment = cfg.data.freq_masks > 0 or cfg.data.time_masks > 0
+        for step, batch in enumerate(
+            tqdm(
+                loader,
+                desc=f"epoch {self.epoch + 1}",
+                leave=False,
+                disable=None if env.main else True,
+            )
         ):  # disable=None: no bar where stderr is not a terminal (a recipe's log file)
             batch = {k: v.to(env.device) for k, v in batch.items()}
-            out = self.model(*split_inputs(batch["inputs"], env.device))
+            if augment:  # SpecAugment (data.freq_masks / data.time_masks)
+                key = (cfg.train.seed, self.epoch, env.rank, step)
+                batch["inputs"] = spec_augment(batch["inputs"], self.net.cmvn_mean, cfg.data, key)
+            out = self.model(
+                *split_inputs(batch["inputs"], env.device), **extra_inputs(batch, env.device)
+            )
             clean_x = self.net.normalize(batch["clean"]) if "clean" in batch else None
-            parts = losses.loss_parts(out, batch, clean_x, cfg.loss)
+            parts = losses.loss_parts(out, batch, clean_x, cfg.loss, self.ce_weight)
             weights = self.average(losses.weights(parts, self.params, cfg.loss))
             loss = losses.total(parts, weights)
             self.optim.zero_grad(set_to_none=True)
@@ -340,7 +381,9 @@ class Trainer:
     def export_clean_embeddings(self) -> None:
         """emb_clean.{ark,scp}: z of the clean train + dev utterances from best.pt."""
         utts = sorted(set(self.data.train) | set(self.data.dev))
-        export_clean_embeddings(self.cfg, self.out, self.store, utts, self.env.device)
+        export_clean_embeddings(
+            self.cfg, self.out, self.store, utts, self.env.device, functionals=self.func
+        )
         self.log(f"wrote {len(utts)} clean embeddings to {self.out / 'emb_clean.scp'}")
 
 

@@ -38,7 +38,7 @@ protocol=speaker        # fold protocol (trnet folds): speaker | session | kfold
 prep_opts=              # more options of trnet prep, e.g. "--map calm=neu"
 fold_opts=              # more options of trnet folds, e.g. "--k 5 --n-dev-speakers 1"
 ## Noise and mixing (stages 1-2)
-noise_dir=${NOISE_DIR}  # holds ESC-50-master/ and musan/; empty: download (generated: db/generated)
+noise_dir=${NOISE_DIR}  # holds ESC-50-master/ and musan/; empty: download (generated: db/generated); "generated": make GENERATED noise corpora in db/generated
 snrs="20 15 10 5 0"     # SNRs (dB) of the noisy conditions; clean is always included
 ## Systems (stages 3-6)
 conf_dir=               # <system>.yaml and se.yaml; empty: conf (generated corpus: conf/slim)
@@ -127,7 +127,10 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     log "data/noise/.done exists: noise sets already indexed"
   else
     noise_src=$noise_dir           # ESC-50-master/ and musan/ already on disk
-    if [ -z "$noise_src" ]; then   # otherwise: resumable, checksum-verified download
+    if [ "$noise_src" = generated ]; then  # real speech, GENERATED noise (ESC-50/MUSAN layout)
+      noise_src=db/generated
+      trnet make-corpus "$noise_src" --size small --seed "$seed"
+    elif [ -z "$noise_src" ]; then  # otherwise: resumable, checksum-verified download
       noise_src=downloads
       trnet download esc50 --dest "$noise_src"
       trnet download musan --dest "$noise_src"

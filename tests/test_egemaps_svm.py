@@ -1,0 +1,211 @@
+"""baseline_egemaps (trnet.classic): eGeMAPS functionals from generated audio, RBF SVM with C
+chosen on dev, decode dirs in the format of ``trnet decode``, cache and dispatch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+from trnet.data.datadir import DataDir
+from trnet.errors import TrnetError
+from trnet.scoring.metrics import CLASSES
+
+pytest.importorskip("opensmile")
+
+SR = 16000
+SPEAKERS = {"train": ["s1", "s2", "s3"], "dev": ["s4"], "test": ["s5"]}
+CONDITIONS = ["clean", "esc50_train_10", "esc50_dev_10", "esc50_0"]
+
+
+def _voice(k: int, rng: np.random.Generator) -> np.ndarray:
+    """A voiced 0.6 s tone whose pitch and loudness depend on the class k."""
+    t = np.arange(int(0.6 * SR)) / SR
+    f0 = 110.0 * 1.5**k * (1 + 0.03 * rng.normal())
+    wave = sum(np.sin(2 * np.pi * h * f0 * t) / h for h in range(1, 6))
+    return (0.1 * (1 + k) * wave / 3).astype(np.float32)
+
+
+def make_audio_layout(root: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(0)
+    clean = {}
+    for split, speakers in SPEAKERS.items():
+        utt2spk, utt2emo = {}, {}
+        for spk in speakers:
+            for i in range(8):
+                utt, k = f"{spk}-u{i}", i % len(CLASSES)
+                clean[utt], utt2spk[utt], utt2emo[utt] = _voice(k, rng), spk, CLASSES[k]
+        d = root / "folds" / "fold1" / split
+        DataDir({"utt2spk": utt2spk, "utt2emo": utt2emo}).write(d)
+        (d / "corpus.json").write_text(json.dumps({"corpus": "toy", "generated": True}))
+    for cond in CONDITIONS:
+        d = root / "dump" / cond
+        (d / "wav").mkdir(parents=True)
+        level = 0.0 if cond == "clean" else 0.01
+        lines = []
+        for utt, x in sorted(clean.items()):
+            path = d / "wav" / f"{utt}.wav"
+            sf.write(path, x + level * rng.normal(size=x.shape).astype(np.float32), SR)
+            lines.append(f"{utt} {path}\n")
+        (d / "wav.scp").write_text("".join(lines))
+    return root / "folds", root / "dump"
+
+
+def svm_config(path: Path) -> Path:
+    raw = {
+        "system": "baseline_egemaps",
+        "model": {"kind": "egemaps_svm", "c_grid": [0.1, 10.0]},
+        "data": {"snrs": [10], "train_noise": "esc50_train", "dev_noise": "esc50_dev"},
+    }
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from trnet.classic.svm import load_svm_config, train_svm_fold
+
+    root = tmp_path_factory.mktemp("svm")
+    folds, dump = make_audio_layout(root)
+    cfg = load_svm_config(svm_config(root / "baseline_egemaps.yaml"))
+    exp = train_svm_fold(cfg, 1, folds, dump, root / "exp" / "baseline_egemaps" / "fold1")
+    return {"root": root, "folds": folds, "dump": dump, "exp": exp}
+
+
+def test_train_chooses_c_on_dev_and_caches_functionals(trained: dict[str, Path]) -> None:
+    from trnet.classic.egemaps import N_FUNCTIONALS
+    from trnet.kaldi_io import read_vectors
+
+    log = (trained["exp"] / "train.log").read_text()
+    assert "C 0.1: dev UAR" in log and "C 10: dev UAR" in log and "best C" in log
+    assert (trained["exp"] / ".done").is_file()
+    # every train utt in each training condition; dev utts only where dev is drawn from
+    train_cache = read_vectors(trained["dump"] / "esc50_train_10" / "egemaps.ark")
+    assert len(train_cache) == 24
+    assert {v.shape for v in train_cache.values()} == {(N_FUNCTIONALS,)}
+    dev_cache = read_vectors(trained["dump"] / "esc50_dev_10" / "egemaps.ark")
+    assert sorted(dev_cache) == [f"s4-u{i}" for i in range(8)]
+    assert not (trained["dump"] / "esc50_0" / "egemaps.ark").exists()
+
+
+def test_decode_writes_the_decode_dir_format(trained: dict[str, Path]) -> None:
+    from trnet.train.decode import decode
+
+    out = trained["root"] / "exp" / "baseline_egemaps" / "decode"
+    test_dir = trained["folds"] / "fold1" / "test"
+    dirs = decode(trained["exp"], trained["dump"], test_dir, ["clean", "esc50_0"], out)
+    assert [d.relative_to(out).as_posix() for d in dirs] == ["clean/fold1", "esc50_0/fold1"]
+    d = dirs[0]
+    for name in ("hyp", "ref", "classes", "posteriors", "emb.scp", "emb.ark", "info.json", ".done"):
+        assert (d / name).is_file(), name
+    assert not (d / "utt2s").exists()
+    post = {
+        line.split()[0]: [float(v) for v in line.split()[1:]]
+        for line in (d / "posteriors").read_text().splitlines()
+    }
+    hyp = dict(line.split() for line in (d / "hyp").read_text().splitlines())
+    assert len(post) == 8
+    for utt, row in post.items():
+        assert len(row) == len(CLASSES) and abs(sum(row) - 1) < 1e-4
+        assert hyp[utt] == CLASSES[int(np.argmax(row))]
+    ref = dict(line.split() for line in (d / "ref").read_text().splitlines())
+    # pitch and loudness separate the classes: the SVM gets most test utterances right
+    assert sum(hyp[u] == ref[u] for u in ref) >= 6
+    info = json.loads((d / "info.json").read_text())
+    assert info["system"] == "baseline_egemaps" and info["condition"] == "clean"
+    # a second decode skips complete dirs (same bytes)
+    before = (d / "posteriors").read_bytes()
+    decode(trained["exp"], trained["dump"], test_dir, ["clean"], out)
+    assert (d / "posteriors").read_bytes() == before
+
+
+def test_cli_train_dispatches_on_model_kind(trained: dict[str, Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trnet.cli import app
+
+    out = tmp_path / "fold1"
+    res = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(trained["root"] / "baseline_egemaps.yaml"),
+            "--fold",
+            "1",
+            "--data-root",
+            str(trained["folds"]),
+            "--dump",
+            str(trained["dump"]),
+            "--out",
+            str(out),
+            "--seed",
+            "0",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    # same inputs and seed: the same model bytes as the fixture's run
+    assert (out / "model.pkl").read_bytes() == (trained["exp"] / "model.pkl").read_bytes()
+
+
+def test_bad_svm_config_is_one_line_error(tmp_path: Path) -> None:
+    from trnet.classic.svm import load_svm_config
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"system": "x", "model": {"kind": "egemaps_svm", "c": 1}, "data": {"snrs": []}}
+        )
+    )
+    with pytest.raises(TrnetError, match="bad.yaml.*unknown key"):
+        load_svm_config(path)
+    path.write_text(
+        yaml.safe_dump(
+            {"system": "x", "model": {"kind": "egemaps_svm", "c_grid": [0]}, "data": {"snrs": []}}
+        )
+    )
+    with pytest.raises(TrnetError, match="c_grid"):
+        load_svm_config(path)
+
+
+def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> None:
+    """model.functionals: the eGeMAPS vector of the input (the cache the SVM filled) is
+    standardised with clean training statistics and concatenated to z."""
+    import kaldiio
+    import torch
+
+    from trnet import checkpoint
+    from trnet.classic.egemaps import condition_functionals
+    from trnet.train.config import config_from_dict
+    from trnet.train.decode import decode
+    from trnet.train.trainer import train_fold
+
+    rng = np.random.default_rng(1)
+    dump = trained["dump"]
+    for cond in CONDITIONS:  # log-Mel features beside the audio (values do not matter here)
+        utts = sorted(
+            line.split()[0] for line in (dump / cond / "wav.scp").read_text().splitlines()
+        )
+        feats = {u: rng.normal(size=(40, 80)).astype(np.float32) for u in utts}
+        kaldiio.save_ark(str(dump / cond / "feats.ark"), feats, scp=str(dump / cond / "feats.scp"))
+    raw = {
+        "system": "baseline_noisy",
+        "model": {"channels": [4], "emb_dim": 4, "hidden": 8, "functionals": True},
+        "data": {"input": "noisy", "snrs": [10], "max_len": 16, "eval_full": True},
+        "train": {"batch_size": 8, "max_epochs": 2, "early_stop": 5},
+    }
+    out = trained["root"] / "exp" / "hybrid" / "fold1"
+    train_fold(config_from_dict(raw), 1, trained["folds"], dump, out, device="cpu")
+    model = checkpoint.load(out / "best.pt")["model"]
+    train_utts = [f"s{s}-u{i}" for s in (1, 2, 3) for i in range(8)]
+    clean = np.stack(list(condition_functionals(dump, "clean", train_utts).values()))
+    assert torch.allclose(model["func_mean"], torch.from_numpy(clean.mean(0)), rtol=1e-4)
+    assert model["classifier.0.weight"].shape == (8, 4 + 88)
+    dirs = decode(out, dump, trained["folds"] / "fold1" / "test", ["esc50_0"], out / "decode")
+    assert len((dirs[0] / "posteriors").read_text().splitlines()) == 8
+    # the test condition's functionals were computed for the test utterances and cached
+    assert (dump / "esc50_0" / "egemaps.scp").is_file()

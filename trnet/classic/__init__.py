@@ -1,0 +1,1 @@
+"""Classical (non-neural) reference systems, configs for the same ``trnet train``/``decode``."""

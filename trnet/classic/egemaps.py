@@ -1,0 +1,73 @@
+"""openSMILE eGeMAPSv02 functionals (88 per utterance) of a condition's audio, cached.
+
+The functionals of ``dump/<condition>/wav.scp`` are kept in ``dump/<condition>/egemaps.ark``
+(+ ``.scp``): a later request computes only the utterances not cached yet and rewrites the
+table atomically, under an exclusive lock (``.egemaps.lock``) so that folds trained at the
+same time do not compute the same condition twice. The values of an utterance do not depend
+on what else was computed, so the table is the same whatever the order of the requests.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from trnet.errors import TrnetError
+from trnet.io import read_kv
+
+N_FUNCTIONALS = 88
+CACHE = "egemaps"
+
+
+def _smile():  # noqa: ANN202 (opensmile.Smile; imported lazily, an optional dependency)
+    try:
+        import opensmile
+    except ImportError:
+        raise TrnetError(
+            "baseline_egemaps needs the opensmile package: pip install 'opensmile==2.6.0'"
+        ) from None
+    return opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02,
+        feature_level=opensmile.FeatureLevel.Functionals,
+    )
+
+
+def functionals_of(wave: np.ndarray, sr: int, smile=None) -> np.ndarray:  # noqa: ANN001
+    """The 88 eGeMAPSv02 functionals of one mono float32 signal."""
+    smile = smile or _smile()
+    values = smile.process_signal(np.asarray(wave, dtype=np.float32), sr).to_numpy()
+    return np.nan_to_num(values[0].astype(np.float32))
+
+
+def condition_functionals(
+    dump: str | Path, condition: str, utts: Iterable[str]
+) -> dict[str, np.ndarray]:
+    """utt → 88 functionals of ``dump/<condition>`` for every utt in ``utts`` (cached)."""
+    from trnet.audio import SAMPLE_RATE, read_audio
+    from trnet.kaldi_io import read_vectors, write_vectors
+
+    cond_dir = Path(dump) / condition
+    wav_scp = cond_dir / "wav.scp"
+    if not wav_scp.is_file():
+        raise TrnetError(f"{wav_scp}: audio table not found (condition {condition!r})")
+    wanted = list(dict.fromkeys(utts))
+    ark, scp = cond_dir / f"{CACHE}.ark", cond_dir / f"{CACHE}.scp"
+    with open(cond_dir / f".{CACHE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        table = read_vectors(ark) if scp.is_file() and ark.is_file() else {}
+        missing = [u for u in wanted if u not in table]
+        if missing:
+            audio = read_kv(wav_scp)
+            absent = [u for u in missing if u not in audio]
+            if absent:
+                raise TrnetError(
+                    f"{wav_scp}: no audio for {len(absent)} utterances ({absent[0]} ...)"
+                )
+            smile = _smile()
+            for utt in missing:
+                table[utt] = functionals_of(read_audio(audio[utt]), SAMPLE_RATE, smile)
+            write_vectors(ark, scp, table)
+    return {u: table[u] for u in wanted}

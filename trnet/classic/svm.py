@@ -1,0 +1,256 @@
+"""``baseline_egemaps``: eGeMAPSv02 functionals, standardised, RBF SVM (a config of the trainer).
+
+A config whose ``model.kind`` is ``egemaps_svm`` is this system; ``trnet train`` and
+``trnet decode`` dispatch on it (:func:`is_svm_config`, :func:`is_svm_fold`)::
+
+    system: baseline_egemaps
+    model: {kind: egemaps_svm, c_grid: [0.1, 1, 10], gamma: scale, class_weight: balanced}
+    data: {snrs: [20, 15, 10, 5, 0], include_clean: true, train_noise: esc50_train,
+           dev_noise: esc50_dev}
+
+Training uses every training utterance in *every* training condition (clean and each
+``<train_noise>_<snr>``: the conditions baseline_noisy draws from), so one fit sees the
+whole multi-condition set. ``C`` is chosen on dev UAR, every dev utterance in every dev
+condition; the model is then the fit on the training set with that C (the dev set is never
+trained on, as for the deep systems). Posteriors are Platt-scaled (``probability=True``,
+seeded); the decode dirs are those of ``trnet decode``, with the standardised functionals as
+the embedding. ``<out>/model.pkl`` holds the scaler and the SVM, ``config.yaml`` the
+resolved config, ``train.log`` the dev UAR of each C, ``.done`` comes last.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from trnet.errors import TrnetError
+from trnet.io import atomic_write
+from trnet.train.config import condition_list, read_yaml
+
+KIND = "egemaps_svm"
+CLASS_WEIGHTS = ("balanced", "none")
+
+
+@dataclass
+class SvmModelConfig:
+    kind: str
+    c_grid: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0])
+    gamma: str = "scale"  # scale | auto (sklearn's) or a number written as a string
+    class_weight: str = "balanced"
+
+
+@dataclass
+class SvmDataConfig:
+    snrs: list[int]
+    include_clean: bool = True
+    train_noise: str = "esc50_train"
+    dev_noise: str = "esc50_dev"
+
+
+@dataclass
+class SvmTrainConfig:
+    seed: int = 0
+
+
+@dataclass
+class SvmConfig:
+    system: str
+    model: SvmModelConfig
+    data: SvmDataConfig
+    train: SvmTrainConfig = field(default_factory=SvmTrainConfig)
+
+    def train_conditions(self) -> list[str]:
+        return condition_list(self.data.include_clean, self.data.train_noise, self.data.snrs)
+
+    def dev_conditions(self) -> list[str]:
+        return condition_list(self.data.include_clean, self.data.dev_noise, self.data.snrs)
+
+
+def is_svm_config(path: str | Path) -> bool:
+    """Whether the YAML config at ``path`` is an ``egemaps_svm`` system."""
+    raw = read_yaml(path)
+    return (
+        isinstance(raw, dict)
+        and isinstance(raw.get("model"), dict)
+        and (raw["model"].get("kind") == KIND)
+    )
+
+
+def is_svm_fold(exp_fold: str | Path) -> bool:
+    """Whether ``exp_fold`` was trained by this module (its resolved config says so)."""
+    path = Path(exp_fold) / "config.yaml"
+    return path.is_file() and is_svm_config(path)
+
+
+def svm_config_from_dict(raw: Any, where: str = "config") -> SvmConfig:
+    from trnet.strict import build
+
+    if not isinstance(raw, dict):
+        raise TrnetError(f"{where}: expected a mapping at the top level")
+    cfg = build(SvmConfig, raw, where)
+    if cfg.model.kind != KIND:
+        raise TrnetError(f"{where}: model.kind must be {KIND}")
+    if cfg.model.class_weight not in CLASS_WEIGHTS:
+        raise TrnetError(f"{where}: model.class_weight must be one of {', '.join(CLASS_WEIGHTS)}")
+    if not cfg.model.c_grid or min(cfg.model.c_grid) <= 0:
+        raise TrnetError(f"{where}: model.c_grid must be a non-empty list of positive numbers")
+    _gamma(cfg.model.gamma, where)
+    if not cfg.train_conditions():
+        raise TrnetError(f"{where}: no training condition (include_clean false and no snrs)")
+    return cfg
+
+
+def load_svm_config(path: str | Path) -> SvmConfig:
+    return svm_config_from_dict(read_yaml(path), str(path))
+
+
+def dump_svm_config(cfg: SvmConfig) -> str:
+    import dataclasses
+
+    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False)
+
+
+def _gamma(value: str, where: str) -> str | float:
+    if value in ("scale", "auto"):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise TrnetError(f"{where}: model.gamma must be scale, auto or a number") from None
+
+
+def _features(dump: Path, examples: Sequence[tuple[str, str]]) -> np.ndarray:
+    """(N, 88) functionals of (utt, condition) examples, in order."""
+    from trnet.classic.egemaps import condition_functionals
+
+    by_cond: dict[str, list[str]] = {}
+    for utt, cond in examples:
+        by_cond.setdefault(cond, []).append(utt)
+    table = {c: condition_functionals(dump, c, utts) for c, utts in sorted(by_cond.items())}
+    return np.stack([table[c][u] for u, c in examples]).astype(np.float64)
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float, cfg: SvmConfig) -> Any:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    svc = SVC(
+        C=c,
+        kernel="rbf",
+        gamma=_gamma(cfg.model.gamma, "config"),
+        class_weight=None if cfg.model.class_weight == "none" else "balanced",
+        decision_function_shape="ovr",
+    )
+    return make_pipeline(StandardScaler(), svc).fit(x, y)
+
+
+TEMPERATURES = tuple(float(t) for t in np.geomspace(0.05, 20.0, 41))
+
+
+def _softmax(values: np.ndarray, temperature: float) -> np.ndarray:
+    z = values / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _choose_temperature(values: np.ndarray, y: Sequence[int]) -> float:
+    """The temperature of the grid with the lowest cross-entropy on (values, y)."""
+    rows = np.arange(len(y))
+    losses = [-np.log(_softmax(values, t)[rows, y] + 1e-12).mean() for t in TEMPERATURES]
+    return TEMPERATURES[int(np.argmin(losses))]
+
+
+def _decision_values(model: Any, x: np.ndarray) -> np.ndarray:
+    """(N, C) one-vs-rest decision values, columns in the toolkit's class order (absent
+    classes: -inf)."""
+    from trnet.contract import CLASSES
+
+    values = np.asarray(model.decision_function(x), dtype=np.float64)
+    out = np.full((len(x), len(CLASSES)), -np.inf)
+    for j, k in enumerate(model.classes_):
+        out[:, int(k)] = values[:, j]
+    return out
+
+
+def train_svm_fold(
+    cfg: SvmConfig, fold: int, data_root: str | Path, dump: str | Path, out: str | Path
+) -> Path:
+    """Choose C on dev UAR, fit on the training set; skipped when ``out/.done`` exists."""
+    from trnet.scoring.metrics import CLASSES, uar
+    from trnet.train.trainer import load_fold
+
+    out, dump = Path(out), Path(dump)
+    if (out / ".done").is_file():
+        print(f"{out}: already trained (.done), skipping")
+        return out
+    data = load_fold(Path(data_root), fold)
+    train = [(u, c) for c in cfg.train_conditions() for u in data.train]
+    dev = [(u, c) for c in cfg.dev_conditions() for u in data.dev]
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "config.yaml") as f:
+        f.write(dump_svm_config(cfg))
+    log = [
+        f"{cfg.system} fold {fold}: {len(data.train)} train, {len(data.dev)} dev utts, "
+        f"{len(train)} train / {len(dev)} dev examples"
+    ]
+    start = time.time()
+    x_train, x_dev = _features(dump, train), _features(dump, dev)
+    y_train = np.array([data.labels[u] for u, _ in train])
+    y_dev = [data.labels[u] for u, _ in dev]
+    log.append(f"functionals: {time.time() - start:.1f} s")
+    best_c, best_uar, model = cfg.model.c_grid[0], -1.0, None
+    for c in cfg.model.c_grid:
+        fitted = _fit(x_train, y_train, c, cfg)
+        score = uar(y_dev, fitted.predict(x_dev).tolist(), len(CLASSES))
+        log.append(f"C {c:g}: dev UAR {score:.4f}")
+        if score > best_uar:
+            best_c, best_uar, model = c, score, fitted
+    temperature = _choose_temperature(_decision_values(model, x_dev), y_dev)
+    log.append(f"best C {best_c:g}: dev UAR {best_uar:.4f}; temperature {temperature:.4g}")
+    with atomic_write(out / "model.pkl", "wb") as f:
+        pickle.dump(
+            {"model": model, "fold": fold, "c": best_c, "dev_uar": best_uar, "t": temperature}, f
+        )
+    with atomic_write(out / "train.log") as f:
+        f.write("".join(line + "\n" for line in log))
+    with atomic_write(out / ".done") as f:
+        f.write(f"best_c {best_c:g}\ndev_uar {best_uar:.6f}\n")
+    print("\n".join(log))
+    return out
+
+
+def decode_svm(
+    exp_fold: Path, dump: Path, test_dir: Path, conditions: Sequence[str], out: Path
+) -> list[Path]:
+    """The decode dirs of ``trnet decode`` for a trained ``egemaps_svm`` fold."""
+    from trnet.train.decode import decode_info, load_test, write_decode_dir
+
+    if not (exp_fold / ".done").is_file():
+        raise TrnetError(f"{exp_fold}: training not finished (no .done)")
+    cfg = load_svm_config(exp_fold / "config.yaml")
+    try:
+        with open(exp_fold / "model.pkl", "rb") as f:
+            saved = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError) as err:
+        raise TrnetError(f"{exp_fold / 'model.pkl'}: cannot load the model ({err})") from None
+    test, labels, corpus = load_test(test_dir, conditions)
+    model, fold = saved["model"], saved["fold"]
+    done = []
+    for condition in conditions:
+        dest = out / condition / f"fold{fold}"
+        if not (dest / ".done").is_file():
+            x = _features(dump, [(u, condition) for u in test.utts])
+            info = decode_info(cfg.system, fold, condition, corpus)
+            post = _softmax(_decision_values(model, x), saved["t"])
+            emb = model[0].transform(x).astype(np.float32)
+            write_decode_dir(dest, test.utts, labels, post, emb, None, info)
+        done.append(dest)
+    return done
