@@ -162,7 +162,8 @@ def _print_table(
     has_snr = rec.package.has_se
     gen = " (GENERATED corpus)" if rec.card.get("generated") else ""
     table = Table(title=f"{rec.system} fold {rec.card.get('fold')}: {package}{gen}")
-    table.add_column("file", overflow="fold")
+    longest = max((len(n) for n in names), default=4)
+    table.add_column("file", overflow="fold", min_width=min(longest, 40))
     table.add_column("emotion", no_wrap=True)
     numbers = [*rec.classes, *(["s"] if has_s else []), *(["SNR dB"] if has_snr else [])]
     for col in [*numbers, "dur s", "windows"]:

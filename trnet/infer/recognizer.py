@@ -325,7 +325,7 @@ class EmotionRecognizer:
                     probs={c: float(v) for c, v in zip(self.classes, o["post"], strict=True)},
                     s=o["s"],
                     snr_db=snr,
-                    speech=round(float(act), 4),
+                    speech=float(act),
                 )
             )
         post, s = outs[0]["post"], outs[0]["s"]
