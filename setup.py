@@ -25,6 +25,10 @@ setup(
         "pesq",
         "pystoi",
     ],
-    extras_require={"dev": ["pytest", "ruff"]},
+    extras_require={
+        # trnet export --onnx / trnet infer --backend onnx
+        "onnx": ["onnxruntime>=1.20,<2", "onnx>=1.17,<2"],
+        "dev": ["pytest", "ruff", "onnxruntime>=1.20,<2", "onnx>=1.17,<2"],
+    },
     entry_points={"console_scripts": ["trnet=trnet.cli:main"]},
 )

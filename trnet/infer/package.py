@@ -185,12 +185,13 @@ def write_package(
             card = {**card, "onnx": export_onnx(tmp, cfg, state, se_dir is not None)}
         write_json(tmp / "card.json", card)
         (tmp / "card.md").write_text(card_markdown(card), encoding="utf-8")
-        files = {
-            p.relative_to(tmp).as_posix(): sha256_file(p)
-            for p in sorted(tmp.rglob("*"))
-            if p.is_file()
-        }
+        files = {}
+        for p in sorted(tmp.rglob("*")):
+            if p.is_file():
+                p.chmod(0o644)  # a package is for sharing (atomic writes leave 0600)
+                files[p.relative_to(tmp).as_posix()] = sha256_file(p)
         write_json(tmp / MANIFEST, {"format_version": FORMAT_VERSION, "files": files})
+        (tmp / MANIFEST).chmod(0o644)
         if dest.exists():
             shutil.rmtree(dest)
         tmp.rename(dest)
