@@ -161,12 +161,16 @@ def _rss_mb(field: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _infer_child(pkg: str, files: list[str], batch: int, repeat: int, queue: object) -> None:
+def _infer_child(
+    pkg: str, files: list[str], batch: int, repeat: int, threads: int, queue: object
+) -> None:
     """One row, in a fresh process so that its peak memory is its own."""
     import torch
 
     from trnet.infer.recognizer import EmotionRecognizer
 
+    if threads:
+        torch.set_num_threads(threads)
     try:
         rec = EmotionRecognizer.load(pkg, device="cpu", batch_size=batch)
         rec.predict_batch(files[:1])  # warm-up (first-call allocations, kernels)
@@ -198,12 +202,14 @@ def bench_infer(
     seconds: float = 6.0,
     batch: int = 16,
     repeat: int = 2,
+    threads: int = 0,
     seed: int = 0,
 ) -> dict:
     """Real-time factor (wall / audio) of EmotionRecognizer.predict_batch on CPU — the path
     of ``trnet infer`` — for each model size (``conf_dirs``: name → config dir holding
     ``baseline_noisy.yaml``, ``trnet.yaml``, ``se.yaml``), without and with SE, batch 1 and
-    ``batch``. Untrained weights (speed does not depend on them); generated audio files."""
+    ``batch``. Untrained weights (speed does not depend on them); generated audio files.
+    ``threads``: torch intra-op threads of the measured process (0: torch's default)."""
     import multiprocessing as mp
 
     import soundfile as sf
@@ -235,7 +241,8 @@ def bench_infer(
                 for b in sorted({1, batch}):
                     queue = ctx.Queue()
                     proc = ctx.Process(
-                        target=_infer_child, args=(str(pkg), files, b, max(1, repeat), queue)
+                        target=_infer_child,
+                        args=(str(pkg), files, b, max(1, repeat), threads, queue),
                     )
                     proc.start()
                     result = queue.get()

@@ -58,6 +58,7 @@ def infer(
     seconds: float = typer.Option(6.0, help="length of each file (windows of 4 s, hop 2 s)"),
     batch: int = typer.Option(16, help="windows per batch of the batched rows"),
     repeat: int = typer.Option(2, help="runs per row; the fastest is reported"),
+    threads: int = typer.Option(0, help="torch threads of the measured process (0: default)"),
 ) -> None:
     """Real-time factor and peak memory of trnet infer on CPU (untrained weights)."""
     import platform
@@ -72,7 +73,7 @@ def infer(
     chosen = sizes.split()
     if not chosen or any(s not in dirs for s in chosen):
         raise TrnetError(f"--sizes: choose from slim, paper (got {sizes!r})")
-    result = bench_infer({s: dirs[s] for s in chosen}, n_files, seconds, batch, repeat)
+    result = bench_infer({s: dirs[s] for s in chosen}, n_files, seconds, batch, repeat, threads)
     table = Table(
         "model",
         "system",
