@@ -204,6 +204,7 @@ def bench_infer(
     repeat: int = 2,
     threads: int = 0,
     seed: int = 0,
+    on_row: object = None,
 ) -> dict:
     """Real-time factor (wall / audio) of EmotionRecognizer.predict_batch on CPU — the path
     of ``trnet infer`` — for each model size (``conf_dirs``: name → config dir holding
@@ -248,4 +249,6 @@ def bench_infer(
                     result = queue.get()
                     proc.join()
                     rows.append({"size": size, "system": system, "se": se, "batch": b, **result})
+                    if callable(on_row):
+                        on_row(rows[-1], n_files * seconds)
     return {"rows": rows, "audio_s": n_files * seconds, "files": n_files, "seconds": seconds}

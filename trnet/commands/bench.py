@@ -73,7 +73,22 @@ def infer(
     chosen = sizes.split()
     if not chosen or any(s not in dirs for s in chosen):
         raise TrnetError(f"--sizes: choose from slim, paper (got {sizes!r})")
-    result = bench_infer({s: dirs[s] for s in chosen}, n_files, seconds, batch, repeat, threads)
+
+    def progress(row: dict, audio_s: float) -> None:
+        """Each row as it comes (paper-size rows with SE take minutes on a small CPU)."""
+        what = f"{row['size']} {row['system']} (SE {row['se']}) batch {row['batch']}"
+        if "error" in row:
+            Console(stderr=True).print(f"{what}: {row['error']}", highlight=False)
+        else:
+            Console(stderr=True).print(
+                f"{what}: wall {row['wall']:.2f} s, RTF {row['wall'] / audio_s:.3f}, CPU RTF "
+                f"{row['cpu'] / audio_s:.3f}, peak RSS {row['peak_mb']:.0f} MB",
+                highlight=False,
+            )
+
+    result = bench_infer(
+        {s: dirs[s] for s in chosen}, n_files, seconds, batch, repeat, threads, on_row=progress
+    )
     table = Table(
         "model",
         "system",
