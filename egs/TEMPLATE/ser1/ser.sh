@@ -14,6 +14,7 @@
 #   stage 4  trnet train            each system × fold → exp/<system>/fold<K>
 #   stage 5  trnet decode           → exp/<system>/decode/<cond>/fold<K>
 #   stage 6  trnet results          → exp/RESULTS.md, exp/compare.{md,tsv}, exp/figures
+#   stage 7  trnet export, infer    → exp/trnet/package (a model package), a demo on 3 test files
 set -euo pipefail
 . ./path.sh
 . ./cmd.sh
@@ -24,8 +25,8 @@ log() { echo -e "$(date '+%F %T') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*";
 die() { echo "$0: $*" >&2; exit 1; }
 
 ## General
-stage=0                 # first stage to run (0-6)
-stop_stage=6            # last stage to run
+stage=0                 # first stage to run (0-7)
+stop_stage=7            # last stage to run
 nj=2                    # parallel jobs: workers of stages 2-3, fold chains of stage 4, decodes
 seed=0                  # seed of the generated corpus, kfold folds, mixing, scoring, training
 device=auto             # auto | cpu | cuda (SE, training, decoding)
@@ -208,5 +209,19 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   # summary), then exp/RESULTS.md, exp/compare.{tsv,md} and exp/figures/*.png
   trnet results exp --seed "$seed"
   log "results: $(pwd)/exp/RESULTS.md"
+fi
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ]; then
+  log "stage 7: export the best TRNet fold; trnet infer on three of its test utterances"
+  # the fold with the best dev UAR (test scores never choose); --onnx adds ser.onnx/se.onnx
+  pkg=exp/trnet/package
+  [ -f "$pkg/manifest.json" ] || trnet export exp/trnet -o "$pkg"
+  if [ ! -f exp/trnet/infer_demo.tsv ]; then
+    fold=$(sed -n 's/^ *"fold": \([0-9]*\),$/\1/p' "$pkg/card.json")
+    demo=musan_${snr_list[-1]}   # unmatched noise, the lowest SNR
+    head -n 3 "data/folds/$protocol/fold$fold/test/utt2spk" \
+      | awk 'NR==FNR{keep[$1]; next} $1 in keep' - "$dump/$demo/wav.scp" > exp/trnet/infer_demo.scp
+    trnet infer "$pkg" exp/trnet/infer_demo.scp --output exp/trnet/infer_demo.tsv
+  fi
+  log "model package: $(pwd)/$pkg (card.md); on your own audio: trnet infer $pkg your_audio.wav"
 fi
 log "done"

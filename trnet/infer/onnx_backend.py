@@ -1,0 +1,217 @@
+"""ONNX export of a package's networks and their onnxruntime backend.
+
+``ser.onnx`` maps raw log-Mel ``x`` (and ``xe`` for blend systems), ``(batch, frames, 80)``,
+to ``posteriors`` and ``s``; CMVN, deltas, compensation and bridge are inside. ``se.onnx``
+is the SE *network* (compressed complex spectrum → its estimate); the STFT, its inverse
+and the normalisation around it stay in torch (:class:`trnet.models.stft.SpectralEnhancer`
+wraps the onnxruntime session), as do fbank and resampling. Each export is checked at
+export time against torch on inputs of another batch size and length than the traced
+ones (max |difference| ≤ :data:`EXPORT_TOL`); an SE net that fails the check (fixed
+shapes baked in, as CMGAN's reshapes) gets no se.onnx and runs in torch.
+
+onnxruntime and onnx are the optional extra ``trnet[onnx]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trnet.errors import TrnetError
+
+EXPORT_TOL = 1e-4
+OPSET = 17
+EXTRA_HINT = "pip install 'trnet[onnx]'"
+
+
+def _ort() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise TrnetError(f"the onnx backend needs onnxruntime: {EXTRA_HINT}") from None
+    return onnxruntime
+
+
+def onnx_deltas(x: Any) -> Any:
+    """torchaudio's ``compute_deltas`` (win_length 5, replicate padding) of ``(B, F, T)``
+    written with slices: its grouped conv builds a kernel of data-dependent shape, which
+    the ONNX exporter rejects."""
+    import torch
+
+    p = torch.nn.functional.pad(x, (2, 2), mode="replicate")
+    t = x.shape[-1]
+    return (-2 * p[..., 0:t] - p[..., 1 : t + 1] + p[..., 3 : t + 3] + 2 * p[..., 4 : t + 4]) / 10
+
+
+def _onnx_with_deltas(x: Any) -> Any:
+    import torch
+
+    xt = x.transpose(1, 2)
+    d1 = onnx_deltas(xt)
+    d2 = onnx_deltas(d1)
+    return torch.stack([xt, d1, d2], dim=1).transpose(2, 3)
+
+
+def _ser_module(model: Any, blend: bool) -> Any:
+    import torch
+
+    class Posteriors(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, x: torch.Tensor, xe: torch.Tensor | None = None) -> tuple:
+            out = self.model(x, xe)
+            post = torch.softmax(out["logits"], dim=-1)
+            return (post, out["s"]) if blend else (post,)
+
+    return Posteriors().eval()
+
+
+def _export(
+    module: Any, args: tuple, path: Path, names: list[str], outputs: list[str], time_axis: int
+) -> None:
+    import torch
+
+    dynamic = {n: {0: "batch", time_axis: "frames"} for n in names}
+    with _quiet_warnings():
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+@contextlib.contextmanager
+def _quiet_warnings() -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _session(path: Path, device: str = "cpu") -> Any:
+    ort = _ort()
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=providers)
+
+
+def export_ser(dest: Path, cfg: Any, state: dict) -> None:
+    """Write ``dest/ser.onnx`` and check it against torch."""
+    import torch
+    import torchaudio.functional  # noqa: F401  (imported before tracing: its import fails inside)
+
+    from trnet.models import ser as ser_module
+    from trnet.models.factory import build_ser_model as build_model
+
+    model = build_model(cfg.model)
+    model.load_state_dict(state)
+    model.eval()
+    blend = cfg.data.input == "blend"
+    names = ["x", "xe"] if blend else ["x"]
+    outputs = ["posteriors", "s"] if blend else ["posteriors"]
+    gen = torch.Generator().manual_seed(0)
+    trace = tuple(torch.randn(2, cfg.data.max_len, 80, generator=gen) * 3 for _ in names)
+    module = _ser_module(model, blend)
+    original = ser_module.with_deltas
+    ser_module.with_deltas = _onnx_with_deltas
+    try:
+        _export(module, trace, dest / "ser.onnx", names, outputs, 1)
+    finally:
+        ser_module.with_deltas = original
+    module.eval()
+    check = tuple(torch.randn(3, cfg.data.max_len + 7, 80, generator=gen) * 3 for _ in names)
+    feeds = {n: a.numpy() for n, a in zip(names, check, strict=True)}
+    got = _session(dest / "ser.onnx").run(None, feeds)
+    with torch.no_grad():
+        want = module(*check)
+    diff = max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want, strict=True))
+    if diff > EXPORT_TOL:
+        raise TrnetError(f"{dest / 'ser.onnx'}: onnxruntime differs from torch by {diff:.2e}")
+
+
+def export_se(dest: Path) -> str:
+    """Write ``dest/se.onnx`` from ``dest/se`` if the net exports and checks; says which."""
+    import torch
+
+    from trnet.se.model import load_model
+
+    enhancer, _ = load_model(dest / "se")
+    net = enhancer.net.eval()
+    gen = torch.Generator().manual_seed(0)
+    trace = torch.randn(1, 2, 40, 201, generator=gen)
+    path = dest / "se.onnx"
+    try:
+        _export(net, (trace,), path, ["spec"], ["estimate"], 2)
+        check = torch.randn(3, 2, 57, 201, generator=gen)
+        got = _session(path).run(None, {"spec": check.numpy()})[0]
+        with torch.no_grad():
+            diff = float(np.abs(got - net(check).numpy()).max())
+    except Exception as err:  # exporter and runtime raise many types; the SE then stays torch
+        path.unlink(missing_ok=True)
+        return f"not exported ({type(err).__name__}); the SE runs in torch"
+    if diff > EXPORT_TOL:
+        path.unlink(missing_ok=True)
+        return f"not exported (onnxruntime differs by {diff:.1e}); the SE runs in torch"
+    return "se.onnx"
+
+
+def export_onnx(dest: Path, cfg: Any, state: dict, with_se: bool) -> dict:
+    """Export into a package being written; returns the card's ``onnx`` entry."""
+    _ort()
+    try:
+        import onnx  # noqa: F401  (torch.onnx.export needs it)
+    except ImportError:
+        raise TrnetError(f"--onnx needs the onnx package: {EXTRA_HINT}") from None
+    export_ser(dest, cfg, state)
+    info = {"ser": "ser.onnx", "opset": OPSET}
+    if with_se:
+        info["se"] = export_se(dest)
+    return info
+
+
+class OrtSer:
+    """``(x, xe) → (posteriors, s)`` with onnxruntime (numpy in, numpy out)."""
+
+    def __init__(self, path: Path, blend: bool, device: str = "cpu") -> None:
+        if not path.is_file():
+            raise TrnetError(f"{path.parent}: no ser.onnx (export with trnet export --onnx)")
+        self.session = _session(path, device)
+        self.blend = blend
+
+    def __call__(self, x: np.ndarray, xe: np.ndarray | None) -> tuple[np.ndarray, Any]:
+        feeds = {"x": x} if not self.blend else {"x": x, "xe": xe}
+        out = self.session.run(None, feeds)
+        return out[0], (out[1] if self.blend else None)
+
+
+def ort_enhancer(package_root: Path, device: str = "cpu") -> Any:
+    """The package's SE with its network in onnxruntime, or None without se.onnx."""
+    import torch
+
+    from trnet.models.stft import SpectralEnhancer
+
+    path = package_root / "se.onnx"
+    if not path.is_file():
+        return None
+    session = _session(path, device)
+
+    class OrtNet(torch.nn.Module):
+        def forward(self, spec: torch.Tensor) -> torch.Tensor:
+            out = session.run(None, {"spec": spec.detach().cpu().numpy()})[0]
+            return torch.from_numpy(out).to(spec.device)
+
+    return SpectralEnhancer(OrtNet()).eval()

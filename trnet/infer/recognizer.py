@@ -1,0 +1,380 @@
+"""``EmotionRecognizer``: a model package applied to waveforms and audio files.
+
+What a window goes through is what ``trnet decode`` saw for a test utterance: the SE
+(systems with enhanced or blended input) on the window's waveform, its output rounded to
+int16 as ``trnet enhance`` stores it, 80-dim Kaldi fbank on the int16 scale of the noisy
+and the enhanced audio, each repeated or cut to the config's ``max_len`` frames, then the
+SER model (CMVN inside). An utterance no longer than one window is one window, so its
+posteriors are those of ``trnet decode``.
+
+Per file: window posteriors are averaged with weights = the window's fraction of active
+frames (10 ms frames within :data:`ACTIVITY_RANGE_DB` of the file's loudest frame and above
+:data:`ACTIVITY_FLOOR_DB` dBFS, on the enhanced audio where there is an SE); s likewise.
+The SNR estimate is ``10 log10`` of the enhanced signal's power over the power of what the
+SE removed (noisy − enhanced), over the same weighted windows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trnet.errors import TrnetError
+from trnet.infer.package import Package, load_package
+from trnet.infer.source import Source, array_source, check_length, file_source
+
+ACTIVITY_RANGE_DB = 35.0
+ACTIVITY_FLOOR_DB = -65.0
+FRAME, SHIFT = 400, 160
+
+
+@dataclass
+class WindowResult:
+    """One window: its span in seconds, posteriors and the SE's view of it."""
+
+    start: float
+    end: float
+    label: str
+    probs: dict[str, float]
+    s: float | None
+    snr_db: float | None
+    speech: float
+    """Fraction of the window's frames judged active (its weight in the file's average)."""
+
+
+@dataclass
+class Prediction:
+    """A file's (or waveform's) result: the weighted average over its windows."""
+
+    name: str
+    label: str
+    probs: dict[str, float]
+    s: float | None
+    snr_db: float | None
+    duration: float
+    windows: list[WindowResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Pending:
+    """Per-source accumulator while its windows go through batches."""
+
+    source: Source
+    expected: int = 0
+    outputs: dict[int, dict] = field(default_factory=dict)
+    finished_reading: bool = False
+
+
+def _frame_energy_db(wave: np.ndarray) -> np.ndarray:
+    """10 ms frame power in dBFS (25 ms frames; at least one frame)."""
+    if len(wave) < FRAME:
+        return np.array([10 * np.log10(float(np.mean(wave.astype(np.float64) ** 2)) + 1e-12)])
+    frames = np.lib.stride_tricks.sliding_window_view(wave, FRAME)[::SHIFT]
+    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+
+
+def _snr_db(speech: float, removed: float) -> float:
+    return float(10 * np.log10(max(speech, 1e-12) / max(removed, 1e-12)))
+
+
+class EmotionRecognizer:
+    """A loaded model package. ``EmotionRecognizer.load("pkg/")``, then :meth:`predict`,
+    :meth:`predict_file` or :meth:`predict_batch`."""
+
+    def __init__(
+        self,
+        package: Package,
+        ser: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, Any]],
+        se: Any,
+        device: Any,
+        backend: str,
+        batch_size: int = 16,
+    ) -> None:
+        from trnet.feats.fbank import FbankConfig
+
+        self.package, self._ser, self._se = package, ser, se
+        self.device, self.backend, self.batch_size = device, backend, max(1, int(batch_size))
+        front = package.frontend
+        self.classes: list[str] = list(front["classes"])
+        self.input_kind: str = front["input"]
+        self.max_len: int = int(front["max_len"])
+        self.fbank = FbankConfig(**{**front["fbank"], "dither": 0.0})
+        self.window_s: float = float(front["window_s"])
+        self.hop_s: float = float(front["hop_s"])
+
+    # ---- loading -----------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        device: str = "auto",
+        backend: str = "torch",
+        batch_size: int = 16,
+    ) -> EmotionRecognizer:
+        """Verify (checksums, format) and load a package written by ``trnet export``."""
+        from trnet.devices import resolve_device
+
+        if backend not in ("torch", "onnx"):
+            raise TrnetError(f"backend must be torch or onnx, got {backend!r}")
+        package = load_package(path)
+        dev = resolve_device(device)
+        se = None
+        if backend == "onnx":
+            from trnet.infer.onnx_backend import OrtSer, ort_enhancer
+
+            blend = package.config.data.input == "blend"
+            ser: Any = OrtSer(package.root / "ser.onnx", blend, dev.type)
+            if package.has_se:
+                se = ort_enhancer(package.root, dev.type)
+        else:
+            ser = _TorchSer(package, dev)
+        if se is None and package.has_se:
+            from trnet.se.model import load_model
+
+            se, _ = load_model(package.root / "se")
+            se.to(dev)
+        return cls(package, ser, se, dev, backend, batch_size)
+
+    @property
+    def system(self) -> str:
+        return str(self.package.card.get("system", self.package.config.system))
+
+    @property
+    def card(self) -> dict:
+        return self.package.card
+
+    # ---- public API ----------------------------------------------------------------------
+    def predict(
+        self,
+        waveform: Any,
+        sample_rate: int,
+        window: float | None = None,
+        hop: float | None = None,
+        name: str = "waveform",
+    ) -> Prediction:
+        """Emotion of a waveform ``(samples,)`` or ``(samples, channels)`` at any rate
+        (numpy or torch; float in [-1, 1] or int16)."""
+        if hasattr(waveform, "detach"):
+            waveform = waveform.detach().cpu().numpy()
+        return self._one(array_source(name, waveform, sample_rate), window, hop)
+
+    def predict_file(
+        self, path: str | os.PathLike, window: float | None = None, hop: float | None = None
+    ) -> Prediction:
+        """Emotion of an audio file (any format soundfile reads), read in blocks."""
+        return self._one(file_source(path), window, hop)
+
+    def predict_batch(
+        self,
+        items: Sequence[str | os.PathLike | tuple[Any, int]],
+        window: float | None = None,
+        hop: float | None = None,
+    ) -> list[Prediction]:
+        """Paths and ``(waveform, sample_rate)`` pairs, batched together; the first error
+        raises (:meth:`run` returns errors per item instead)."""
+        sources = [self._as_source(i, item) for i, item in enumerate(items)]
+        out = []
+        for res in self.run(sources, window, hop):
+            if isinstance(res, TrnetError):
+                raise res
+            out.append(res)
+        return out
+
+    @staticmethod
+    def _as_source(i: int, item: Any) -> Source:
+        if isinstance(item, tuple):
+            return array_source(f"item{i}", item[0], item[1])
+        return file_source(item)
+
+    def _one(self, source: Source, window: float | None, hop: float | None) -> Prediction:
+        (res,) = self.run([source], window, hop)
+        if isinstance(res, TrnetError):
+            raise res
+        return res
+
+    # ---- the engine --------------------------------------------------------------------
+    def run(
+        self,
+        sources: Iterable[Source | TrnetError],
+        window: float | None = None,
+        hop: float | None = None,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Prediction | TrnetError]:
+        """Results in the order of ``sources`` (an error stays an error; the others run).
+
+        Windows of consecutive sources share batches of ``batch_size``; a file is read
+        block by block as its windows are needed, so memory does not grow with its length.
+        """
+        from trnet.audio import SAMPLE_RATE
+
+        window = self.window_s if window is None else float(window)
+        hop = self.hop_s if hop is None else float(hop)
+        if not (window > 0 and hop > 0):
+            raise TrnetError(f"--window and --hop must be positive (got {window}, {hop})")
+        win, hop_n = round(window * SAMPLE_RATE), max(1, round(hop * SAMPLE_RATE))
+        min_samples = int(SAMPLE_RATE * self.fbank.frame_length / 1000)
+        results: list[Prediction | TrnetError | None] = []
+        pending: dict[int, _Pending] = {}
+        batch: list[tuple[int, int, int, np.ndarray]] = []
+
+        def flush() -> None:
+            if batch:
+                for (idx, k, start, wave), out in zip(batch, self._process(batch), strict=True):
+                    if idx in pending:
+                        out.update(start=start, length=len(wave))
+                        pending[idx].outputs[k] = out
+                batch.clear()
+            for idx in [i for i, p in pending.items() if p.finished_reading]:
+                p = pending[idx]
+                if len(p.outputs) == p.expected:
+                    results[idx] = self._finish(p)
+                    del pending[idx]
+                    if on_done is not None:
+                        on_done(idx)
+
+        for idx, src in enumerate(sources):
+            results.append(None)
+            if isinstance(src, TrnetError):
+                results[idx] = src
+                if on_done is not None:
+                    on_done(idx)
+                continue
+            pending[idx] = _Pending(src)
+            try:
+                check_length(src.name, src.samples, min_samples)
+                for k, (start, wave) in enumerate(src.windows(win, hop_n)):
+                    batch.append((idx, k, start, wave))
+                    pending[idx].expected = k + 1
+                    if len(batch) >= self.batch_size:
+                        flush()
+            except TrnetError as err:
+                del pending[idx]
+                batch[:] = [b for b in batch if b[0] != idx]
+                results[idx] = err
+                if on_done is not None:
+                    on_done(idx)
+                continue
+            pending[idx].finished_reading = True
+        flush()
+        return [r for r in results if r is not None]
+
+    def _process(self, batch: list[tuple[int, int, int, np.ndarray]]) -> list[dict]:
+        """SE, fbank and SER on a batch of windows; one dict of raw outputs per window."""
+        from trnet.feats.fbank import compute_fbank
+        from trnet.mix.mixing import to_int16
+        from trnet.se.enhance import enhance_batch
+        from trnet.train.data import fit_length
+
+        waves = [np.ascontiguousarray(w, dtype=np.float32) for *_, w in batch]
+        enhanced = None
+        if self._se is not None:
+            enhanced = [
+                to_int16(e).astype(np.float32) / 32768.0
+                for e in enhance_batch(self._se, waves, self.device)
+            ]
+
+        def feats(ws: list[np.ndarray]) -> np.ndarray:
+            return np.stack([fit_length(compute_fbank(w, self.fbank), self.max_len) for w in ws])
+
+        x = xe = None
+        if self.input_kind in ("noisy", "blend"):
+            x = feats(waves)
+        if self.input_kind in ("enhanced", "blend"):
+            assert enhanced is not None
+            xe = feats(enhanced)
+        if x is None:
+            x, xe = xe, None
+        post, s = self._ser(x, xe)
+        outs = []
+        for i, wave in enumerate(waves):
+            out: dict = {"post": np.asarray(post[i], dtype=np.float64)}
+            out["s"] = None if s is None else float(s[i])
+            if enhanced is not None:
+                e = enhanced[i].astype(np.float64)
+                out["speech_power"] = float(np.mean(e**2))
+                out["removed_power"] = float(np.mean((wave.astype(np.float64) - e) ** 2))
+            out["energy"] = _frame_energy_db(enhanced[i] if enhanced is not None else wave)
+            outs.append(out)
+        return outs
+
+    def _finish(self, p: _Pending) -> Prediction:
+        from trnet.audio import SAMPLE_RATE
+
+        outs = [p.outputs[k] for k in range(p.expected)]
+        peak = max(float(o["energy"].max()) for o in outs)
+        threshold = max(peak - ACTIVITY_RANGE_DB, ACTIVITY_FLOOR_DB)
+        speech = np.array([float(np.mean(o["energy"] > threshold)) for o in outs])
+        weights = speech if speech.sum() > 0 else np.ones(len(outs))
+        windows = []
+        for o, act in zip(outs, speech, strict=True):
+            snr = None
+            if "speech_power" in o:
+                snr = round(_snr_db(o["speech_power"], o["removed_power"]), 2)
+            windows.append(
+                WindowResult(
+                    start=round(o["start"] / SAMPLE_RATE, 3),
+                    end=round((o["start"] + o["length"]) / SAMPLE_RATE, 3),
+                    label=self.classes[int(np.argmax(o["post"]))],
+                    probs={c: float(v) for c, v in zip(self.classes, o["post"], strict=True)},
+                    s=o["s"],
+                    snr_db=snr,
+                    speech=float(act),
+                )
+            )
+        post, s = outs[0]["post"], outs[0]["s"]
+        if len(outs) > 1:
+            w = weights / weights.sum()
+            post = np.sum([wi * o["post"] for wi, o in zip(w, outs, strict=True)], axis=0)
+            if outs[0]["s"] is not None:
+                s = float(sum(wi * o["s"] for wi, o in zip(w, outs, strict=True)))
+        snr_db = None
+        if "speech_power" in outs[0]:
+            sp = sum(wi * o["speech_power"] for wi, o in zip(weights, outs, strict=True))
+            rm = sum(wi * o["removed_power"] for wi, o in zip(weights, outs, strict=True))
+            snr_db = round(_snr_db(sp, rm), 2)
+        return Prediction(
+            name=p.source.name,
+            label=self.classes[int(np.argmax(post))],
+            probs={c: float(v) for c, v in zip(self.classes, post, strict=True)},
+            s=s,
+            snr_db=snr_db,
+            duration=round(p.source.duration, 3),
+            windows=windows,
+        )
+
+
+class _TorchSer:
+    """The package's SER model in torch: ``(x, xe) → (posteriors, s)``, numpy in and out."""
+
+    def __init__(self, package: Package, device: Any) -> None:
+        import torch
+
+        from trnet.models.factory import build_ser_model as build_model
+
+        self.model = build_model(package.config.model)
+        path = package.root / "ser.pt"
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            self.model.load_state_dict(state)
+        except Exception as err:  # torch raises many types for a bad state dict
+            raise TrnetError(f"{path}: cannot load the SER weights ({err})") from None
+        self.model.to(device).eval()
+        self.device = device
+
+    def __call__(self, x: np.ndarray, xe: np.ndarray | None) -> tuple[np.ndarray, Any]:
+        import torch
+
+        with torch.no_grad():
+            tx = torch.from_numpy(x).to(self.device)
+            txe = None if xe is None else torch.from_numpy(xe).to(self.device)
+            out = self.model(tx, txe)
+            post = torch.softmax(out["logits"], dim=-1).cpu().numpy()
+            s = out["s"].cpu().numpy() if "s" in out else None
+        return post, s
