@@ -50,9 +50,9 @@ def test_wav_without_label_line_is_listed(tmp_path):
     extra = root / WAV1 / "Ses01F_impro01" / "Ses01F_impro01_F001.wav"
     extra.write_bytes((root / WAV1 / "Ses01F_impro01" / "Ses01F_impro01_F000.wav").read_bytes())
     prepare(root, tmp_path / "data")
-    assert _rows(tmp_path / "data", root)[
-        f"ROOT/{WAV1}/Ses01F_impro01/Ses01F_impro01_F001.wav"
-    ] == ("no label line in EmoEvaluation/Ses01F_impro01.txt")
+    rows = _rows(tmp_path / "data", root)
+    wav = f"ROOT/{WAV1}/Ses01F_impro01/Ses01F_impro01_F001.wav"
+    assert rows[wav] == "no label line in EmoEvaluation/Ses01F_impro01.txt"
 
 
 def test_garbage_emotion_and_unknown_lines_are_malformed(tmp_path):
