@@ -108,9 +108,13 @@ def download(
             break
         except _Interrupted as why:
             if attempt == retries:
-                raise TrnetError(
-                    f"{url}: download failed after {retries + 1} attempts ({why}); "
+                kept = (
                     f"{part} is kept and the next run resumes it"
+                    if part.is_file() and part.stat().st_size
+                    else "nothing was downloaded; the next run starts again"
+                )
+                raise TrnetError(
+                    f"{url}: download failed after {retries + 1} attempts ({why}); {kept}"
                 ) from None
             _console.print(f"[yellow]warning:[/] {url}: {why}; resuming (retry {attempt + 1})")
             time.sleep(backoff_s * (attempt + 1))

@@ -101,7 +101,8 @@ def decode_condition(
     from trnet.train.data import ExampleSet, needs_for
     from trnet.train.infer import predict
 
-    store.check(needs_for([condition], set(utts), cfg.data.input, False), f"decode {condition}")
+    needs = needs_for([condition], set(utts), cfg.data.input, False)
+    store.check(needs, f"decode {condition}", "decoding")
     data = ExampleSet([(u, condition) for u in utts], store, cfg.data.input, cfg.data.max_len)
     res = predict(model, data, batch_size, device)
     hyp = res.posteriors.argmax(1)
