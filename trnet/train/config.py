@@ -33,6 +33,7 @@ import yaml
 
 from trnet.contract import CLEAN
 from trnet.errors import TrnetError
+from trnet.io import read_yaml
 from trnet.strict import build
 
 INPUTS = ("noisy", "enhanced", "blend")
@@ -153,10 +154,7 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise TrnetError(f"{path}: not valid YAML ({err})") from None
+    raw = read_yaml(path)
     return config_from_dict(raw, str(path))
 
 
