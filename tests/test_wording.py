@@ -64,22 +64,15 @@ def test_recipe_refusal_does_not_ask_for_an_option_run_sh_lacks(tmp_path):
     folds = ["trnet", "folds", str(data), str(tmp_path / "folds"), "--protocol", "kfold"]
     folds += ["--k", "3", "--n-dev-speakers", "1"]
     env = {k: v for k, v in os.environ.items() if k != "TRNET_OVERWRITE_HINT"}
-    script = '. ./path.sh && "$@"'
-    first = subprocess.run(
-        ["bash", "-c", script, "x", *folds, "--seed", "0"],
-        cwd=RECIPE,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+
+    def in_recipe(seed: str) -> subprocess.CompletedProcess:
+        """``folds`` as a recipe stage runs it: from the recipe folder, path.sh sourced."""
+        args = ["bash", "-c", '. ./path.sh && "$@"', "x", *folds, "--seed", seed]
+        return subprocess.run(args, cwd=RECIPE, env=env, capture_output=True, text=True)
+
+    first = in_recipe("0")
     assert first.returncode == 0, first.stderr
-    again = subprocess.run(
-        ["bash", "-c", script, "x", *folds, "--seed", "1"],
-        cwd=RECIPE,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    again = in_recipe("1")
     assert again.returncode == 1
     assert "exists with other settings" in again.stderr
     assert "use --overwrite" not in again.stderr and "remove it" in again.stderr

@@ -25,24 +25,9 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-first=1 last=1 array=false
-if [[ ${1:-} =~ ^JOB=([0-9]+):([0-9]+)$ ]]; then
-  first=${BASH_REMATCH[1]} last=${BASH_REMATCH[2]} array=true
-  shift
-  [ "$first" -le "$last" ] || { echo "slurm.pl: empty job range JOB=$first:$last" >&2; exit 1; }
-fi
-[ $# -ge 2 ] || { echo "Usage: slurm.pl [options] [JOB=A:B] LOG COMMAND..." >&2; exit 1; }
-log=$1; shift
-if ! $array && [[ $log == *JOB* ]]; then
-  echo "slurm.pl: $log names JOB but no JOB=A:B range was given" >&2; exit 1
-fi
-cmd=
-for word in "$@"; do
-  if [[ $word =~ ^[^[:space:]]+$ ]]; then cmd+="$word "
-  elif [[ $word == *\"* ]]; then cmd+="'$word' "
-  else cmd+="\"$word\" "
-  fi
-done
+me=slurm.pl
+# shellcheck source=utils/job_args.sh
+. "$(dirname "$0")/job_args.sh"
 
 logdir=$(dirname "$log")
 name=$(basename "$log" .log); name=${name//.JOB/}; name=${name//JOB/}
