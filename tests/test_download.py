@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from trnet.cli import app
 from trnet.errors import TrnetError
-from trnet.noise.download import download, extract, fetch_corpus
+from trnet.noise.download import CORPORA, download, extract, fetch_corpus
 
 
 @dataclass
@@ -132,11 +132,9 @@ def test_cli_downloads_extracts_and_a_second_run_does_nothing(server, tmp_path):
     for name, data in ESC_MEMBERS.items():
         assert (dest / name).read_bytes() == data
     assert (dest / ".esc50.done").is_file()
-    assert sorted(p.name for p in dest.iterdir()) == [
-        ".esc50.done",
-        "ESC-50-master",
-        "ESC-50-master.zip",
-    ]
+    assert sorted(p.name for p in dest.iterdir()) == sorted(
+        [".esc50.done", "ESC-50-master", CORPORA["esc50"].archive]
+    )
     assert len(server.log) == 1
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -199,9 +197,11 @@ def test_published_size_applies_to_a_mirror(server, tmp_path):
 
 def test_corrupt_archive_is_a_clear_error_and_nothing_is_extracted(server, tmp_path):
     server.files["/esc.zip"] = random_bytes(3000, 4)
-    with pytest.raises(TrnetError, match=r"ESC-50-master\.zip: cannot extract, corrupt"):
+    with pytest.raises(
+        TrnetError, match=re.escape(CORPORA["esc50"].archive) + ": cannot extract, corrupt"
+    ):
         fetch_corpus("esc50", tmp_path, url=server.base + "/esc.zip")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ESC-50-master.zip"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CORPORA["esc50"].archive]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from trnet.errors import TrnetError
-from trnet.io import atomic_write
+from trnet.io import atomic_write, read_text
 
 SAMPLE_RATE = 16000
 """Hz: every stage after data prep (mixing, fbank, SE) works at this rate."""
@@ -142,9 +142,12 @@ class CorpusInfo:
         if not path.is_file():
             raise TrnetError(f"{path}: not found (the data dir must carry corpus.json)")
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            meta = json.loads(read_text(path))
         except json.JSONDecodeError as err:
             raise TrnetError(f"{path}: invalid JSON: {err}") from None
+        if not isinstance(meta, dict):
+            raise TrnetError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+        return meta
 
 
 def is_generated(data_dir: Path) -> bool:
@@ -152,4 +155,4 @@ def is_generated(data_dir: Path) -> bool:
     path = Path(data_dir) / CORPUS_JSON
     if not path.is_file():
         return False
-    return bool(json.loads(path.read_text(encoding="utf-8")).get("generated"))
+    return bool(CorpusInfo.read_dict(data_dir).get("generated"))

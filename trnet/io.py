@@ -7,6 +7,8 @@ Every stage writes through :func:`atomic_write` (tmp file in the same folder, th
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,6 +36,50 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         raise
 
 
+def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The text of an input file; not text in ``encoding`` or unreadable is a
+    :class:`TrnetError` naming the file (never a ``UnicodeDecodeError`` traceback)."""
+    try:
+        return Path(path).read_text(encoding=encoding)
+    except UnicodeDecodeError as err:
+        raise TrnetError(f"{path}: not {encoding} text (bad byte at offset {err.start})") from None
+    except OSError as err:
+        raise TrnetError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def read_yaml(path: str | os.PathLike) -> object:
+    """The parsed YAML of an input file; a syntax error is one line naming the file, the
+    line and column, and what the parser found (PyYAML's own message spans several lines)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(read_text(path))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        what = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise TrnetError(f"{where}: not valid YAML ({what})") from None
+
+
+def read_csv(path: str | os.PathLike, encoding: str = "utf-8") -> tuple[list[str], list[dict]]:
+    """Header and rows (``(line number, row)`` pairs) of a CSV input file.
+
+    A file that is not text or not CSV is a :class:`TrnetError` naming the file and line;
+    a short row has ``None`` in its missing fields and an empty field is ``""``, so callers
+    must check each field they use (and skip the row with a reason).
+    """
+    text = read_text(path, encoding)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        header = list(reader.fieldnames or [])
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as err:
+        raise TrnetError(f"{path}:{reader.line_num}: not valid CSV ({err})") from None
+    return header, rows
+
+
 def read_kv(path: str | os.PathLike, allow_empty_value: bool = False) -> dict[str, str]:
     """Read a Kaldi table ``key value...`` (value = rest of the line), keeping file order.
 
@@ -43,18 +89,17 @@ def read_kv(path: str | os.PathLike, allow_empty_value: bool = False) -> dict[st
     if not path.is_file():
         raise TrnetError(f"{path}: file not found")
     table: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            key, _, value = line.strip().partition(" ")
-            value = value.strip()
-            if not value and not allow_empty_value:
-                raise TrnetError(f"{path}:{lineno}: expected 'key value', got {line!r}")
-            if key in table:
-                raise TrnetError(f"{path}:{lineno}: duplicate key {key!r}")
-            table[key] = value
+    for lineno, line in enumerate(io.StringIO(read_text(path), newline=None), 1):
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
+        key, _, value = line.strip().partition(" ")
+        value = value.strip()
+        if not value and not allow_empty_value:
+            raise TrnetError(f"{path}:{lineno}: expected 'key value', got {line!r}")
+        if key in table:
+            raise TrnetError(f"{path}:{lineno}: duplicate key {key!r}")
+        table[key] = value
     return table
 
 

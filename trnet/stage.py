@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from trnet.errors import TrnetError
+from trnet.errors import TrnetError, overwrite_hint
 from trnet.io import atomic_write
 
 DONE = ".done"
@@ -28,7 +28,7 @@ DONE = ".done"
 
 def refusal(dest: Path) -> TrnetError:
     """The one message of every stage that finds its output dir made otherwise."""
-    return TrnetError(f"{dest}: exists with other settings; use --overwrite")
+    return TrnetError(f"{dest}: exists with other settings; {overwrite_hint()}")
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,7 @@ SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and of t-SNE).")
 
 def collect(dirs: list[Path], allow_partial: bool):
     """Decode dirs under ``dirs``; with several arguments, one without any is only noted."""
-    from rich.console import Console
-
+    from trnet.console import console as Console
     from trnet.scoring.decode_dir import find_decode_dirs
     from trnet.scoring.results import score_tree
 

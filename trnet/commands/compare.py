@@ -24,6 +24,6 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Prefix of the output files (.tsv, .md)."),
     ) -> None:
         """Systems × conditions table (UAR, WAR) and bootstrap CIs of ΔUAR to a reference."""
-        from rich.console import Console
+        from trnet.console import console as Console
 
         compare_systems(collect(dirs, allow_partial), ref, n_boot, seed, out, Console())

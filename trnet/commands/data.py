@@ -13,13 +13,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from trnet.console import console as make_console
+
 data_app = typer.Typer(
     help="Kaldi data-dir tools: validate, fix, subset, split, combine.", no_args_is_help=True
 )
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return make_console(highlight=False, soft_wrap=True)
 
 
 @data_app.command()

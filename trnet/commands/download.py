@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
         dest: Path = typer.Option(..., "--dest", help="folder for the archive and the corpus"),
         url: str = typer.Option(None, "--url", help="download from this mirror instead"),
         md5: str = typer.Option(None, "--md5", help="expected md5 of the archive"),
+        sha256: str = typer.Option(None, "--sha256", help="expected sha256 of the archive"),
         remove_archive: bool = typer.Option(
             False, "--remove-archive", help="delete the archive once extracted"
         ),
@@ -23,5 +24,7 @@ def register(app: typer.Typer) -> None:
 
         from trnet.noise.download import fetch_corpus
 
-        root = fetch_corpus(corpus, dest, url=url, md5=md5, remove_archive=remove_archive)
+        root = fetch_corpus(
+            corpus, dest, url=url, md5=md5, sha256=sha256, remove_archive=remove_archive
+        )
         Console().print(f"{corpus}: {root}")

@@ -24,8 +24,7 @@ def _enhance(
     overwrite: bool = typer.Option(False, help="replace enhanced dirs made with other settings"),
 ) -> None:
     """Write DUMP_ROOT/<condition>_enh/ (enhanced audio + fbank) for each condition."""
-    from rich.console import Console
-
+    from trnet.console import console as Console
     from trnet.se.enhance import enhance_dump
 
     runs = enhance_dump(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from trnet.console import console as make_console
 from trnet.data.folds import Fold
 
 
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             n_dev_speakers=n_dev_speakers,
             overwrite=overwrite,
         )
-        console = Console()
+        console = make_console()
         dest = out_dir / protocol
         if up_to_date:
             console.print(f"{dest}: up to date (same data dir and options), nothing to do")

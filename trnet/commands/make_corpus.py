@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
+
+from trnet.console import console as make_console
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +26,7 @@ def register(app: typer.Typer) -> None:
         """Generate a small emotional-speech corpus and noise corpora (synthetic audio)."""
         from trnet.synth_corpus.make import corpus_args, is_complete, make_corpus
 
-        console = Console()
+        console = make_console()
         if is_complete(dest, corpus_args(size, seed)):
             console.print(f"{dest}: generated corpus (size {size}, seed {seed}) already complete")
             return

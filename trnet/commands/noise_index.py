@@ -21,9 +21,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Index ESC-50 and/or MUSAN as Kaldi-style noise sets (esc50_train, esc50_dev,
         esc50, musan, musan_music, musan_speech) and print a summary table."""
-        from rich.console import Console
         from rich.table import Table
 
+        from trnet.console import console as Console
         from trnet.noise.index import DEFAULT_ESC50_SPLIT, build_noise_index, summary_rows
 
         esc50_split = esc50_split or DEFAULT_ESC50_SPLIT

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from trnet.console import console as make_console
 from trnet.prep import PrepReport
 
 prep_app = typer.Typer(
@@ -48,7 +49,7 @@ def iemocap(
     report = prepare(
         "iemocap", root, data_dir, improvised_only=improvised_only, overwrite=overwrite
     )
-    print_report(report, Console())
+    print_report(report, make_console())
 
 
 def counts_table(report: PrepReport) -> Table:
@@ -129,7 +130,7 @@ def _command(corpus: str):
         module = importlib.import_module(f"trnet.prep.{corpus}")
         mapping = parse_map(class_map, module.DEFAULT_MAP)
         report = prepare(corpus, root, data_dir, class_map=class_map, overwrite=overwrite)
-        console = Console()
+        console = make_console()
         console.print(class_map_table(corpus, mapping, data_dir))
         print_report(report, console)
 

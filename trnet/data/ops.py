@@ -22,7 +22,7 @@ from trnet.data.datadir import (
     spk2utt_from,
     utt_keyed_tables,
 )
-from trnet.errors import TrnetError
+from trnet.errors import TrnetError, overwrite_hint
 from trnet.io import atomic_write
 
 BACKUP = ".backup"
@@ -208,7 +208,7 @@ def write_datadir(
     """
     if (dst / "utt2spk").exists():
         if not overwrite:
-            raise TrnetError(f"{dst}: already a data directory; pass --overwrite to replace it")
+            raise TrnetError(f"{dst}: already a data directory; {overwrite_hint()}")
         for stale in _table_files(dst):
             if stale.name not in data.tables and stale.name != "spk2utt":
                 stale.unlink()

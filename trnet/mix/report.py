@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
+
+from trnet.console import console
 
 
 def _db(value: float | None) -> str:
@@ -35,4 +36,4 @@ def print_summary(summaries: list[dict]) -> None:
             f"{s['seconds']:.1f}",
             s["status"],
         )
-    Console().print(table)
+    console().print(table)

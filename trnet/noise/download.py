@@ -44,15 +44,28 @@ class Corpus:
     top_dir: str
     md5: str | None = None
     size: int | None = None
+    sha256: str | None = None
+    extracts_to: str | None = None
+    """The archive's top folder when it is not ``top_dir`` (renamed to ``top_dir``)."""
 
+
+ESC50_COMMIT = "5983fb0c35e751b452e7c562d9207f27b76ddf0d"
+"""The ESC-50 commit whose archive is downloaded (a fixed tree, unlike ``master.zip``)."""
+ESC50_SHA256: str | None = None
+"""sha256 of GitHub's archive of :data:`ESC50_COMMIT`; None until recorded from a verified
+download (trnet prints the digest of an archive without one). When set, it is enforced."""
 
 CORPORA: dict[str, Corpus] = {
-    # GitHub builds the master zip on the fly: no published checksum or fixed size.
+    # A commit's archive: the same files on every download (master.zip moves with the repo).
+    # GitHub builds the zip on request, so the size is not published; the sha256 is checked
+    # once recorded in ESC50_SHA256 (or given with --sha256).
     "esc50": Corpus(
         name="esc50",
-        url="https://github.com/karolpiczak/ESC-50/archive/master.zip",
-        archive="ESC-50-master.zip",
-        top_dir="ESC-50-master",
+        url=f"https://github.com/karolpiczak/ESC-50/archive/{ESC50_COMMIT}.zip",
+        archive=f"ESC-50-{ESC50_COMMIT[:12]}.zip",
+        top_dir="ESC-50-master",  # the folder name the recipes and docs use
+        sha256=ESC50_SHA256,
+        extracts_to=f"ESC-50-{ESC50_COMMIT}",
     ),
     # OpenSLR resource 17. The md5 and byte size are the values that Kaldi-/ESPnet-style
     # recipes (PaddleSpeech, wenet, kiwano, ...) check the OpenSLR archive against.
@@ -108,9 +121,13 @@ def download(
             break
         except _Interrupted as why:
             if attempt == retries:
-                raise TrnetError(
-                    f"{url}: download failed after {retries + 1} attempts ({why}); "
+                kept = (
                     f"{part} is kept and the next run resumes it"
+                    if part.is_file() and part.stat().st_size
+                    else "nothing was downloaded; the next run starts again"
+                )
+                raise TrnetError(
+                    f"{url}: download failed after {retries + 1} attempts ({why}); {kept}"
                 ) from None
             _console.print(f"[yellow]warning:[/] {url}: {why}; resuming (retry {attempt + 1})")
             time.sleep(backoff_s * (attempt + 1))
@@ -278,12 +295,15 @@ def fetch_corpus(
     url: str | None = None,
     md5: str | None = None,
     remove_archive: bool = False,
+    sha256: str | None = None,
     **download_opts,
 ) -> Path:
     """Download and extract a registered corpus into ``dest``; return its folder.
 
-    ``url`` points at a mirror (the published checksum still applies unless ``md5`` is
-    given). ``dest/.<name>.done`` is written last, so a second call does nothing.
+    ``url`` points at a mirror (the published checksums still apply unless ``md5`` or
+    ``sha256`` is given). An archive with no checksum on record is extracted with a
+    warning giving its sha256. ``dest/.<name>.done`` is written last, so a second call
+    does nothing.
     """
     corpus = get_corpus(name)
     dest = Path(dest)
@@ -292,16 +312,28 @@ def fetch_corpus(
     if marker.is_file():
         _console.print(f"{corpus.name}: {marker} exists, nothing to do")
         return root
-    size = corpus.size if md5 is None else None
+    own = md5 is None and sha256 is None
+    size = corpus.size if own else None
+    want_md5, want_sha256 = (corpus.md5, corpus.sha256) if own else (md5, sha256)
     archive = download(
-        url or corpus.url, dest / corpus.archive, size, md5 or corpus.md5, **download_opts
+        url or corpus.url, dest / corpus.archive, size, want_md5, want_sha256, **download_opts
     )
+    if want_md5 is None and want_sha256 is None:
+        _console.print(
+            f"[yellow]warning:[/] {archive}: no checksum on record; its sha256 is "
+            f"{file_digest(archive, 'sha256')} (check it, then pass --sha256 or record it)"
+        )
     if root.exists():
         raise TrnetError(f"{root}: already exists but {marker} does not; remove it and rerun")
     tops = extract(archive, dest)
+    inner = dest / corpus.extracts_to if corpus.extracts_to else None
+    if inner is not None and inner in tops and root not in tops:
+        os.replace(inner, root)
+        tops = [root if top == inner else top for top in tops]
     if root not in tops:
         found = ", ".join(p.name for p in tops) or "nothing"
-        raise TrnetError(f"{archive}: expected it to hold {corpus.top_dir}/, found {found}")
+        wanted = " or ".join(f"{name}/" for name in (corpus.extracts_to, corpus.top_dir) if name)
+        raise TrnetError(f"{archive}: expected it to hold {wanted}, found {found}")
     if remove_archive:
         archive.unlink()
     with atomic_write(marker) as f:

@@ -14,7 +14,6 @@ language``; noise: ``id`` and optionally a label). The category is the annotated
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 from collections.abc import Iterable
@@ -26,6 +25,7 @@ from rich.console import Console
 from trnet.audio import audio_info
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
+from trnet.io import read_csv
 
 NOISE_SETS = ("esc50_train", "esc50_dev", "esc50", "musan", "musan_music", "musan_speech")
 ESC50_ROLES = {"train": "esc50_train", "dev": "esc50_dev", "test": "esc50"}
@@ -99,7 +99,7 @@ def index_esc50(
     folds_seen: set[int] = set()
     for lineno, row in _read_esc50_csv(meta):
         try:
-            fold = int(row["fold"])
+            fold = int(row["fold"] or "")
         except ValueError:
             raise TrnetError(
                 f"{meta}:{lineno}: fold must be an integer, got {row['fold']!r}"
@@ -107,10 +107,15 @@ def index_esc50(
         folds_seen.add(fold)
         if fold not in role_of:
             continue
-        path = root / "audio" / row["filename"]
+        name, category = (row["filename"] or "").strip(), (row["category"] or "").strip()
+        if not name or not category or Path(name).name != name:
+            why = f"expected a file name and a category, got {name!r}, {category!r}"
+            skipped.append(Skipped(Path(f"{meta}:{lineno}"), why))
+            continue
+        path = root / "audio" / name
         dur = _probe(path, skipped)
         if dur is not None:
-            clip = Clip(Path(row["filename"]).stem, path, row["category"], dur, fold=fold)
+            clip = Clip(Path(name).stem, path, category, dur, fold=fold)
             sets[ESC50_ROLES[role_of[fold]]].append(clip)
     missing = sorted(set(role_of) - folds_seen)
     if missing:
@@ -119,12 +124,11 @@ def index_esc50(
 
 
 def _read_esc50_csv(meta: Path) -> Iterable[tuple[int, dict[str, str]]]:
-    with open(meta, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        need = {"filename", "fold", "category"}
-        if not need <= set(reader.fieldnames or ()):
-            raise TrnetError(f"{meta}: expected columns {sorted(need)}, got {reader.fieldnames}")
-        yield from enumerate(reader, 2)
+    header, rows = read_csv(meta)
+    need = {"filename", "fold", "category"}
+    if not need <= set(header):
+        raise TrnetError(f"{meta}: expected columns {sorted(need)}, got {header!r}")
+    yield from rows
 
 
 def index_musan(root: str | os.PathLike) -> tuple[dict[str, list[Clip]], list[Skipped]]:

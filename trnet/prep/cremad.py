@@ -10,12 +10,12 @@ text pointers) are listed as skipped.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from trnet.errors import TrnetError
+from trnet.io import read_csv
 from trnet.prep import PrepReport
 from trnet.prep.common import ClassMap, Item, check_root, parse_files, prepare_listed
 
@@ -55,12 +55,15 @@ def read_genders(root: Path) -> dict[str, str]:
     path = root / DEMOGRAPHICS
     if not path.is_file():
         return {}
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    if rows and not {"ActorID", "Sex"} <= set(rows[0]):
+    header, rows = read_csv(path, encoding="utf-8-sig")
+    if rows and not {"ActorID", "Sex"} <= set(header):
         raise TrnetError(f"{path}: expected the columns ActorID and Sex")
     sex = {"male": "m", "female": "f"}
-    return {r["ActorID"].strip(): sex.get(r["Sex"].strip().lower(), "u") for r in rows}
+    # a short row (no Sex) leaves that actor's gender unknown ("u"), as an unknown value does
+    return {
+        (r["ActorID"] or "").strip(): sex.get((r["Sex"] or "").strip().lower(), "u")
+        for _, r in rows
+    }
 
 
 def list_items(root: Path) -> tuple[list[Item], list[tuple[str, str]]]:

@@ -29,10 +29,14 @@ from trnet.prep.common import audio_duration
 EXPECTED = "expected IEMOCAP_full_release with Session1..Session5/dialog/EmoEvaluation"
 CLASS_MAP = {"ang": "ang", "hap": "hap", "exc": "hap", "neu": "neu", "sad": "sad"}
 """Corpus label → 4-class label; every other label is dropped (and counted)."""
+LABELS = frozenset(CLASS_MAP) | {"fru", "sur", "fea", "dis", "oth", "xxx"}
+"""Every emotion field of the release; anything else is a malformed line, not a label."""
 
 _LINE = re.compile(r"^\[\s*\d+(?:\.\d*)?\s*-\s*\d+(?:\.\d*)?\s*\]\s+(\S+)\s+(\S+)\s+\[[^\]]*\]\s*$")
 _UTT = re.compile(r"^Ses(\d{2})[MF]_\S+_([MF])\d+$")
 _SESSION_DIR = re.compile(r"^Session(\d+)$")
+_EVALUATOR = re.compile(r"^[A-Z]-[A-Z]+\d*:")
+"""``C-E1:``, ``A-F2:``: one evaluator's rating of the turn above (not read)."""
 DEBRIS = "macOS metadata file (._*), ignored"
 
 
@@ -103,18 +107,26 @@ def label_files(session_dir: Path) -> list[Path]:
 def parse_label_file(path: Path, session: str) -> tuple[list[Turn], list[tuple[str, str]]]:
     """Turns of one EmoEvaluation file, and ``(file:line, reason)`` for lines skipped.
 
-    Only lines starting with ``[`` are turns; headers (``%``), evaluator lines (``C-E1:``,
-    ``A-E1:``) and blanks are not. A file without any turn is reported as empty.
+    Lines starting with ``[`` are turns; headers (``%``), evaluator lines (``C-E1:``,
+    ``A-E1:``) and blanks are not read; any other line is malformed. A file that is not
+    UTF-8 text is one row (its utterances are then listed as wavs without a label line);
+    a file without any turn is reported as empty.
     """
     turns: list[Turn] = []
     skipped: list[tuple[str, str]] = []
-    text = path.read_text(encoding="utf-8", errors="replace")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return [], [(str(path), f"not a text file (invalid UTF-8 at byte {err.start})")]
+    if "\0" in text:
+        return [], [(str(path), f"not a text file (NUL byte at {text.index(chr(0))})")]
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if not line.startswith("["):
+        if not line or line.startswith("%") or _EVALUATOR.match(line):
             continue
         where = f"{path}:{lineno}"
-        match = _LINE.match(line)
+        match = _LINE.match(line) if line.startswith("[") else None
         if not match:
             skipped.append((where, "malformed line"))
             continue
@@ -124,11 +136,28 @@ def parse_label_file(path: Path, session: str) -> tuple[list[Turn], list[tuple[s
             skipped.append((where, f"malformed utterance id {utt}"))
         elif f"Ses{id_match.group(1)}" != session:
             skipped.append((where, f"utterance {utt} listed under {session}"))
+        elif label not in LABELS:
+            skipped.append((where, f"malformed emotion field {match.group(2)!r}"))
         else:
             turns.append(Turn(utt=utt, label=label, session=session, where=where))
     if not turns and not skipped:
         skipped.append((str(path), "empty EmoEvaluation file"))
     return turns, skipped
+
+
+def unlabelled_wavs(wav_root: Path, turns: list[Turn]) -> list[tuple[str, str]]:
+    """``(wav, reason)`` for every ``<dialog>/<utt>.wav`` under ``wav_root`` that no label
+    line names, so a lost or damaged EmoEvaluation file shows up utterance by utterance."""
+    listed = {turn.utt for turn in turns}
+    found = []
+    if not wav_root.is_dir():
+        return found
+    for folder in sorted(p for p in wav_root.iterdir() if p.is_dir()):
+        for wav in sorted(folder.glob("*.wav")):
+            if not wav.name.startswith("._") and wav.stem not in listed:
+                why = f"no label line in EmoEvaluation/{folder.name}.txt"
+                found.append((str(wav), why))
+    return found
 
 
 def find_debris(session_dir: Path) -> list[tuple[str, str]]:
@@ -224,6 +253,8 @@ def prepare(
     report = PrepReport(data_dir=out, corpus="iemocap", generated=generated)
     turns, skipped = read_turns(sessions, files)
     wav_roots = {session: folder / "sentences" / "wav" for session, folder in sessions}
+    for wav_root in wav_roots.values():
+        skipped += unlabelled_wavs(wav_root, turns)
     tables = build_tables(turns, wav_roots, improvised_only, report, skipped)
     write_skipped(out, skipped)
     report.n_skipped = len(skipped)

@@ -16,12 +16,12 @@ any speaker-based fold.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from trnet.errors import TrnetError
+from trnet.io import read_csv
 from trnet.prep import PrepReport
 from trnet.prep.common import ClassMap, Item, check_root, prepare_listed
 
@@ -99,24 +99,23 @@ def list_items(root: Path) -> tuple[list[Item], list[tuple[str, str]]]:
     labels = find_labels(root)
     items: list[Item] = []
     skipped: list[tuple[str, str]] = []
-    with open(labels, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise TrnetError(
-                f"{labels}: no column {', '.join(missing)}; expected the header "
-                "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"
-            )
-        seen: dict[str, int] = {}
-        for row in reader:
-            item, reason = parse_row(row, root / "Audios")
-            if item is not None and item.utt in seen:
-                item, reason = None, f"duplicate of line {seen[item.utt]}"
-            if item is None:
-                skipped.append((f"{labels}:{reader.line_num}", reason))
-            else:
-                seen[item.utt] = reader.line_num
-                items.append(item)
+    header, rows = read_csv(labels, encoding="utf-8-sig")
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise TrnetError(
+            f"{labels}: no column {', '.join(missing)}; expected the header "
+            "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"
+        )
+    seen: dict[str, int] = {}
+    for line_num, row in rows:
+        item, reason = parse_row(row, root / "Audios")
+        if item is not None and item.utt in seen:
+            item, reason = None, f"duplicate of line {seen[item.utt]}"
+        if item is None:
+            skipped.append((f"{labels}:{line_num}", reason))
+        else:
+            seen[item.utt] = line_num
+            items.append(item)
     return items, skipped
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from trnet.errors import TrnetError
+from trnet.io import read_yaml
 from trnet.models.se_cmgan import CMGAN_DEFAULTS
 from trnet.models.se_crn import CRN_DEFAULTS
 from trnet.strict import build, dataclass_of
@@ -89,15 +90,11 @@ def resolve_config(conf: dict | None, where: str = "se config") -> dict:
 
 def load_config(path: str | os.PathLike) -> dict:
     """Read and resolve a YAML SE config."""
-    import yaml
 
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: config file not found")
-    try:
-        conf = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise TrnetError(f"{path}: invalid YAML ({err})") from None
+    conf = read_yaml(path)
     if conf is not None and not isinstance(conf, dict):
         raise TrnetError(f"{path}: expected a mapping at the top level")
     return resolve_config(conf, str(path))

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from trnet.contract import GENERATED_MARKER
-from trnet.errors import TrnetError
+from trnet.errors import TrnetError, overwrite_hint
 from trnet.io import atomic_write
 from trnet.synth_corpus.esc50_layout import TARGETS, write_esc50
 from trnet.synth_corpus.iemocap_layout import write_iemocap
@@ -105,7 +105,7 @@ def _make_room(dest: Path, args: dict, overwrite: bool) -> None:
         if not overwrite:
             raise TrnetError(
                 f"{dest}: holds a generated corpus made with {_describe(ours)}, not "
-                f"{_describe(args)}; use --overwrite to replace it"
+                f"{_describe(args)}; {overwrite_hint()}"
             )
         for name in SUBDIRS.values():
             shutil.rmtree(dest / name, ignore_errors=True)

@@ -45,6 +45,7 @@ import yaml
 
 from trnet.contract import CLEAN
 from trnet.errors import TrnetError
+from trnet.io import read_yaml
 from trnet.strict import build
 
 INPUTS = ("noisy", "enhanced", "blend")
@@ -183,19 +184,11 @@ def config_from_dict(raw: Any, where: str = "config") -> Config:
     return cfg
 
 
-def read_yaml(path: str | Path) -> Any:
-    """The parsed YAML of a config file; a missing file or bad YAML is an error naming it."""
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; errors name ``path``."""
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: config file not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise TrnetError(f"{path}: not valid YAML ({err})") from None
-
-
-def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config; errors name ``path``."""
     return config_from_dict(read_yaml(path), str(path))
 
 

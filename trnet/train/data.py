@@ -132,8 +132,9 @@ class FeatureStore:
             self._cache[condition, utt] = x
         return x
 
-    def check(self, needs: dict[str, set[str]], what: str) -> None:
-        """Raise one error listing every (condition, utterance) without features."""
+    def check(self, needs: dict[str, set[str]], what: str, before: str = "training") -> None:
+        """Raise one error listing every (condition, utterance) without features
+        (``before``: the step that needs them, named in the message)."""
         problems = []
         for condition in sorted(needs):
             path = self.dump / condition / "feats.scp"
@@ -146,7 +147,7 @@ class FeatureStore:
                 problems.append(f"{path}: {len(missing)} utterances missing ({shown})")
         if problems:
             raise TrnetError(
-                f"{what}: features missing before training:\n  " + "\n  ".join(problems)
+                f"{what}: features missing before {before}:\n  " + "\n  ".join(problems)
             )
 
 

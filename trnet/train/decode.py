@@ -117,7 +117,8 @@ def decode_condition(
     from trnet.train.data import ExampleSet, load_functionals, needs_for, set_options
     from trnet.train.infer import predict
 
-    store.check(needs_for([condition], set(utts), cfg.data.input, False), f"decode {condition}")
+    needs = needs_for([condition], set(utts), cfg.data.input, False)
+    store.check(needs, f"decode {condition}", "decoding")
     examples = [(u, condition) for u in utts]
     func = None
     if cfg.model.functionals:  # a hybrid: the eGeMAPS functionals of the model's input

@@ -1,4 +1,15 @@
-# How jobs run. trnet parallelises inside Python (--nj), so "run.pl"-style local execution
-# is all the recipe needs; set train_cmd to a wrapper (e.g. "srun --gres=gpu:1") on a cluster.
-export train_cmd=""
-export decode_cmd=""
+# How the stages that fan out run their jobs (Kaldi's cmd.sh; sourced by ser.sh).
+#   empty           here, in the recipe's own processes: stage 4 one fold chain per --nj,
+#                   stage 5 the decodes in the background (the default)
+#   utils/run.pl    here too, as job arrays over the folds, one log per job:
+#                   exp/<system>/log/train.<fold>.log, exp/<system>/decode/log/decode.<fold>.log
+#   utils/slurm.pl  Slurm: sbatch --array over the folds (--wait), with resources, e.g.
+#     export train_cmd="utils/slurm.pl --mem 8G --time 4:00:00 --num-threads 4"
+#     export cuda_cmd="utils/slurm.pl --gpu 1 --mem 16G --time 8:00:00"
+#     export decode_cmd="utils/slurm.pl --mem 4G --time 1:00:00"
+# train_cmd trains (stage 4) with --ngpu 0, cuda_cmd with --ngpu N > 0 (ser.sh adds
+# --gpu N, and --num-nodes M for --num_nodes M); decode_cmd decodes (stage 5). A value
+# set in the environment wins.
+export train_cmd=${train_cmd:-}
+export cuda_cmd=${cuda_cmd:-}
+export decode_cmd=${decode_cmd:-}

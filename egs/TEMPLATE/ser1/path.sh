@@ -4,3 +4,6 @@
 export LC_ALL=C
 # rich tables in logs: wide enough for the systems x conditions table
 [ -t 1 ] || export COLUMNS=${COLUMNS:-160}
+# A stage that finds its output made with other settings refuses; run.sh has no --overwrite,
+# so the message says what a recipe user can do instead.
+export TRNET_OVERWRITE_HINT="remove it and rerun to rebuild it with these settings (run.sh has no --overwrite)"

@@ -46,6 +46,11 @@ conf_dir=               # <system>.yaml and se.yaml; empty: conf (generated corp
 se_config=              # SE front end; empty: pretrained NSNet2 (conf/se_nsnet2.yaml), trained CRN ($conf_dir/se.yaml) on the generated corpus
 systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"  # what stages 4-6 train, decode and score
 folds="1 2"             # folds to train and test
+## Scale-out (stages 4-5; job backends: cmd.sh)
+ngpu=0                  # training processes per node: > 1 starts trnet train through torchrun (DDP; with --device cpu: gloo processes)
+num_nodes=1             # nodes per training job (torchrun rendezvous at --master_addr; cuda_cmd must be utils/slurm.pl)
+master_addr=            # host of the rendezvous when num_nodes > 1 (e.g. the first node of the allocation)
+master_port=29500       # rendezvous port of fold K: master_port + K
 help_message="Usage: ./run.sh [--name value ...] (egs/<corpus>/run.sh → egs/TEMPLATE/ser1/ser.sh)
 Lists are one quoted, space-separated word (--snrs \"20 15 10\"). Options, with the values in force:"
 . utils/parse_options.sh
@@ -90,6 +95,18 @@ in_background() {
 wait_background() {
   for pid in "${pids[@]}"; do wait "$pid"; done
   pids=()
+}
+
+# `fold_ranges`: $folds as JOB=A:B ranges of consecutive folds ("1 2 3 5" → 1:3 5:5), the
+# job arrays of a backend.
+fold_ranges() {
+  local f start= prev=
+  for f in $(printf '%s\n' $folds | sort -n); do
+    if [ -n "$prev" ] && [ "$f" -eq $((prev + 1)) ]; then prev=$f; continue; fi
+    [ -z "$start" ] || echo "$start:$prev"
+    start=$f prev=$f
+  done
+  [ -z "$start" ] || echo "$start:$prev"
 }
 
 # `config_deps CONF`: the systems a config depends on, i.e. the exp/<system>/ its values
@@ -173,32 +190,78 @@ fi
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   train_systems=$(train_order)
   log "stage 4: training ($train_systems) on folds $folds"
-  # One chain per fold, each system after those its config depends on (TRNet's high-level
-  # target is Baseline-c's clean embeddings); up to $nj chains at once, one thread each. A
-  # fold marked .done is skipped; an interrupted one continues from its last checkpoint.
-  train_chain() {
-    local fold=$1 system
-    for system in $train_systems; do
-      log "training $system fold $fold"
-      ${train_cmd:-} trnet train --config "$conf_dir/$system.yaml" --fold "$fold" \
-        --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
-        --device "$device" --seed "$seed" --snrs "$snrs" --resume
+  # `trnet train`, or torchrun starting it $ngpu times per node on $num_nodes nodes (DDP:
+  # nccl on GPUs, gloo with --device cpu); the rendezvous port of fold K is master_port + K.
+  train=(trnet train)
+  if [ "$ngpu" -gt 1 ] || [ "$num_nodes" -gt 1 ]; then
+    nproc=$(( ngpu > 1 ? ngpu : 1 ))
+    if [ "$num_nodes" -gt 1 ]; then
+      [ -n "$master_addr" ] || die "--num_nodes $num_nodes needs --master_addr (the host of the first node)"
+      train=(torchrun --nnodes "$num_nodes" --nproc_per_node "$nproc" --rdzv_backend c10d
+        --rdzv_id "trnet-fold@FOLD@" --rdzv_endpoint "$master_addr:\$(($master_port + @FOLD@))" -m trnet train)
+    else
+      train=(torchrun --standalone --nproc_per_node "$nproc" -m trnet train)
+    fi
+  fi
+  backend=$train_cmd
+  if [ "$ngpu" -gt 0 ]; then
+    backend=$cuda_cmd
+    [ -z "$backend" ] || backend+=" --gpu $ngpu"
+  fi
+  [ -z "$backend" ] || [ "$num_nodes" -le 1 ] || backend+=" --num-nodes $num_nodes"
+  [ -n "$backend" ] || [ "$num_nodes" -le 1 ] || die "--num_nodes $num_nodes needs a cuda_cmd (cmd.sh) that starts the job on every node (utils/slurm.pl)"
+  if [ -z "$backend" ]; then
+    # One chain per fold, each system after those its config depends on (TRNet's high-level
+    # target is Baseline-c's clean embeddings); up to $nj chains at once, one thread each. A
+    # fold marked .done is skipped; an interrupted one continues from its last checkpoint.
+    train_chain() {
+      local fold=$1 system
+      for system in $train_systems; do
+        log "training $system fold $fold"
+        "${train[@]//@FOLD@/$fold}" --config "$conf_dir/$system.yaml" --fold "$fold" \
+          --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
+          --device "$device" --seed "$seed" --snrs "$snrs" --resume
+      done
+    }
+    for fold in $folds; do
+      in_background train_chain "$fold"
     done
-  }
-  for fold in $folds; do
-    in_background train_chain "$fold"
-  done
-  wait_background
+    wait_background
+  else
+    # The backend (cmd.sh) runs each system, after those it depends on, as job arrays over
+    # the folds (JOB = fold), at most $nj jobs at once; logs: exp/<system>/log/train.<fold>.log
+    for system in $train_systems; do
+      log "training $system folds $folds ($backend)"
+      for range in $(fold_ranges); do
+        ( if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
+          $backend --max-jobs-run "$nj" "JOB=$range" "exp/$system/log/train.JOB.log" \
+            "${train[@]//@FOLD@/JOB}" --config "$conf_dir/$system.yaml" --fold JOB \
+            --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/foldJOB" \
+            --device "$device" --seed "$seed" --snrs "$snrs" --resume ) &
+        pids+=($!)
+      done
+      wait_background
+    done
+  fi
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: decoding"
   for system in $systems; do
-    for fold in $folds; do
-      in_background ${decode_cmd:-} trnet decode "exp/$system/fold$fold" --dump "$dump" \
-        --test-dir "data/folds/$protocol/fold$fold/test" --conditions "${test_conditions[*]}" \
-        --out "exp/$system/decode" --device "$device"
-    done
+    if [ -z "$decode_cmd" ]; then
+      for fold in $folds; do
+        in_background trnet decode "exp/$system/fold$fold" --dump "$dump" \
+          --test-dir "data/folds/$protocol/fold$fold/test" --conditions "${test_conditions[*]}" \
+          --out "exp/$system/decode" --device "$device"
+      done
+    else  # job arrays over the folds; logs: exp/<system>/decode/log/decode.<fold>.log
+      for range in $(fold_ranges); do
+        in_background $decode_cmd --max-jobs-run "$nj" "JOB=$range" \
+          "exp/$system/decode/log/decode.JOB.log" trnet decode "exp/$system/foldJOB" \
+          --dump "$dump" --test-dir "data/folds/$protocol/foldJOB/test" \
+          --conditions "${test_conditions[*]}" --out "exp/$system/decode" --device "$device"
+      done
+    fi
   done
   wait_background
 fi
