@@ -2,12 +2,17 @@
 
 For each condition, ``<out>/<condition>/fold<K>/`` receives ``hyp``, ``ref``, ``classes``,
 ``posteriors``, ``utt2s`` (systems with the compensation), ``emb.ark``/``emb.scp`` (the
-embedding z~ fed to the classifier), ``info.json`` and, last, ``.done``: a complete dir
-is skipped. Inputs are cut or repeated to the config's ``max_len`` as in training.
+embedding z~ fed to the classifier), ``info.json`` and, last, ``.done``: the decode's
+signature (the sha256 of the ``best.pt`` that produced it, the condition and the test set).
+A complete dir with the same signature is skipped; one made by another model (a retrained
+fold) or on another test set is refused unless ``overwrite`` (then redone), as every stage
+does (:mod:`trnet.stage`), so a stale decode never survives a retrain. Inputs are cut or
+repeated to the config's ``max_len`` as in training.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +23,7 @@ from trnet.contract import parse_condition as condition_info
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, write_kv
+from trnet.stage import claim, finish
 
 if TYPE_CHECKING:
     import torch
@@ -31,6 +37,14 @@ def read_corpus_info(test_dir: Path) -> dict:
     return CorpusInfo.read_dict(test_dir)
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def decode(
     exp_fold: str | Path,
     dump: str | Path,
@@ -39,6 +53,7 @@ def decode(
     out: str | Path,
     batch_size: int = 64,
     device: str = "auto",
+    overwrite: bool = False,
 ) -> list[Path]:
     """Decode ``test_dir`` in each condition with ``exp_fold/best.pt``; returns the dirs."""
     from trnet import checkpoint
@@ -58,6 +73,10 @@ def decode(
     for condition in conditions:
         condition_info(condition)
     labels = load_labels(test)
+    test_digest = hashlib.sha256(
+        "".join(f"{u} {labels[u]}\n" for u in test.utts).encode("utf-8")
+    ).hexdigest()
+    model_digest = file_sha256(exp_fold / "best.pt")
     corpus = read_corpus_info(test_dir)
     dev = resolve_device(device)
     model = build_ser_model(cfg.model)
@@ -67,7 +86,8 @@ def decode(
     done = []
     for condition in conditions:
         dest = out / condition / f"fold{best['fold']}"
-        if not (dest / ".done").is_file():
+        signature = {"model_sha256": model_digest, "condition": condition, "test": test_digest}
+        if not claim(dest, signature, overwrite):
             info = {
                 "system": cfg.system,
                 "fold": best["fold"],
@@ -80,6 +100,7 @@ def decode(
             decode_condition(
                 model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
             )
+            finish(dest, signature)
         done.append(dest)
     return done
 
@@ -96,7 +117,7 @@ def decode_condition(
     batch_size: int,
     device: torch.device,
 ) -> None:
-    """Run the model on one condition and write the decode dir (``.done`` last)."""
+    """Run the model on one condition and write the decode dir (the caller writes ``.done``)."""
     from trnet.kaldi_io import write_vectors
     from trnet.train.data import ExampleSet, needs_for
     from trnet.train.infer import predict
@@ -120,5 +141,3 @@ def decode_condition(
     with atomic_write(dest / "info.json") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
-    with atomic_write(dest / ".done") as f:
-        f.write(f"{len(utts)} utterances\n")
