@@ -33,7 +33,8 @@ for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.nam
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 1."""
+    """Entry point: user errors become one line on stderr and exit status 1, Ctrl-C the
+    line ``interrupted`` and exit status 130."""
     try:
         app()
     except TrnetError as err:
@@ -42,3 +43,8 @@ def main() -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("[bold red]interrupted[/]")
         sys.exit(130)
+    except SystemExit as done:
+        # Typer turns a KeyboardInterrupt inside a command into a silent Exit(130)
+        if done.code == 130:
+            Console(stderr=True).print("[bold red]interrupted[/]")
+        raise
