@@ -12,11 +12,16 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import kaldiio
+import numpy as np
 import pytest
+import torch
 import yaml
 
 from trnet.data.validate import validate
@@ -280,3 +285,131 @@ def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, t
         n_utts = len((work / "data" / "ravdess" / "utt2emo").read_text().splitlines())
         assert len((d / "hyp").read_text().splitlines()) == n_utts > 0
         assert 0.0 <= json.loads((d / "scores.json").read_text())["uar"] <= 1.0
+
+
+# A real kill (SIGKILL, nothing runs after it) in the middle of a stage, then the same
+# command again: it completes, with the bytes of the recipe's uninterrupted run, and no scp
+# line of the killed run points into a half-written ark.
+
+TRNET = shutil.which("trnet", path=ENV["PATH"]) or f"{sys.executable} -m trnet"
+SUMMARY_TIMES = {"seconds"}  # wall-clock fields: the only ones a rerun may change
+
+
+def kill_then_rerun(argv: list[str], cwd: Path, ready) -> None:
+    """Start ``argv``, SIGKILL its process group once ``ready()`` (it has written part of
+    its output), check the scp files it left, then run it again to the end."""
+    argv = [*TRNET.split(), *map(str, argv)]
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        while not ready():
+            assert proc.poll() is None, "ended before the kill: " + proc.stderr.read().decode()
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert_scps_readable(cwd)
+    again = subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert_scps_readable(cwd)
+
+
+def assert_scps_readable(work: Path, top: str = "killed") -> None:
+    """Every line of every feats.scp/emb.scp under ``work/top`` reads a whole matrix."""
+    for scp in sorted((work / top).rglob("*.scp")):
+        if scp.name in ("feats.scp", "emb.scp"):
+            lines = scp.read_text().splitlines()
+            table = kaldiio.load_scp(str(scp))
+            old = os.getcwd()
+            os.chdir(work)  # scp paths are relative to the recipe folder
+            try:
+                assert len([np.asarray(table[k]) for k in table]) == len(lines), scp
+            finally:
+                os.chdir(old)
+
+
+def arks_started(d: Path):
+    return lambda: any(p.stat().st_size > 0 for p in d.glob("*.ark")) if d.is_dir() else False
+
+
+def assert_same_tree(new: Path, ref: Path, work: Path) -> None:
+    """``new`` holds the files of ``ref`` (less stage 6's reports), byte for byte, the scp
+    files up to the dir they name."""
+    ref_files = sorted(p.relative_to(ref) for p in ref.rglob("*") if p.is_file())
+    ref_files = [p for p in ref_files if p.name not in REPORTS]
+    assert sorted(p.relative_to(new) for p in new.rglob("*") if p.is_file()) == ref_files
+    for rel in ref_files:
+        got, want = (new / rel).read_bytes(), (ref / rel).read_bytes()
+        if rel.suffix == ".scp":
+            prefix = (str(ref.relative_to(work)) + "/").encode(), str(new.relative_to(work)) + "/"
+            want = want.replace(prefix[0], prefix[1].encode())
+            want = want.replace(str(ref).encode() + b"/", str(new).encode() + b"/")
+        if rel.name == "mix_summary.json":
+            got, want = (
+                {k: v for k, v in json.loads(x).items() if k not in SUMMARY_TIMES}
+                for x in (got, want)
+            )
+        assert got == want, rel
+
+
+def test_a_killed_mix_reruns_to_the_uninterrupted_bytes(recipe):
+    out = recipe / "killed" / "dump"
+    argv = ["mix", "data/iemocap", out.relative_to(recipe), "--noise", "musan", "--snr", "0"]
+    argv += ["--noise-root", "data/noise", "--nj", "1", "--seed", "0"]
+    kill_then_rerun(argv, recipe, arks_started(out / "musan_0"))
+    assert_same_tree(out / "musan_0", recipe / "dump" / "iemocap" / "musan_0", recipe)
+
+
+def test_a_killed_enhance_reruns_to_the_uninterrupted_bytes(recipe):
+    out = recipe / "killed" / "enh"
+    shutil.copytree(recipe / "dump" / "iemocap" / "esc50_0", out / "esc50_0", symlinks=True)
+    scp = out / "esc50_0" / "feats.scp"  # the copy's scp names the copy's ark
+    scp.write_text(
+        scp.read_text().replace("dump/iemocap/esc50_0/", f"{out.relative_to(recipe)}/esc50_0/")
+    )
+    wav = out / "esc50_0" / "wav.scp"
+    wav.write_text(
+        wav.read_text().replace("dump/iemocap/esc50_0/", f"{out.relative_to(recipe)}/esc50_0/")
+    )
+    argv = ["enhance", out.relative_to(recipe), "--model", "exp/se", "--nj", "1", "--seed", "0"]
+    kill_then_rerun(argv, recipe, arks_started(out / "esc50_0_enh"))
+    assert_same_tree(out / "esc50_0_enh", recipe / "dump" / "iemocap" / "esc50_0_enh", recipe)
+
+
+def test_a_killed_decode_reruns_to_the_uninterrupted_bytes(recipe):
+    out = recipe / "killed" / "decode"
+    ref = recipe / "exp" / "trnet" / "decode"
+    conditions = sorted(p.name for p in ref.iterdir() if p.is_dir())
+    argv = ["decode", "exp/trnet/fold1", "--dump", "dump/iemocap", "--test-dir"]
+    argv += ["data/folds/speaker/fold1/test", "--conditions", " ".join(conditions)]
+    argv += ["--out", out.relative_to(recipe), "--device", "cpu"]
+    kill_then_rerun(argv, recipe, lambda: any(out.rglob("hyp")))
+    for cond in conditions:
+        assert_same_tree(out / cond, ref / cond, recipe)
+
+
+def test_a_killed_training_resumes_to_the_uninterrupted_model(recipe):
+    out = recipe / "killed" / "exp" / "baseline_noisy" / "fold1"
+    argv = ["train", "--config", "conf/fast/baseline_noisy.yaml", "--fold", "1", "--data-root"]
+    argv += ["data/folds/speaker", "--dump", "dump/iemocap", "--out", out.relative_to(recipe)]
+    argv += ["--device", "auto", "--seed", "0", "--snrs", "10 0", "--resume"]
+    kill_then_rerun(argv, recipe, lambda: (out / "checkpoints" / "epoch1.pt").is_file())
+    ref = recipe / "exp" / "baseline_noisy" / "fold1"
+    got, want = (torch.load(d / "best.pt", weights_only=False) for d in (out, ref))
+    assert got["epoch"] == want["epoch"] and got["dev_uar"] == want["dev_uar"]
+    assert got["model"].keys() == want["model"].keys()
+    for name, tensor in want["model"].items():
+        assert torch.equal(got["model"][name], tensor), name
+    assert (out / ".done").read_text() == (ref / ".done").read_text()
+    rows = [
+        [line.split("\t")[:-1] for line in (d / "metrics.tsv").read_text().splitlines()]
+        for d in (out, ref)
+    ]  # every column but the last, seconds
+    assert rows[0] == rows[1]
