@@ -169,6 +169,8 @@ def test_ctrl_c_is_exit_130_and_one_line(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # as from a terminal, even when this runs in a background job that ignores SIGINT
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
     )
     try:
