@@ -9,15 +9,31 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 import pytest
+import torch
 from ser_toy import make_toy, toy_config
 
+from trnet import checkpoint
 from trnet.errors import TrnetError
 from trnet.io import read_kv
+from trnet.models.factory import build_ser_model
 from trnet.scoring.metrics import CLASSES
+from trnet.train.config import config_from_dict
 from trnet.train.decode import decode
 from trnet.train.trainer import train_fold
 
 CONDITIONS = ["clean", "esc50_0", "musan_0"]
+SYSTEMS = ["baseline_clean", "baseline_enhanced", "trnet"]  # input noisy, enhanced, blend
+
+
+def _perturb_best(exp_fold: Path) -> None:
+    """Make ``best.pt`` differ from the last epoch's checkpoint (as when an earlier epoch
+    was best), so a test sees which of the two decode reads."""
+    best = checkpoint.load(exp_fold / "best.pt")
+    gen = torch.Generator().manual_seed(7)
+    for name, tensor in best["model"].items():  # small enough not to saturate the softmax
+        if tensor.is_floating_point() and "running_" not in name:
+            tensor += 0.05 * torch.randn(tensor.shape, generator=gen)
+    checkpoint.save(exp_fold / "best.pt", best)
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +41,46 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("dec")
     folds, dump = make_toy(root, per_speaker=4)
     exp = root / "exp"
-    for system in ("baseline_clean", "trnet"):
+    for system in SYSTEMS:
         cfg = toy_config(system, z_clean_from=str(exp / "baseline_clean" / "fold{fold}"), epochs=1)
         train_fold(cfg, 1, folds, dump, exp / system / "fold1", device="cpu")
+        _perturb_best(exp / system / "fold1")
     return {"folds": folds, "dump": dump, "exp": exp}
 
 
-@pytest.mark.parametrize("system", ["baseline_clean", "trnet"])
+def forward(weights: dict, raw_config: dict, dump: Path, condition: str, utts: list[str]) -> dict:
+    """Posteriors of each utterance, one at a time, computed here from the dump's arks:
+    the input kind picks ``<condition>`` and/or ``<condition>_enh``, cut or tiled to
+    ``max_len`` frames."""
+    cfg = config_from_dict(raw_config)
+    model = build_ser_model(cfg.model)
+    model.load_state_dict(weights)
+    model.eval()
+    noisy = dict(kaldiio.load_scp(str(dump / condition / "feats.scp")))
+    enh = dict(kaldiio.load_scp(str(dump / f"{condition}_enh" / "feats.scp")))
+
+    def fit(x: np.ndarray) -> torch.Tensor:
+        x = np.concatenate([x] * (cfg.data.max_len // len(x) + 1))[: cfg.data.max_len]
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
+
+    post = {}
+    with torch.no_grad():
+        for utt in utts:
+            if cfg.data.input == "noisy":
+                args = (fit(noisy[utt]),)
+            elif cfg.data.input == "enhanced":
+                args = (fit(enh[utt]),)
+            else:
+                args = (fit(noisy[utt]), fit(enh[utt]))
+            post[utt] = torch.softmax(model(*args)["logits"], -1)[0].numpy()
+    return post
+
+
+def read_posteriors(d: Path) -> dict[str, np.ndarray]:
+    return {u: np.array(v.split(), dtype=float) for u, v in read_kv(d / "posteriors").items()}
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
 def test_decode_dirs_follow_the_format(trained: dict[str, Path], system: str) -> None:
     test_dir = trained["folds"] / "fold1" / "test"
     out = trained["exp"] / system / "decode"
@@ -49,6 +98,14 @@ def test_decode_dirs_follow_the_format(trained: dict[str, Path], system: str) ->
             p = np.array(row.split(), dtype=float)
             assert p.shape == (4,) and p.sum() == pytest.approx(1, abs=1e-4)
             assert hyp[utt] == CLASSES[int(p.argmax())]
+        # the posteriors are best.pt's on this condition's input kind, not the last epoch's
+        best = checkpoint.load(trained["exp"] / system / "fold1" / "best.pt")
+        want = forward(best["model"], best["config"], trained["dump"], cond, utts)
+        for utt, row in post.items():
+            np.testing.assert_allclose(np.array(row.split(), dtype=float), want[utt], atol=2e-6)
+        last = checkpoint.load(trained["exp"] / system / "fold1" / "checkpoints" / "epoch1.pt")
+        stale = forward(last["model"], best["config"], trained["dump"], cond, utts)
+        assert max(abs(stale[u] - want[u]).max() for u in utts) > 1e-3
         assert (d / "utt2s").is_file() == (system == "trnet")
         if system == "trnet":
             assert all(0 <= float(v) <= 1 for v in read_kv(d / "utt2s").values())
@@ -103,3 +160,34 @@ def test_an_ark_that_moved_is_a_one_line_error_naming_the_scp(
             ["esc50_0"],
             tmp_path / "decode",
         )
+
+
+def test_a_decode_by_a_retrained_model_is_refused_then_redone_with_overwrite(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    """A retrain changes best.pt: the decode made by the old model is not kept as complete."""
+    test_dir = trained["folds"] / "fold1" / "test"
+    utts = sorted(read_kv(test_dir / "utt2spk"))
+    exp_fold = tmp_path / "exp" / "fold1"
+    shutil.copytree(trained["exp"] / "baseline_clean" / "fold1", exp_fold)
+    out = tmp_path / "decode"
+    (dest,) = decode(exp_fold, trained["dump"], test_dir, ["esc50_0"], out)
+    old_text = (dest / "posteriors").read_text()
+    old = read_posteriors(dest)
+    shutil.rmtree(exp_fold)  # retrain the fold with another seed
+    cfg = toy_config("baseline_clean", epochs=1, seed=1)
+    train_fold(cfg, 1, trained["folds"], trained["dump"], exp_fold, device="cpu")
+    with pytest.raises(TrnetError, match=r"esc50_0/fold1: exists with other settings; use --ov"):
+        decode(exp_fold, trained["dump"], test_dir, ["esc50_0"], out)
+    assert (dest / "posteriors").read_text() == old_text  # refused: nothing rewritten
+    decode(exp_fold, trained["dump"], test_dir, ["esc50_0"], out, overwrite=True)
+    new = checkpoint.load(exp_fold / "best.pt")
+    want = forward(new["model"], new["config"], trained["dump"], "esc50_0", utts)
+    got = read_posteriors(dest)
+    for utt in utts:
+        np.testing.assert_allclose(got[utt], want[utt], atol=2e-6)
+    assert any(abs(got[u] - old[u]).max() > 1e-3 for u in utts)
+    # and complete again for the new model: a rerun skips it
+    stamp = (dest / "hyp").stat().st_mtime_ns
+    decode(exp_fold, trained["dump"], test_dir, ["esc50_0"], out)
+    assert (dest / "hyp").stat().st_mtime_ns == stamp

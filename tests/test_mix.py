@@ -117,6 +117,28 @@ def test_realised_snr_of_written_audio_matches_utt2snr(mixed, snr):
         assert float(gains["spkA-u2"]) < 1  # the loud utterance needed peak protection
 
 
+def test_the_residual_is_the_clip_at_the_offset_in_utt2noise(mixed):
+    """noisy − g·clean is, up to its scale and int16 rounding, the recorded clip (read as
+    16 kHz mono: also the 44.1 kHz stereo one) tiled from the recorded offset."""
+    root, _, noise = mixed[:3]
+    clips = read_kv(noise / "wav.scp")
+    used = set()
+    for snr in (20, 10, 0):
+        cond = root / "dump" / f"noise_{snr}"
+        wav, clean = read_kv(cond / "wav.scp"), read_kv(cond / "utt2clean")
+        gains = read_kv(cond / "utt2gain") if (cond / "utt2gain").is_file() else {}
+        for utt, spec in wav.items():
+            clip, offset = read_kv(cond / "utt2noise")[utt].split()
+            used.add(clip)
+            ref = float(gains.get(utt, 1)) * read_audio(clean[utt]).astype(np.float64)
+            residual = read_audio(spec).astype(np.float64) - ref
+            segment = fit_noise_to_length(read_audio(clips[clip]), residual.size, int(offset))
+            scale = residual @ segment / (segment @ segment)
+            left = residual - scale * segment
+            assert scale > 0 and np.sum(left**2) < 1e-3 * np.sum(residual**2), (utt, snr, clip)
+    assert used == {"white", "stereo44k"}
+
+
 def test_conditions_are_full_data_dirs_and_skip_bad_clips_and_silent_utts(mixed):
     root, data = mixed[0], mixed[1]
     cond = root / "dump" / "noise_10"

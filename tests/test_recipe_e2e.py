@@ -7,13 +7,21 @@ is done, and that the scores come out in range.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
+import kaldiio
+import numpy as np
 import pytest
+import torch
 import yaml
 
 from trnet.data.validate import validate
@@ -39,7 +47,8 @@ def _fast_confs(src: Path, dst: Path) -> None:
         (dst / path.name).write_text(yaml.safe_dump(conf))
 
 
-ENV = {**os.environ, "PATH": f"{ROOT / 'tools' / 'venv' / 'bin'}:{os.environ['PATH']}"}
+# the recipes call `trnet`: the one installed beside the python that runs the tests
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
 OUTPUTS = {"data", "dump", "exp", "db", "downloads"}
 
 
@@ -50,6 +59,22 @@ def scratch_recipe(src: Path, work: Path, skip: set[str] = OUTPUTS) -> Path:
         if entry.name not in skip:
             (work / entry.name).symlink_to(entry.resolve())
     return work
+
+
+REPORTS = {"scores.json", "confusion.tsv", "summary", "scores_grid.tsv", "scores_grid.json",
+           "RESULTS.md", "compare.tsv", "compare.md"}  # fmt: skip
+"""What stage 6 (``trnet results``) recomputes on every run, from the decodes."""
+
+
+def snapshot(work: Path) -> dict[str, list]:
+    """Every output file of the recipe folder: path → [mtime_ns, sha256]."""
+    files = {}
+    for top in sorted(OUTPUTS):
+        for path in sorted((work / top).rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                files[str(path.relative_to(work))] = [path.stat().st_mtime_ns, digest]
+    return files
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +101,8 @@ def recipe(tmp_path_factory) -> Path:
     done = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (work / "first_run.log").write_text(done.stdout)
+    (work / "first_run.json").write_text(json.dumps(snapshot(work)))
+    shutil.copy(work / "exp" / "RESULTS.md", work / "first_run.md")
     again = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     (work / "second_run.log").write_text(again.stdout)
@@ -145,11 +172,26 @@ def test_log_lines_name_the_script_line_that_logs(recipe):
         assert f'log "stage {stage}:' in lines[int(line) - 1]
 
 
-def test_a_second_run_redoes_nothing(in_recipe):
-    recipe = in_recipe
-    log = (recipe / "second_run.log").read_text()
-    assert "already complete" in log or "skipped" in log
-    assert "SE epoch" not in log and "epoch 1" not in log
+def test_a_second_run_redoes_nothing(recipe):
+    """Stages 0-5 leave every file untouched (same mtime, same bytes); stage 6 rescores
+    the decodes into the same bytes (RESULTS.md up to its date line)."""
+    before = json.loads((recipe / "first_run.json").read_text())
+    after = snapshot(recipe)
+    assert sorted(after) == sorted(before)
+    assert len(before) > 100 and any(p.endswith("best.pt") for p in before)
+    rewritten = [p for p in before if after[p][0] != before[p][0]]
+    report = [p for p in rewritten if Path(p).name in REPORTS or p.startswith("exp/figures/")]
+    assert sorted(rewritten) == sorted(report), "rewritten by the rerun"
+    changed = [p for p in before if after[p][1] != before[p][1] and p != "exp/RESULTS.md"]
+    assert changed == []
+    undated = [
+        [line for line in text.splitlines() if not line.startswith("- date:")]
+        for text in (
+            (recipe / "first_run.md").read_text(),
+            (recipe / "exp" / "RESULTS.md").read_text(),
+        )
+    ]
+    assert undated[0] == undated[1]
 
 
 def test_generated_corpus_defaults_to_the_slim_configs(tmp_path):
@@ -223,7 +265,7 @@ def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, t
         *("--noise_dir", str(recipe / "db" / "generated"), "--snrs", "0", "--nj", "1"),
         *("--fold_opts", "--k 2 --n-dev-speakers 1"),
     ]
-    trnet = ROOT / "tools" / "venv" / "bin" / "trnet"
+    trnet = shutil.which("trnet", path=ENV["PATH"]) or f"{sys.executable} -m trnet"
     decode = "exp/iemocap_trnet/decode"
     for args in (
         stages,
@@ -232,7 +274,8 @@ def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, t
         + ["--test-dir", "data/ravdess", "--conditions", "clean esc50_0", "--out", decode],
         [trnet, "score", decode],
     ):
-        done = subprocess.run(list(map(str, args)), cwd=work, env=ENV, capture_output=True)
+        argv = [*str(args[0]).split(), *map(str, args[1:])]
+        done = subprocess.run(argv, cwd=work, env=ENV, capture_output=True)
         assert done.returncode == 0, done.stdout.decode()[-2000:] + done.stderr.decode()[-2000:]
     decode_dirs = find_decode_dirs(work / decode)
     assert [d.parent.name for d in decode_dirs] == ["clean", "esc50_0"]
@@ -242,6 +285,134 @@ def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, t
         n_utts = len((work / "data" / "ravdess" / "utt2emo").read_text().splitlines())
         assert len((d / "hyp").read_text().splitlines()) == n_utts > 0
         assert 0.0 <= json.loads((d / "scores.json").read_text())["uar"] <= 1.0
+
+
+# A real kill (SIGKILL, nothing runs after it) in the middle of a stage, then the same
+# command again: it completes, with the bytes of the recipe's uninterrupted run, and no scp
+# line of the killed run points into a half-written ark.
+
+TRNET = shutil.which("trnet", path=ENV["PATH"]) or f"{sys.executable} -m trnet"
+SUMMARY_TIMES = {"seconds"}  # wall-clock fields: the only ones a rerun may change
+
+
+def kill_then_rerun(argv: list[str], cwd: Path, ready) -> None:
+    """Start ``argv``, SIGKILL its process group once ``ready()`` (it has written part of
+    its output), check the scp files it left, then run it again to the end."""
+    argv = [*TRNET.split(), *map(str, argv)]
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        while not ready():
+            assert proc.poll() is None, "ended before the kill: " + proc.stderr.read().decode()
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert_scps_readable(cwd)
+    again = subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert_scps_readable(cwd)
+
+
+def assert_scps_readable(work: Path, top: str = "killed") -> None:
+    """Every line of every feats.scp/emb.scp under ``work/top`` reads a whole matrix."""
+    for scp in sorted((work / top).rglob("*.scp")):
+        if scp.name in ("feats.scp", "emb.scp"):
+            lines = scp.read_text().splitlines()
+            table = kaldiio.load_scp(str(scp))
+            old = os.getcwd()
+            os.chdir(work)  # scp paths are relative to the recipe folder
+            try:
+                assert len([np.asarray(table[k]) for k in table]) == len(lines), scp
+            finally:
+                os.chdir(old)
+
+
+def arks_started(d: Path):
+    return lambda: any(p.stat().st_size > 0 for p in d.glob("*.ark")) if d.is_dir() else False
+
+
+def assert_same_tree(new: Path, ref: Path, work: Path) -> None:
+    """``new`` holds the files of ``ref`` (less stage 6's reports), byte for byte, the scp
+    files up to the dir they name."""
+    ref_files = sorted(p.relative_to(ref) for p in ref.rglob("*") if p.is_file())
+    ref_files = [p for p in ref_files if p.name not in REPORTS]
+    assert sorted(p.relative_to(new) for p in new.rglob("*") if p.is_file()) == ref_files
+    for rel in ref_files:
+        got, want = (new / rel).read_bytes(), (ref / rel).read_bytes()
+        if rel.suffix == ".scp":
+            prefix = (str(ref.relative_to(work)) + "/").encode(), str(new.relative_to(work)) + "/"
+            want = want.replace(prefix[0], prefix[1].encode())
+            want = want.replace(str(ref).encode() + b"/", str(new).encode() + b"/")
+        if rel.name == "mix_summary.json":
+            got, want = (
+                {k: v for k, v in json.loads(x).items() if k not in SUMMARY_TIMES}
+                for x in (got, want)
+            )
+        assert got == want, rel
+
+
+def test_a_killed_mix_reruns_to_the_uninterrupted_bytes(recipe):
+    out = recipe / "killed" / "dump"
+    argv = ["mix", "data/iemocap", out.relative_to(recipe), "--noise", "musan", "--snr", "0"]
+    argv += ["--noise-root", "data/noise", "--nj", "1", "--seed", "0"]
+    kill_then_rerun(argv, recipe, arks_started(out / "musan_0"))
+    assert_same_tree(out / "musan_0", recipe / "dump" / "iemocap" / "musan_0", recipe)
+
+
+def test_a_killed_enhance_reruns_to_the_uninterrupted_bytes(recipe):
+    out = recipe / "killed" / "enh"
+    shutil.copytree(recipe / "dump" / "iemocap" / "esc50_0", out / "esc50_0", symlinks=True)
+    scp = out / "esc50_0" / "feats.scp"  # the copy's scp names the copy's ark
+    scp.write_text(
+        scp.read_text().replace("dump/iemocap/esc50_0/", f"{out.relative_to(recipe)}/esc50_0/")
+    )
+    wav = out / "esc50_0" / "wav.scp"
+    wav.write_text(
+        wav.read_text().replace("dump/iemocap/esc50_0/", f"{out.relative_to(recipe)}/esc50_0/")
+    )
+    argv = ["enhance", out.relative_to(recipe), "--model", "exp/se", "--nj", "1", "--seed", "0"]
+    kill_then_rerun(argv, recipe, arks_started(out / "esc50_0_enh"))
+    assert_same_tree(out / "esc50_0_enh", recipe / "dump" / "iemocap" / "esc50_0_enh", recipe)
+
+
+def test_a_killed_decode_reruns_to_the_uninterrupted_bytes(recipe):
+    out = recipe / "killed" / "decode"
+    ref = recipe / "exp" / "trnet" / "decode"
+    conditions = sorted(p.name for p in ref.iterdir() if p.is_dir())
+    argv = ["decode", "exp/trnet/fold1", "--dump", "dump/iemocap", "--test-dir"]
+    argv += ["data/folds/speaker/fold1/test", "--conditions", " ".join(conditions)]
+    argv += ["--out", out.relative_to(recipe), "--device", "cpu"]
+    kill_then_rerun(argv, recipe, lambda: any(out.rglob("hyp")))
+    for cond in conditions:
+        assert_same_tree(out / cond, ref / cond, recipe)
+
+
+def test_a_killed_training_resumes_to_the_uninterrupted_model(recipe):
+    out = recipe / "killed" / "exp" / "baseline_noisy" / "fold1"
+    argv = ["train", "--config", "conf/fast/baseline_noisy.yaml", "--fold", "1", "--data-root"]
+    argv += ["data/folds/speaker", "--dump", "dump/iemocap", "--out", out.relative_to(recipe)]
+    argv += ["--device", "auto", "--seed", "0", "--snrs", "10 0", "--resume"]
+    kill_then_rerun(argv, recipe, lambda: (out / "checkpoints" / "epoch1.pt").is_file())
+    ref = recipe / "exp" / "baseline_noisy" / "fold1"
+    got, want = (torch.load(d / "best.pt", weights_only=False) for d in (out, ref))
+    assert got["epoch"] == want["epoch"] and got["dev_uar"] == want["dev_uar"]
+    assert got["model"].keys() == want["model"].keys()
+    for name, tensor in want["model"].items():
+        assert torch.equal(got["model"][name], tensor), name
+    assert (out / ".done").read_text() == (ref / ".done").read_text()
+    rows = [
+        [line.split("\t")[:-1] for line in (d / "metrics.tsv").read_text().splitlines()]
+        for d in (out, ref)
+    ]  # every column but the last, seconds
+    assert rows[0] == rows[1]
 
 
 def test_export_and_infer_reproduce_the_decoded_test_set(in_recipe, tmp_path):
@@ -267,13 +438,12 @@ def test_export_and_infer_reproduce_the_decoded_test_set(in_recipe, tmp_path):
     # trnet enhance ran the SE on batches of 8; one utterance alone rounds a few int16
     # samples of the enhanced audio the other way (the posteriors then move by ~1e-5)
     assert worst < 2e-4, worst
-    trnet = ROOT / "tools" / "venv" / "bin" / "trnet"
-    test = in_recipe / "data" / "folds" / "speaker" / "fold1" / "test" / "utt2spk"
+    test = in_recipe / "data" / "folds" / "session" / "fold1" / "test" / "utt2spk"
     utts = [line.split()[0] for line in test.read_text().splitlines()[:3]]
     scp = tmp_path / "demo.scp"
     scp.write_text("".join(f"{u} {wav[u]}\n" for u in utts))
     done = subprocess.run(
-        [str(trnet), "infer", str(pkg), str(scp), "--output", str(tmp_path / "demo.tsv")],
+        [*TRNET.split(), "infer", str(pkg), str(scp), "--output", str(tmp_path / "demo.tsv")],
         cwd=in_recipe,
         env=ENV,
         capture_output=True,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import kaldiio
 import numpy as np
+import pytest
+from cli_main import run_main
 from typer.testing import CliRunner
 
 from trnet.cli import app
@@ -21,7 +23,8 @@ N_UTT = 16
 def _decode(exp: Path, system: str, cond: str, fold: int, acc: float, generated: bool) -> None:
     rng = np.random.default_rng([fold, CONDITIONS.index(cond), int(acc * 100)])
     utts = [f"Ses0{fold}F-u{i:02d}" for i in range(N_UTT)]
-    ref = {u: CLASSES[i % 4] for i, u in enumerate(utts)}
+    # classes of unequal size (4, 3, 3, 6 utterances), so UAR and WAR differ
+    ref = {u: CLASSES[min(i % 5, 3)] for i, u in enumerate(utts)}
     snr = 30 if cond == "clean" else int(cond.split("_")[1])
     hit = rng.random(N_UTT) < acc * (0.6 + snr / 75)
     hyp = {u: ref[u] if hit[i] else CLASSES[(i + 1) % 4] for i, u in enumerate(utts)}
@@ -97,6 +100,66 @@ def test_results_md_tables_generated_label_and_figures(tmp_path):
     assert (exp / "trnet" / "decode" / "scores_grid.tsv").is_file()
 
 
+def _by_hand(exp: Path, system: str, cond: str) -> tuple[float, float]:
+    """UAR and WAR (%) of one system and condition, mean over the folds, from hyp and ref."""
+    uars, wars = [], []
+    for fold in (1, 2):
+        path = exp / system / "decode" / cond / f"fold{fold}"
+        ref = dict(line.split() for line in (path / "ref").read_text().splitlines())
+        hyp = dict(line.split() for line in (path / "hyp").read_text().splitlines())
+        right = {u: hyp[u] == ref[u] for u in ref}
+        recalls = [np.mean([right[u] for u in ref if ref[u] == c]) for c in set(ref.values())]
+        uars.append(np.mean(recalls))
+        wars.append(np.mean(list(right.values())))
+    return 100 * float(np.mean(uars)), 100 * float(np.mean(wars))
+
+
+def _table(md: str, caption: str) -> dict[str, dict[str, float]]:
+    """The systems × conditions table under the caption that contains ``caption``."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("**") and caption in line)
+    first = next(i for i in range(start, len(lines)) if lines[i].startswith("|"))
+    header = [c.strip() for c in lines[first].strip("|").split("|")]
+    table = {}
+    for line in lines[first + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        values = [float(c.split()[0]) for c in cells[1:]]  # "+6.25 [-2.1, +9.0] *" → 6.25
+        table[cells[0]] = dict(zip(header[1:], values, strict=True))
+    return table
+
+
+def test_results_md_numbers_are_the_accuracies_of_the_decodes(tmp_path):
+    exp = make_exp(tmp_path, generated=True)
+    assert run_results(exp, "--no-figures").exit_code == 0
+    md = (exp / "RESULTS.md").read_text()
+    uar = _table(md, "UAR (%), mean over folds")
+    war = _table(md, "WAR (%), mean over folds")
+    assert sorted(uar) == sorted(war) == sorted(SYSTEMS)
+    noisy = [c for c in CONDITIONS if c != "clean"]
+    for system in SYSTEMS:
+        hand = {c: _by_hand(exp, system, c) for c in CONDITIONS}
+        assert any(abs(hand[c][0] - hand[c][1]) > 1 for c in CONDITIONS)  # UAR ≠ WAR here
+        for k, table in enumerate((uar, war)):
+            row = table[system]
+            for cond in CONDITIONS:
+                assert row[cond] == pytest.approx(hand[cond][k], abs=0.006), (system, cond)
+            esc50 = np.mean([hand[c][k] for c in noisy if c.startswith("esc50")])
+            assert row["esc50 avg"] == pytest.approx(esc50, abs=0.006)
+            assert row["musan avg"] == pytest.approx(hand["musan_0"][k], abs=0.006)
+            assert row["noisy avg"] == pytest.approx(
+                np.mean([hand[c][k] for c in noisy]), abs=0.006
+            )
+    # the comparison's point estimates are the UAR differences to baseline_noisy
+    delta = _table(md, "UAR difference to baseline_noisy")
+    assert sorted(delta) == sorted(set(SYSTEMS) - {"baseline_noisy"})
+    for system, row in delta.items():
+        for cond in CONDITIONS:
+            want = _by_hand(exp, system, cond)[0] - _by_hand(exp, "baseline_noisy", cond)[0]
+            assert row[cond] == pytest.approx(want, abs=0.011), (system, cond)
+
+
 def test_results_are_deterministic_and_real_corpus_not_labelled(tmp_path):
     exp = make_exp(tmp_path, generated=False)
     assert run_results(exp, "--no-figures").exit_code == 0
@@ -122,8 +185,8 @@ def test_figures_skipped_with_a_note_when_inputs_missing(tmp_path):
     assert (exp / "figures" / "confusion_baseline_noisy.png").stat().st_size > 0
 
 
-def test_results_on_an_exp_without_decodes_is_an_error(tmp_path):
+def test_results_on_an_exp_without_decodes_is_an_error(tmp_path, monkeypatch, capsys):
     (tmp_path / "exp" / "trnet" / "fold1").mkdir(parents=True)
-    result = run_results(tmp_path / "exp")
-    assert result.exit_code == 1
-    assert "no decode dirs found" in str(result.exception)
+    result = run_main(["results", tmp_path / "exp"], monkeypatch, capsys)
+    assert result.code == 1
+    assert result.error_line.startswith(f"{tmp_path / 'exp'}: no decode dirs found")

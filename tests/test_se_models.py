@@ -78,7 +78,8 @@ def test_padding_in_a_batch_does_not_change_an_utterance():
     with torch.no_grad():
         alone = model(wave)
         padded = model(batch, torch.tensor([6000]))
-    assert torch.allclose(alone[0, :5000], padded[0, :5000], atol=1e-4)
+    # all of it, up to the last sample: the frames next to the padding are where it acts
+    assert torch.allclose(alone[0], padded[0, :6000], atol=1e-6)
     assert torch.all(padded[0, 6000:] == 0)
 
 

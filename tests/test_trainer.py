@@ -178,16 +178,42 @@ def test_fold_without_training_data(toy: dict[str, Path], tmp_path: Path) -> Non
         )
 
 
+DUMP_RANKS = """
+import sys
+
+import torch
+
+from trnet.train import trainer
+
+run = trainer.Trainer.run
+
+
+def run_and_dump(self, resume):
+    run(self, resume)
+    params = {n: p.detach().cpu() for n, p in self.net.named_parameters()}
+    torch.save(params, self.out / f"rank{self.env.rank}.pt")
+
+
+trainer.Trainer.run = run_and_dump
+from trnet.cli import main
+
+sys.argv = ["trnet", *sys.argv[1:]]
+main()
+"""
+
+
 def test_torchrun_two_processes_cpu(toy: dict[str, Path], tmp_path: Path) -> None:
     conf = tmp_path / "noisy.yaml"
     conf.write_text(
         yaml.safe_dump(config_to_dict(toy_config("trnet", z_clean_from=z_from(toy), epochs=2)))
     )
     out = tmp_path / "ddp"
+    # `trnet train` through its entry point, each rank then saving the parameters it holds
+    script = tmp_path / "train_and_dump.py"
+    script.write_text(DUMP_RANKS)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     cmd += [
-        "-m",
-        "trnet",
+        str(script),
         "train",
         "--config",
         str(conf),
@@ -205,3 +231,10 @@ def test_torchrun_two_processes_cpu(toy: dict[str, Path], tmp_path: Path) -> Non
     assert len((out / "metrics.tsv").read_text().splitlines()) == 3
     state = checkpoint.load(out / "checkpoints" / "epoch2.pt")
     assert len(state["rng"]) == 2
+    # one model, not two that trained apart on their halves of the data: after every step
+    # the ranks hold the same parameters, those of the checkpoint
+    ranks = [torch.load(out / f"rank{r}.pt") for r in (0, 1)]
+    assert ranks[0].keys() == ranks[1].keys() and len(ranks[0]) > 10
+    for name, param in ranks[0].items():
+        assert torch.equal(param, ranks[1][name]), name
+        assert torch.equal(param, state["model"][name]), name

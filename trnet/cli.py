@@ -38,7 +38,8 @@ determinism.apply_torch()
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 1."""
+    """Entry point: user errors become one line on stderr and exit status 1, Ctrl-C the
+    line ``interrupted`` and exit status 130."""
     try:
         app()
     except TrnetError as err:
@@ -47,3 +48,8 @@ def main() -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("[bold red]interrupted[/]")
         sys.exit(130)
+    except SystemExit as done:
+        # Typer turns a KeyboardInterrupt inside a command into a silent Exit(130)
+        if done.code == 130:
+            Console(stderr=True).print("[bold red]interrupted[/]")
+        raise

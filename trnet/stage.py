@@ -98,6 +98,9 @@ def claim(
         raise refusal(dest)
     if clear is not None and dest.is_dir() and any(dest.iterdir()):
         clear(dest)
+    if dest.is_dir():  # temporary files of atomic writes a killed run left behind
+        for stale in dest.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     (dest / record.done).unlink(missing_ok=True)
     if record.signs_at_start:
         dest.mkdir(parents=True, exist_ok=True)

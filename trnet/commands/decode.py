@@ -19,10 +19,13 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="decode root, e.g. exp/trnet/decode"),
         batch_size: int = typer.Option(64, "--batch-size"),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]"),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="redo decodes made by another model (a retrained fold)"
+        ),
     ) -> None:
         """Write <out>/<condition>/fold<K>/ for each condition (complete dirs are skipped)."""
         from trnet.train.decode import decode as run_decode
 
         names = [c for arg in conditions for c in arg.split()]
-        for path in run_decode(exp_fold, dump, test_dir, names, out, batch_size, device):
+        for path in run_decode(exp_fold, dump, test_dir, names, out, batch_size, device, overwrite):
             print(path)

@@ -2,13 +2,18 @@
 
 For each condition, ``<out>/<condition>/fold<K>/`` receives ``hyp``, ``ref``, ``classes``,
 ``posteriors``, ``utt2s`` (systems with the compensation), ``emb.ark``/``emb.scp`` (the
-embedding z~ fed to the classifier), ``info.json`` and, last, ``.done``: a complete dir
-is skipped. Inputs are cut or repeated to the config's ``max_len`` as in training, or whole
-(``data.eval_full``) and VAD-trimmed (``data.vad_db``) where the config says so.
+embedding z~ fed to the classifier), ``info.json`` and, last, ``.done``: the decode's
+signature (the sha256 of the ``best.pt`` that produced it, the condition and the test set).
+A complete dir with the same signature is skipped; one made by another model (a retrained
+fold) or on another test set is refused unless ``overwrite`` (then redone), as every stage
+does (:mod:`trnet.stage`), so a stale decode never survives a retrain. Inputs are cut or
+repeated to the config's ``max_len`` as in training, or whole (``data.eval_full``) and
+VAD-trimmed (``data.vad_db``) where the config says so.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +23,7 @@ from trnet.contract import CLASSES, CorpusInfo, parse_condition
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, write_kv
+from trnet.stage import claim, finish
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +64,14 @@ def decode_info(system: str, fold: int, condition: str, corpus: dict) -> dict:
     }
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def decode(
     exp_fold: str | Path,
     dump: str | Path,
@@ -66,6 +80,7 @@ def decode(
     out: str | Path,
     batch_size: int = 64,
     device: str = "auto",
+    overwrite: bool = False,
 ) -> list[Path]:
     """Decode ``test_dir`` in each condition with ``exp_fold/best.pt``; returns the dirs."""
     from trnet import checkpoint
@@ -84,6 +99,10 @@ def decode(
     best = checkpoint.load(exp_fold / "best.pt")
     cfg = config_from_dict(best["config"], str(exp_fold / "best.pt"))
     test, labels, corpus = load_test(test_dir, conditions)
+    test_digest = hashlib.sha256(
+        "".join(f"{u} {labels[u]}\n" for u in test.utts).encode("utf-8")
+    ).hexdigest()
+    model_digest = file_sha256(exp_fold / "best.pt")
     dev = resolve_device(device)
     model = build_ser_model(cfg.model)
     model.load_state_dict(best["model"])
@@ -92,11 +111,13 @@ def decode(
     done = []
     for condition in conditions:
         dest = out / condition / f"fold{best['fold']}"
-        if not (dest / ".done").is_file():
+        signature = {"model_sha256": model_digest, "condition": condition, "test": test_digest}
+        if not claim(dest, signature, overwrite):
             info = decode_info(cfg.system, best["fold"], condition, corpus)
             decode_condition(
                 model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
             )
+            finish(dest, signature)
         done.append(dest)
     return done
 
@@ -113,7 +134,7 @@ def decode_condition(
     batch_size: int,
     device: torch.device,
 ) -> None:
-    """Run the model on one condition and write the decode dir (``.done`` last)."""
+    """Run the model on one condition and write the decode dir (the caller writes ``.done``)."""
     from trnet.train.data import ExampleSet, load_functionals, needs_for, set_options
     from trnet.train.infer import predict
 
@@ -133,7 +154,7 @@ def decode_condition(
         **set_options(cfg.data, train=False),
     )
     res = predict(model, data, batch_size, device)
-    write_decode_dir(dest, utts, labels, res.posteriors, res.z, res.s, info)
+    write_decode_dir(dest, utts, labels, res.posteriors, res.z, res.s, info, mark_done=False)
 
 
 def write_decode_dir(
@@ -144,8 +165,10 @@ def write_decode_dir(
     z: np.ndarray,
     s: np.ndarray | None,
     info: dict,
+    mark_done: bool = True,
 ) -> None:
-    """One decode dir (docs/formats.md): hyp = argmax of the posteriors, ``.done`` last."""
+    """One decode dir (docs/formats.md): hyp = argmax of the posteriors; ``.done`` last
+    unless ``mark_done`` is false (the caller then writes its signature there)."""
     from trnet.kaldi_io import write_vectors
 
     hyp = posteriors.argmax(1)
@@ -162,5 +185,6 @@ def write_decode_dir(
     with atomic_write(dest / "info.json") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
-    with atomic_write(dest / ".done") as f:
-        f.write(f"{len(utts)} utterances\n")
+    if mark_done:
+        with atomic_write(dest / ".done") as f:
+            f.write(f"{len(utts)} utterances\n")
