@@ -167,7 +167,7 @@ def test_log_lines_name_the_script_line_that_logs(recipe):
     """``(ser.sh:N)`` in the log is the line of ser.sh that printed it."""
     lines = (RECIPE / "ser.sh").read_text().splitlines()
     stages = re.findall(r"\((ser\.sh):(\d+)\) stage (\d):", (recipe / "first_run.log").read_text())
-    assert [stage for _, _, stage in stages] == list("0123456")
+    assert [stage for _, _, stage in stages] == list("01234567")
     for _, line, stage in stages:
         assert f'log "stage {stage}:' in lines[int(line) - 1]
 
