@@ -5,12 +5,18 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import threading
 
-import typer
-from rich.console import Console
+from trnet import interrupt
 
-from trnet import commands
-from trnet.errors import TrnetError
+if interrupt.launched_as_command():  # before the slow imports: a Ctrl-C now is handled too
+    interrupt.install()
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from trnet import commands  # noqa: E402
+from trnet.errors import TrnetError  # noqa: E402
 
 app = typer.Typer(
     help="trnet: noise-robust speech emotion recognition (TRNet and baselines), Kaldi-style.",
@@ -33,12 +39,19 @@ for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.nam
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 1."""
+    """Entry point: user errors become one line on stderr and exit status 1; Ctrl-C is the
+    line ``interrupted`` and exit status 130 (Typer turns it into ``Exit(130)``)."""
+    interrupt.install()
     try:
         app()
     except TrnetError as err:
+        if interrupt.in_progress():  # a worker killed by the Ctrl-C deadline: not an error
+            threading.Event().wait()
         Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        Console(stderr=True).print("[bold red]interrupted[/]")
-        sys.exit(130)
+        interrupt.interrupted()
+    except SystemExit as done:
+        if done.code == 130:
+            interrupt.interrupted()
+        raise
