@@ -60,7 +60,7 @@ def test_outputs_and_clean_embeddings(toy: dict[str, Path]) -> None:
 def test_done_fold_is_skipped(toy: dict[str, Path]) -> None:
     before = (toy["base"] / "best.pt").stat().st_mtime_ns
     train_fold(
-        toy_config("baseline_clean", epochs=5),
+        toy_config("baseline_clean", epochs=2),  # another config is refused: test_stages.py
         1,
         toy["folds"],
         toy["dump"],

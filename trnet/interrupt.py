@@ -62,6 +62,8 @@ def interrupted() -> None:
         threading.Event().wait()
     if "trnet.parallel" in sys.modules:
         sys.modules["trnet.parallel"].close_pools()
+    if "trnet.stage" in sys.modules:  # stage locks of this process (os._exit skips atexit)
+        sys.modules["trnet.stage"].release_all()
     if "multiprocessing.util" in sys.modules:  # unlink the pools' semaphores (else the
         with contextlib.suppress(Exception):  # resource tracker warns about leaked ones)
             sys.modules["multiprocessing.util"]._run_finalizers(0)

@@ -29,7 +29,7 @@ from pathlib import Path
 from trnet.data.datadir import DataDir, is_per_utt_table, kaldi_sorted
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
-from trnet.stage import Record, claim, finish
+from trnet.stage import LOCK, Record, claim, finish, lock
 
 PROTOCOLS = ("speaker", "session", "kfold", "official")
 OFFICIAL_ROLES = {
@@ -192,8 +192,13 @@ FOLDS_RECORD = Record(file=".folds.json", indent=2, newline=True)
 
 
 def _clear(dest: Path) -> None:
-    shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    for path in dest.iterdir():
+        if path.name == LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def write_folds(
@@ -219,8 +224,15 @@ def write_folds(
         "tables_sha256": _tables_digest(data_dir),
         **params,
     }
-    if claim(dest, signature, overwrite, FOLDS_RECORD, _clear):
-        return folds, True
+    with lock(dest):
+        if claim(dest, signature, overwrite, FOLDS_RECORD, _clear):
+            return folds, True
+        _write(data, folds, dest)
+        finish(dest, signature, FOLDS_RECORD)
+    return folds, False
+
+
+def _write(data: DataDir, folds: list[Fold], dest: Path) -> None:
     for fold in folds:
         for role in ROLES:
             target = dest / fold.name / role
@@ -233,8 +245,6 @@ def write_folds(
                 f"{fold.name}\t{','.join(fold.test_spk)}\t{','.join(fold.dev_spk)}\t"
                 f"{len(fold.train)}\t{len(fold.dev)}\t{len(fold.test)}\n"
             )
-    finish(dest, signature, FOLDS_RECORD)
-    return folds, False
 
 
 def _tables_digest(data_dir: Path) -> str:

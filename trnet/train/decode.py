@@ -18,6 +18,7 @@ from trnet.contract import parse_condition as condition_info
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, write_kv
+from trnet.stage import lock
 
 if TYPE_CHECKING:
     import torch
@@ -67,19 +68,20 @@ def decode(
     done = []
     for condition in conditions:
         dest = out / condition / f"fold{best['fold']}"
-        if not (dest / ".done").is_file():
-            info = {
-                "system": cfg.system,
-                "fold": best["fold"],
-                "condition": condition,
-                "noise": condition_info(condition)[0],
-                "snr": condition_info(condition)[1],
-                "corpus": corpus.get("corpus", "unknown"),
-                "generated": bool(corpus.get("generated", False)),
-            }
-            decode_condition(
-                model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
-            )
+        with lock(dest):
+            if not (dest / ".done").is_file():
+                info = {
+                    "system": cfg.system,
+                    "fold": best["fold"],
+                    "condition": condition,
+                    "noise": condition_info(condition)[0],
+                    "snr": condition_info(condition)[1],
+                    "corpus": corpus.get("corpus", "unknown"),
+                    "generated": bool(corpus.get("generated", False)),
+                }
+                decode_condition(
+                    model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
+                )
         done.append(dest)
     return done
 
