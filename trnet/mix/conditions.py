@@ -39,8 +39,14 @@ LEVELS = ("rms", "active")
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
 
 
-def parse_snrs(values: list[str]) -> list[float | None]:
-    """``["20", "0", "clean"]`` → ``[20.0, 0.0, None]``; anything else is a user error."""
+SNR_RANGE = (-20.0, 60.0)
+"""SNRs (dB) accepted without ``--force``: beyond them a mixture is noise or speech alone,
+and int16 audio cannot hold the noise of a much higher SNR."""
+
+
+def parse_snrs(values: list[str], force: bool = False) -> list[float | None]:
+    """``["20", "0", "clean"]`` → ``[20.0, 0.0, None]``; anything else is a user error, as is
+    an SNR outside :data:`SNR_RANGE` unless ``force``."""
     snrs: list[float | None] = []
     for value in values:
         if value == CLEAN:
@@ -52,6 +58,11 @@ def parse_snrs(values: list[str]) -> list[float | None]:
             snr = math.nan
         if not math.isfinite(snr):
             raise TrnetError(f"--snr: {value!r} is neither a number (dB) nor 'clean'")
+        low, high = SNR_RANGE
+        if not force and not low <= snr <= high:
+            raise TrnetError(
+                f"--snr: {value} dB is outside [{low:g}, {high:g}]; pass --force to mix it anyway"
+            )
         snrs.append(snr)
     if not snrs:
         raise TrnetError("--snr: give at least one SNR (dB) or 'clean'")
