@@ -81,6 +81,7 @@ def test_kill_and_resume_equals_uninterrupted(
     # a run killed after epoch 2 leaves its epoch-2 checkpoint (and files of no importance)
     (resumed / "checkpoints").mkdir(parents=True)
     shutil.copy(full / "checkpoints" / "epoch2.pt", resumed / "checkpoints" / "epoch2.pt")
+    shutil.copy(full / ".signature.json", resumed / ".signature.json")  # signed at its start
     with pytest.raises(TrnetError, match="pass --resume"):
         train_fold(cfg, 1, toy["folds"], toy["dump"], resumed, device="cpu")
     train_fold(cfg, 1, toy["folds"], toy["dump"], resumed, resume=True, device="cpu")
@@ -205,3 +206,19 @@ def test_torchrun_two_processes_cpu(toy: dict[str, Path], tmp_path: Path) -> Non
     assert len((out / "metrics.tsv").read_text().splitlines()) == 3
     state = checkpoint.load(out / "checkpoints" / "epoch2.pt")
     assert len(state["rng"]) == 2
+
+
+class _Evil:
+    """Runs code when unpickled (what ``weights_only=True`` refuses)."""
+
+    def __reduce__(self):  # noqa: ANN204
+        return (print, ("pwned",))
+
+
+def test_checkpoints_load_weights_only(toy: dict[str, Path], tmp_path: Path) -> None:
+    state = checkpoint.load(toy["base"] / "checkpoints" / "epoch2.pt")  # the full resume state
+    assert state["rng"][0]["torch"].dtype == torch.uint8 and state["epoch"] == 2
+    bad = tmp_path / "best.pt"
+    torch.save({"model": _Evil()}, bad)
+    with pytest.raises(TrnetError, match=r"best\.pt: not a trnet checkpoint of weights only"):
+        checkpoint.load(bad)

@@ -403,7 +403,8 @@ def train_fold(
             acquire(out)
             locked = True
             signature = train_signature(cfg, fold, Path(data_root), Path(dump))
-            if claim(out, signature, overwrite, TRAIN_RECORD, _clear):
+            # a killed run of this job keeps its checkpoints for --resume; --overwrite clears
+            if claim(out, signature, overwrite, TRAIN_RECORD, _clear if overwrite else None):
                 verdict = "skip"
         except TrnetError as err:
             verdict = f"error {err}"
