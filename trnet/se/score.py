@@ -20,8 +20,12 @@ from trnet.parallel import ordered_map
 from trnet.se.metrics import pesq_wb, si_sdr, stoi
 
 METRICS = ("sisdr", "pesq", "stoi")
-COLUMNS = ("condition", "noise", "snr", "n_utts") + tuple(
-    f"{m}_{side}" for m in METRICS for side in ("in", "out", "gain")
+EXCLUDED = ("pesq_excluded", "stoi_excluded")
+"""Per condition: scores left out of the means (audio too short to score, or no speech)."""
+COLUMNS = (
+    ("condition", "noise", "snr", "n_utts")
+    + tuple(f"{m}_{side}" for m in METRICS for side in ("in", "out", "gain"))
+    + EXCLUDED
 )
 
 
@@ -86,6 +90,10 @@ def score_conditions(
             row[f"{m}_in"] = _mean([s[f"{m}_in"] for s in scores])
             row[f"{m}_out"] = _mean([s[f"{m}_out"] for s in scores])
             row[f"{m}_gain"] = row[f"{m}_out"] - row[f"{m}_in"]
+        for m in ("pesq", "stoi"):
+            row[f"{m}_excluded"] = sum(
+                not math.isfinite(s[f"{m}_{side}"]) for s in scores for side in ("in", "out")
+            )
         rows.append(row)
     return rows
 
