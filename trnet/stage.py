@@ -168,6 +168,19 @@ def release_all() -> None:
             path.unlink(missing_ok=True)
 
 
+def clear_all(dest: Path) -> None:
+    """A ``clear`` for :func:`claim`: remove everything in ``dest`` but its lock."""
+    import shutil
+
+    for path in Path(dest).iterdir():
+        if path.name == LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def _has_content(dest: Path) -> bool:
     """Whether ``dest`` holds anything but its lock."""
     return dest.is_dir() and any(p.name != LOCK for p in dest.iterdir())

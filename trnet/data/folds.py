@@ -22,14 +22,13 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from trnet.data.datadir import DataDir, is_per_utt_table, kaldi_sorted
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
-from trnet.stage import LOCK, Record, claim, finish, lock
+from trnet.stage import Record, claim, clear_all, finish, lock
 
 PROTOCOLS = ("speaker", "session", "kfold", "official")
 OFFICIAL_ROLES = {
@@ -191,16 +190,6 @@ FOLDS_RECORD = Record(file=".folds.json", indent=2, newline=True)
 """Folds sign ``<protocol>/.folds.json`` when they start; ``.done`` is written last."""
 
 
-def _clear(dest: Path) -> None:
-    for path in dest.iterdir():
-        if path.name == LOCK:
-            continue
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-
-
 def write_folds(
     data_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -225,7 +214,7 @@ def write_folds(
         **params,
     }
     with lock(dest):
-        if claim(dest, signature, overwrite, FOLDS_RECORD, _clear):
+        if claim(dest, signature, overwrite, FOLDS_RECORD, clear_all):
             return folds, True
         _write(data, folds, dest)
         finish(dest, signature, FOLDS_RECORD)

@@ -27,7 +27,7 @@ from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.models.factory import build_ser_model
 from trnet.scoring.metrics import uar, war
-from trnet.stage import FORMAT_VERSION, LOCK, Record, acquire, claim, dir_digest, release
+from trnet.stage import FORMAT_VERSION, Record, acquire, claim, clear_all, dir_digest, release
 from trnet.train import losses
 from trnet.train.bn import batchnorms, reestimate
 from trnet.train.config import Config, config_to_dict, dump_config
@@ -367,19 +367,6 @@ def train_signature(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict
     }
 
 
-def _clear(out: Path) -> None:
-    """--overwrite: remove what a training run writes (everything but the lock)."""
-    import shutil
-
-    for path in out.iterdir():
-        if path.name == LOCK:
-            continue
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-
-
 def train_fold(
     cfg: Config,
     fold: int,
@@ -404,7 +391,7 @@ def train_fold(
             locked = True
             signature = train_signature(cfg, fold, Path(data_root), Path(dump))
             # a killed run of this job keeps its checkpoints for --resume; --overwrite clears
-            if claim(out, signature, overwrite, TRAIN_RECORD, _clear if overwrite else None):
+            if claim(out, signature, overwrite, TRAIN_RECORD, clear_all if overwrite else None):
                 verdict = "skip"
         except TrnetError as err:
             verdict = f"error {err}"
