@@ -40,6 +40,7 @@ LOCK = ".lock"
 FORMAT_VERSION = 1
 """Goes into the signatures that name it; raised when a stage's output format changes, so
 dirs written in the old format are refused instead of kept."""
+_MADE: set[Path] = set()
 _HELD: dict[Path, int] = {}
 """Locks this process holds (resolved lock path → nesting depth: a stage may call another
 on its own dir, as ``trnet mix`` calls the features stage)."""
@@ -106,8 +107,11 @@ def acquire(dest: Path) -> None:
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
         raise TrnetError(f"{dest}: exists and is not a directory")
+    made = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     path = (dest / LOCK).resolve()
+    if made:
+        _MADE.add(path)
     if path in _HELD:
         _HELD[path] += 1
         return
@@ -147,6 +151,10 @@ def release(dest: Path) -> None:
     _HELD.pop(path, None)
     if depth and (_holder(path) or {}).get("pid") == os.getpid():
         path.unlink(missing_ok=True)
+    if path in _MADE:  # a dir made only to hold the lock of a run that wrote nothing
+        _MADE.discard(path)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
 
 
 @contextlib.contextmanager
