@@ -121,22 +121,26 @@ def test_two_trainings_on_one_dir_the_second_refuses(toy, tmp_path):
     out = tmp_path / "exp" / "fold1"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     first = subprocess.Popen(
-        _train_cmd(toy, config, out, 1), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        _train_cmd(toy, config, out, 1), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 120
-    while not (out / "metrics.tsv").is_file() and time.monotonic() < deadline:
-        assert first.poll() is None, first.communicate()
-        time.sleep(0.2)  # the first run is training (it wrote an epoch)
-    # the same job, resumed: without a lock it would train into the dir beside the first
-    second = subprocess.run(
-        [*_train_cmd(toy, config, out, 1), "--resume"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    first.send_signal(signal.SIGINT)
-    first.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "metrics.tsv").is_file() and time.monotonic() < deadline:
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.2)  # the first run is training (it wrote an epoch)
+        # the same job, resumed: without a lock it would train into the dir beside the first
+        second = subprocess.run(
+            [*_train_cmd(toy, config, out, 1), "--resume"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
     assert second.returncode == 1, second.stderr
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and f"in use by pid {first.pid} on {socket.gethostname()}" in lines[0]
