@@ -95,6 +95,7 @@ def toy_config(
             "beta": s["beta"],
             "z_clean_from": z_clean_from if s["beta"] else "",
         },
+        "optim": {"lr": 1e-3},
         "train": {"batch_size": 8, "max_epochs": epochs, "early_stop": 50, **train},
     }
     if system == "baseline_clean":

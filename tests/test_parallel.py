@@ -1,6 +1,9 @@
 """ordered_map: input order, one pool of workers reused across maps, per-map init, errors."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +85,40 @@ def test_a_map_left_early_stops_its_workers():
     rows.close()  # the consumer stops reading
     after = {pid for pid, *_ in ordered_map(_report, list(range(8)), 2, _count_init, ([],))}
     assert not busy & after  # a fresh pool, not the one still busy with 398 items
+
+
+_DIE = """
+import os, signal, sys, time
+from trnet.errors import TrnetError
+from trnet.parallel import ordered_map
+
+def work(x):
+    if x == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer does
+    time.sleep(0.05)
+    return x
+
+if __name__ == "__main__":
+    try:
+        list(ordered_map(work, list(range(40)), 2, desc="die"))
+    except TrnetError as err:
+        print("error:", err)
+    print(list(ordered_map(work, [1, 2], 2)))
+"""
+
+
+def test_a_killed_worker_is_one_error_and_the_next_map_works(tmp_path):
+    script = tmp_path / "die.py"
+    script.write_text(_DIE)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:  # a multiprocessing.Pool waits for the dead worker's chunk for good
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=240
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("ordered_map hangs after a worker was killed")
+    assert done.stdout.splitlines() == [
+        "error: die: a worker process died (killed by a signal, or out of memory?); "
+        "rerun, or lower --nj",
+        "[1, 2]",
+    ], done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from trnet.se.metrics import SISDR_CAP_DB, pesq_wb, si_sdr, stoi
 
@@ -48,3 +49,16 @@ def test_pesq_and_stoi_drop_with_noise():
     noisy = x + 0.1 * np.random.default_rng(2).standard_normal(len(x)).astype(np.float32)
     assert pesq_wb(x, noisy) < 2.5
     assert stoi(x, noisy) < stoi(x, x)
+
+
+def test_too_short_audio_is_not_scored_but_a_wrong_rate_is_an_error():
+    from trnet.errors import TrnetError
+
+    rng = np.random.default_rng(3)
+    short = rng.standard_normal(2000)  # 1/8 s: too short for STOI and PESQ
+    assert np.isnan(stoi(short, short + 0.1 * rng.standard_normal(2000)))  # pystoi says 1e-5
+    assert np.isnan(pesq_wb(short, short))
+    assert np.isnan(pesq_wb(np.zeros(32000), np.zeros(32000)))  # no speech: not scored
+    long = rng.standard_normal(32000)
+    with pytest.raises(TrnetError, match="PESQ: sample rate 22050 Hz not supported"):
+        pesq_wb(long, long, sr=22050)

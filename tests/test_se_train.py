@@ -240,5 +240,6 @@ def test_enhance_and_score_a_condition(sources, tmp_path):
     assert [r["n_utts"] for r in rows] == [2, 2]
     assert rows[0]["sisdr_in"] > 80  # clean input is its own reference (gain 1)
     assert abs(rows[1]["sisdr_in"]) < 1.5  # 0 dB mixture, reference = gain × clean
+    assert [(r["pesq_excluded"], r["stoi_excluded"]) for r in rows] == [(0, 0), (0, 0)]
     write_scores(rows, tmp_path / "scores", {})
     assert (tmp_path / "scores.tsv").read_text().count("\n") == 3

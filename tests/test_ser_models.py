@@ -150,6 +150,8 @@ def minimal() -> dict:
         "system": "x",
         "model": {"channels": [4], "emb_dim": 8},
         "data": {"input": "noisy", "snrs": [], "max_len": 32},
+        "optim": {"lr": 1e-3},
+        "train": {"batch_size": 8, "max_epochs": 2},
     }
 
 
@@ -174,7 +176,7 @@ def test_config_missing_and_type_errors() -> None:
     ):
         config_from_dict(raw, "c.yaml")
     raw = minimal()
-    raw["train"] = {"batch_size": "many"}
+    raw["train"]["batch_size"] = "many"
     with pytest.raises(TrnetError, match=r"c\.yaml\.train\.batch_size: expected int"):
         config_from_dict(raw, "c.yaml")
     raw = minimal()
@@ -182,7 +184,7 @@ def test_config_missing_and_type_errors() -> None:
     with pytest.raises(TrnetError, match="compensation must be true"):
         config_from_dict(raw, "c.yaml")
     raw = minimal()
-    raw["train"] = {"bn_recalib": -1}
+    raw["train"]["bn_recalib"] = -1
     with pytest.raises(TrnetError, match=r"c\.yaml: train\.bn_recalib and train\.threads"):
         config_from_dict(raw, "c.yaml")
     raw = minimal()
@@ -211,3 +213,22 @@ def test_recipe_configs_load(size: str) -> None:
     assert (
         len({(c.model.channels[0], c.train.bn_recalib, c.data.max_len) for c in cfgs.values()}) == 1
     )
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("optim", "lr", -5, "optim.lr and optim.grad_clip must be > 0"),
+        ("optim", "lr", 0, "optim.lr and optim.grad_clip must be > 0"),
+        ("optim", "lr", None, "missing required key optim.lr"),
+        ("train", "max_epochs", None, "missing required key train.max_epochs"),
+    ],
+)
+def test_config_ranges_and_required_keys(section, key, value, message) -> None:
+    raw = minimal()
+    if value is None:
+        del raw[section][key]
+    else:
+        raw[section][key] = value
+    with pytest.raises(TrnetError, match=rf"c\.yaml: {message}"):
+        config_from_dict(raw, "c.yaml")

@@ -60,7 +60,7 @@ def test_outputs_and_clean_embeddings(toy: dict[str, Path]) -> None:
 def test_done_fold_is_skipped(toy: dict[str, Path]) -> None:
     before = (toy["base"] / "best.pt").stat().st_mtime_ns
     train_fold(
-        toy_config("baseline_clean", epochs=5),
+        toy_config("baseline_clean", epochs=2),  # another config is refused: test_stages.py
         1,
         toy["folds"],
         toy["dump"],
@@ -81,6 +81,7 @@ def test_kill_and_resume_equals_uninterrupted(
     # a run killed after epoch 2 leaves its epoch-2 checkpoint (and files of no importance)
     (resumed / "checkpoints").mkdir(parents=True)
     shutil.copy(full / "checkpoints" / "epoch2.pt", resumed / "checkpoints" / "epoch2.pt")
+    shutil.copy(full / ".signature.json", resumed / ".signature.json")  # signed at its start
     with pytest.raises(TrnetError, match="pass --resume"):
         train_fold(cfg, 1, toy["folds"], toy["dump"], resumed, device="cpu")
     train_fold(cfg, 1, toy["folds"], toy["dump"], resumed, resume=True, device="cpu")
@@ -238,3 +239,19 @@ def test_torchrun_two_processes_cpu(toy: dict[str, Path], tmp_path: Path) -> Non
     for name, param in ranks[0].items():
         assert torch.equal(param, ranks[1][name]), name
         assert torch.equal(param, state["model"][name]), name
+
+
+class _Evil:
+    """Runs code when unpickled (what ``weights_only=True`` refuses)."""
+
+    def __reduce__(self):  # noqa: ANN204
+        return (print, ("pwned",))
+
+
+def test_checkpoints_load_weights_only(toy: dict[str, Path], tmp_path: Path) -> None:
+    state = checkpoint.load(toy["base"] / "checkpoints" / "epoch2.pt")  # the full resume state
+    assert state["rng"][0]["torch"].dtype == torch.uint8 and state["epoch"] == 2
+    bad = tmp_path / "best.pt"
+    torch.save({"model": _Evil()}, bad)
+    with pytest.raises(TrnetError, match=r"best\.pt: not a trnet checkpoint of weights only"):
+        checkpoint.load(bad)

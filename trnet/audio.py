@@ -65,6 +65,8 @@ def read_audio(
         if allow_empty:
             return np.zeros(0, np.float32)
         raise TrnetError(f"{spec}: audio file is empty")
+    if not np.isfinite(wave).all():
+        raise TrnetError(f"{spec}: audio has NaN or infinite samples")
     return to_mono_16k(wave, int(sr), target_sr)
 
 

@@ -21,12 +21,24 @@ def save(path: str | Path, state: dict[str, Any]) -> None:
 
 
 def load(path: str | Path) -> dict[str, Any]:
+    """Tensors and plain containers only (``weights_only``): a ``best.pt`` from elsewhere
+    cannot run code when ``trnet decode`` loads it. Everything the trainer saves (RNG states
+    are tensors, the history floats) loads this way."""
+    import pickle
+
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: checkpoint not found")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+        why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TrnetError(f"{path}: not a trnet checkpoint of weights only ({why})") from None
+    if not isinstance(state, dict):
+        raise TrnetError(f"{path}: not a trnet checkpoint (no dict inside)")
+    return state
 
 
 def epochs(ckpt_dir: str | Path) -> list[int]:

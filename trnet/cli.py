@@ -5,10 +5,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import threading
 
-from trnet import determinism
+from trnet import determinism, interrupt
 
 determinism.apply_env()  # before anything imports torch: the libraries read it on load
+if interrupt.launched_as_command():  # before the slow imports: a Ctrl-C now is handled too
+    interrupt.install()
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -38,18 +41,19 @@ determinism.apply_torch()
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 1, Ctrl-C the
-    line ``interrupted`` and exit status 130."""
+    """Entry point: user errors become one line on stderr and exit status 1; Ctrl-C is the
+    line ``interrupted`` and exit status 130 (Typer turns it into ``Exit(130)``)."""
+    interrupt.install()
     try:
         app()
     except TrnetError as err:
+        if interrupt.in_progress():  # a worker killed by the Ctrl-C deadline: not an error
+            threading.Event().wait()
         Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        Console(stderr=True).print("[bold red]interrupted[/]")
-        sys.exit(130)
+        interrupt.interrupted()
     except SystemExit as done:
-        # Typer turns a KeyboardInterrupt inside a command into a silent Exit(130)
         if done.code == 130:
-            Console(stderr=True).print("[bold red]interrupted[/]")
+            interrupt.interrupted()
         raise

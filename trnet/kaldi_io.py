@@ -14,6 +14,7 @@ from typing import IO
 
 import numpy as np
 
+from trnet.errors import TrnetError
 from trnet.io import atomic_write, write_kv
 
 
@@ -72,3 +73,67 @@ def read_vectors(ark: str | Path) -> dict[str, np.ndarray]:
     import kaldiio
 
     return {k: np.asarray(v, dtype=np.float32) for k, v in kaldiio.load_ark(str(ark))}
+
+
+def _scp_lines(scp: Path) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    with open(scp, encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            key = line.split(maxsplit=1)[0] if line.strip() else ""
+            if key:
+                lines.setdefault(key, lineno)
+    return lines
+
+
+def read_matrix(
+    scp: str | Path, utt: str, spec: str, num_frames: int | None = None, hint: str = ""
+) -> np.ndarray:
+    """One ``feats.scp`` entry as float32; a damaged ark (cut short, a moved offset, an entry
+    of another length than ``utt2num_frames`` says) is one :class:`TrnetError` naming the
+    scp, its line and the ark offset, never a kaldiio traceback."""
+    import kaldiio
+
+    ark, _, offset = spec.rpartition(":")
+    try:
+        x = np.array(kaldiio.load_mat(spec), dtype=np.float32)
+        if x.ndim != 2:
+            raise ValueError(f"a {x.ndim}-d entry, not a matrix")
+    except Exception as err:  # kaldiio raises many types for a damaged ark
+        why = " ".join(str(err).split()) or type(err).__name__
+        line = _scp_lines(Path(scp)).get(utt, "?")
+        raise TrnetError(
+            f"{scp}:{line}: {utt}: cannot read {ark or spec} at offset {offset or '?'} "
+            f"({why[:200]}){hint}"
+        ) from None
+    if num_frames is not None and x.shape[0] != num_frames:
+        line = _scp_lines(Path(scp)).get(utt, "?")
+        raise TrnetError(
+            f"{scp}:{line}: {utt}: {x.shape[0]} frames at {ark} offset {offset}, utt2num_frames "
+            f"says {num_frames} (the scp points at another entry?)"
+        )
+    return x
+
+
+def check_feats(data_dir: str | Path) -> list[str]:
+    """Every ``feats.scp`` entry of ``data_dir`` read, with its frame count against
+    ``utt2num_frames``: one line per damaged entry (empty: all read)."""
+    from trnet.io import read_kv
+
+    data_dir = Path(data_dir)
+    scp = data_dir / "feats.scp"
+    if not scp.is_file():
+        return []
+    try:
+        table = read_kv(scp)
+        frames_path = data_dir / "utt2num_frames"
+        frames = read_kv(frames_path) if frames_path.is_file() else {}
+    except Exception as err:
+        return [str(err)]
+    problems = []
+    for utt, spec in table.items():
+        n = frames.get(utt)
+        try:
+            read_matrix(scp, utt, spec, int(n) if n and n.isdigit() else None)
+        except Exception as err:
+            problems.append(str(err))
+    return problems

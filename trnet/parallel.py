@@ -9,9 +9,18 @@ A map's ``init(*initargs)`` (per-map state, such as the noise set being mixed or
 model) is pickled once into a temporary file; each chunk of items carries only its path
 and the caller's working directory, and a worker loads and runs the init the first time
 it sees the map. (Pickling the initargs into every chunk would send a model's tensors
-again and again, through one file descriptor per tensor.) A map that is left before its
-end (an error, or a consumer that stops reading) terminates the pool, so no stale work
-delays the next map; the next map starts a fresh one.
+again and again, through one file descriptor per tensor.)
+
+Faults (``concurrent.futures.ProcessPoolExecutor``, not ``multiprocessing.Pool``, whose
+``terminate()`` can block for good and which waits forever on a worker killed by the OOM
+killer):
+
+- a worker that dies (a signal, the OOM killer) is one :class:`TrnetError`;
+- workers ignore SIGINT (it is blocked while they start, so they inherit it blocked): a
+  Ctrl-C reaches this process alone, which kills its workers (SIGKILL) on the way out;
+- a map that is left before its end (an error, Ctrl-C, or a consumer that stops reading)
+  kills the pool, so no stale work delays the next map or the exit; the next map starts a
+  fresh pool.
 
 Workers (and this process while it runs a ``nj == 1`` map) use one torch thread, so
 results do not depend on ``nj``.
@@ -20,21 +29,31 @@ results do not depend on ``nj``.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import multiprocessing
 import os
 import pickle
+import signal
 import tempfile
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.pool import Pool
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
-_POOLS: dict[int, Pool] = {}
+from trnet.errors import TrnetError
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
 _MAP_IDS = itertools.count()
 _WORKER_STATE: dict = {"map_id": None}
 MAX_CHUNK = 16
+IN_FLIGHT_PER_WORKER = 4
+"""Chunks submitted ahead per worker: enough to keep workers busy, few results held."""
 
 
-def _one_thread() -> None:
+def _worker_start() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     import torch
 
     torch.set_num_threads(1)
@@ -53,17 +72,49 @@ def _run_chunk(task: tuple) -> list:
     return [fn(item) for item in chunk]
 
 
-def _shared_pool(nj: int) -> Pool:
+def _shared_pool(nj: int) -> ProcessPoolExecutor:
     if nj not in _POOLS:
-        _POOLS[nj] = multiprocessing.get_context("spawn").Pool(nj, initializer=_one_thread)
+        _POOLS[nj] = ProcessPoolExecutor(
+            nj, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start
+        )
     return _POOLS[nj]
 
 
-@atexit.register
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT while workers may be spawned: they start with it blocked (a Ctrl-C then
+    is delivered here once unblocked, not lost)."""
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: SIGKILL its workers, drop its queued work, wait for nothing."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(1)
+
+
 def close_pools() -> None:
-    """Stop every worker this process started (also run at exit)."""
+    """Stop every worker this process started (also run at exit, and by the CLI on Ctrl-C)."""
     while _POOLS:
-        _POOLS.popitem()[1].terminate()
+        _kill(_POOLS.popitem()[1])
+
+
+atexit.register(close_pools)
+with contextlib.suppress(AttributeError):  # before concurrent.futures joins its threads
+    threading._register_atexit(close_pools)  # type: ignore[attr-defined]
 
 
 def chunked(items: Sequence, nj: int) -> list[Sequence]:
@@ -91,29 +142,51 @@ def ordered_map(
         if nj <= 1:
             yield from _in_process(fn, items, init, initargs, bar)
         else:
-            yield from _in_pool(fn, items, nj, init, initargs, bar)
+            yield from _in_pool(fn, items, nj, init, initargs, bar, desc)
     finally:
         bar.close()
 
 
-def _in_pool(fn: Callable, items: Sequence, nj: int, init, initargs: tuple, bar) -> Iterator:  # noqa: ANN001
+def _in_pool(
+    fn: Callable, items: Sequence, nj: int, init, initargs: tuple, bar, desc: str
+) -> Iterator:  # noqa: ANN001
     init_file = None
     if init is not None:
         fd, init_file = tempfile.mkstemp(prefix="trnet-map-", suffix=".pkl")
         with os.fdopen(fd, "wb") as f:
             pickle.dump((init, initargs), f, protocol=pickle.HIGHEST_PROTOCOL)
     map_id = next(_MAP_IDS)
-    tasks = [(map_id, os.getcwd(), init_file, fn, chunk) for chunk in chunked(items, nj)]
+    tasks = iter([(map_id, os.getcwd(), init_file, fn, chunk) for chunk in chunked(items, nj)])
+    pending: deque[Future] = deque()
     finished = False
     try:
-        for results in _shared_pool(nj).imap(_run_chunk, tasks):
+        pool = _shared_pool(nj)
+
+        def submit_ahead() -> None:
+            with _sigint_blocked():
+                while len(pending) < IN_FLIGHT_PER_WORKER * nj:
+                    task = next(tasks, None)
+                    if task is None:
+                        return
+                    pending.append(pool.submit(_run_chunk, task))
+
+        submit_ahead()
+        while pending:
+            try:
+                results = pending.popleft().result()
+            except BrokenProcessPool:
+                raise TrnetError(
+                    f"{desc or 'parallel map'}: a worker process died (killed by a signal, or "
+                    f"out of memory?); rerun, or lower --nj"
+                ) from None
+            submit_ahead()
             yield from results
             bar.update(len(results))
         finished = True
     finally:
-        pool = None if finished else _POOLS.pop(nj, None)
-        if pool is not None:  # left early: stop the workers still busy with this map
-            pool.terminate()
+        pool_left = None if finished else _POOLS.pop(nj, None)
+        if pool_left is not None:  # left early: stop the workers still busy with this map
+            _kill(pool_left)
         if init_file is not None:
             os.unlink(init_file)
 

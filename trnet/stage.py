@@ -11,12 +11,24 @@ compares it with the one the dir records:
 
 Stages keep their own record layout (:class:`Record`): prep and folds sign the dir in a
 separate file when they start; mix, enhance and feats keep the signature in the done file.
+
+:func:`lock` keeps a second run off a dir while one writes it (``<dir>/.lock``: pid, host,
+start time, made atomically); every stage that writes a dir holds it around its claim and
+finish. A lock left by a dead process on this host is taken over with a notice.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import errno
+import hashlib
 import json
-from collections.abc import Callable
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +36,176 @@ from trnet.errors import TrnetError, overwrite_hint
 from trnet.io import atomic_write
 
 DONE = ".done"
+LOCK = ".lock"
+FORMAT_VERSION = 1
+"""Goes into the signatures that name it; raised when a stage's output format changes, so
+dirs written in the old format are refused instead of kept."""
+_MADE: set[Path] = set()
+_HELD: dict[Path, int] = {}
+"""Locks this process holds (resolved lock path → nesting depth: a stage may call another
+on its own dir, as ``trnet mix`` calls the features stage)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _holder(path: Path) -> dict | None:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _describe(meta: dict) -> str:
+    if not meta:
+        return "an unknown process (unreadable lock file)"
+    return f"pid {meta.get('pid')} on {meta.get('host')} since {meta.get('start')}"
+
+
+def _create(path: Path) -> bool:
+    """Write the lock file under ``path`` all at once (link of a finished temporary file:
+    never a half-written lock); False if it exists."""
+    meta = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "start": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "argv": sys.argv,
+    }
+    tmp = path.with_name(f"{LOCK}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError as err:  # a file system without hard links: O_EXCL
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(tmp.read_text(encoding="utf-8"))
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def acquire(dest: Path) -> None:
+    """Lock ``dest`` (made if missing) for this process, or refuse in one line naming the
+    holder; a lock of a dead process of this host is taken over with a notice."""
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise TrnetError(f"{dest}: exists and is not a directory")
+    made = not dest.exists()
+    dest.mkdir(parents=True, exist_ok=True)
+    path = (dest / LOCK).resolve()
+    if made:
+        _MADE.add(path)
+    if path in _HELD:
+        _HELD[path] += 1
+        return
+    for _ in range(2):
+        if _create(path):
+            _HELD[path] = 1
+            return
+        meta = _holder(path)
+        if meta is None:  # released meanwhile
+            continue
+        pid = meta.get("pid")
+        if (
+            meta.get("host") == socket.gethostname()
+            and isinstance(pid, int)
+            and not _pid_alive(pid)
+        ):
+            print(
+                f"warning: {dest}: taking over the lock of {_describe(meta)} "
+                f"(that process is gone)",
+                file=sys.stderr,
+            )
+            path.unlink(missing_ok=True)
+            continue
+        break
+    raise TrnetError(
+        f"{dest}: in use by {_describe(meta or {})} ({dest / LOCK}); "
+        f"wait for that run, or remove the lock file if it is gone"
+    )
+
+
+def release(dest: Path) -> None:
+    path = (Path(dest) / LOCK).resolve()
+    depth = _HELD.get(path, 0)
+    if depth > 1:
+        _HELD[path] = depth - 1
+        return
+    _HELD.pop(path, None)
+    if depth and (_holder(path) or {}).get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
+    if path in _MADE:  # a dir made only to hold the lock of a run that wrote nothing
+        _MADE.discard(path)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+
+
+@contextlib.contextmanager
+def lock(dest: Path) -> Iterator[None]:
+    """Hold ``dest``'s lock for the block (see :func:`acquire`); reentrant in one process."""
+    acquire(dest)
+    try:
+        yield
+    finally:
+        release(dest)
+
+
+@atexit.register
+def release_all() -> None:
+    """Remove every lock this process holds (at exit, and on Ctrl-C)."""
+    while _HELD:
+        path, _ = _HELD.popitem()
+        if (_holder(path) or {}).get("pid") == os.getpid():
+            path.unlink(missing_ok=True)
+
+
+def clear_all(dest: Path) -> None:
+    """A ``clear`` for :func:`claim`: remove everything in ``dest`` but its lock."""
+    import shutil
+
+    for path in Path(dest).iterdir():
+        if path.name == LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _has_content(dest: Path) -> bool:
+    """Whether ``dest`` holds anything but its lock."""
+    return dest.is_dir() and any(p.name != LOCK for p in dest.iterdir())
+
+
+def dir_digest(path: Path, recursive: bool = False) -> str:
+    """sha256 of the names and contents of ``path``'s files (dot files left out; sub-dirs
+    too unless ``recursive``): a signature's record of a data dir or noise set it reads."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = path.rglob("*") if recursive else path.iterdir()
+    for file in sorted(p for p in files if p.is_file()):
+        rel = file.relative_to(path)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        digest.update(rel.as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def refusal(dest: Path) -> TrnetError:
@@ -91,12 +273,10 @@ def claim(
     if previous is not None and previous != signature:
         foreign = True
     else:
-        foreign = (
-            previous is None and record.signs_at_start and dest.is_dir() and any(dest.iterdir())
-        )
+        foreign = previous is None and record.signs_at_start and _has_content(dest)
     if foreign and not overwrite:
         raise refusal(dest)
-    if clear is not None and dest.is_dir() and any(dest.iterdir()):
+    if clear is not None and _has_content(dest):
         clear(dest)
     if dest.is_dir():  # temporary files of atomic writes a killed run left behind
         for stale in dest.glob(".*.tmp"):

@@ -32,11 +32,21 @@ def validate(
         int | None,
         typer.Option(help="expected audio sample rate (Hz); default: corpus.json's, else 16000"),
     ] = None,
+    check_arks: Annotated[
+        bool,
+        typer.Option(
+            "--check-arks/--no-check-arks",
+            help="read every feats.scp entry and check its frame count against utt2num_frames",
+        ),
+    ] = True,
 ) -> None:
     """List every fault of a data dir (one line each); exit status 1 if there is any."""
     from trnet.data.validate import validate as check
+    from trnet.kaldi_io import check_feats
 
     problems = check(data_dir, check_audio=not no_wav, sample_rate=sample_rate)
+    if check_arks and data_dir.is_dir():
+        problems += check_feats(data_dir)
     console = _console()
     for problem in problems:
         console.print(f"[red]✗[/] {escape(problem)}")

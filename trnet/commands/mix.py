@@ -40,6 +40,7 @@ def register(app: typer.Typer) -> None:
         feats: bool = typer.Option(True, "--feats/--no-feats", help="fbank for each condition"),
         dither: float = typer.Option(0.0, help="fbank dither (reproducible under --seed)"),
         overwrite: bool = typer.Option(False, help="replace conditions made with other settings"),
+        force: bool = typer.Option(False, help="allow an SNR outside [-20, 60] dB"),
     ) -> None:
         """Mix NOISE into every utterance of SRC at each --snr; write OUT_ROOT/<noise>_<snr>/."""
         from trnet.errors import TrnetError
@@ -48,7 +49,7 @@ def register(app: typer.Typer) -> None:
         from trnet.mix.noiseset import NoiseSet, resolve_noise_dir
         from trnet.mix.report import print_summary
 
-        snrs = parse_snrs(snr)
+        snrs = parse_snrs(snr, force)
         if level not in LEVELS:
             raise TrnetError(f"--level: {level!r} is not one of {', '.join(LEVELS)}")
         if fmt not in FORMATS:

@@ -80,7 +80,16 @@ def _print_scores(rows: list[dict], dump_root: Path) -> None:
             *(f"{r[k]:.2f}" for k in ("pesq_in", "pesq_out")),
             *(f"{r[k]:.3f}" for k in ("stoi_in", "stoi_out")),
         )  # fmt: skip
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    excluded = {m: sum(r[f"{m}_excluded"] for r in rows) for m in ("pesq", "stoi")}
+    if any(excluded.values()):
+        console.print(
+            f"excluded from the means (audio too short to score, or no speech): "
+            f"{excluded['pesq']} PESQ and {excluded['stoi']} STOI scores (per condition in "
+            f"the pesq_excluded/stoi_excluded columns)",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

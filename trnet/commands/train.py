@@ -30,6 +30,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="experiment dir, e.g. exp/trnet/fold1"),
         resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint"),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]"),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="replace a fold trained with another config/seed/data"
+        ),
         seed: int | None = typer.Option(None, "--seed", help="override train.seed of the config"),
         snrs: str | None = typer.Option(
             None,
@@ -38,7 +41,7 @@ def register(app: typer.Typer) -> None:
             "config; a clean-only config (data.snrs: []) stays clean-only",
         ),
     ) -> None:
-        """Train a system on a fold (DDP under torchrun); skips a fold marked .done."""
+        """Train a system on a fold (DDP under torchrun); skips a fold done with these settings."""
         from trnet.classic.svm import is_svm_config, load_svm_config, train_svm_fold
         from trnet.train.config import load_config
         from trnet.train.trainer import train_fold
@@ -56,4 +59,6 @@ def register(app: typer.Typer) -> None:
             cfg.train.seed = seed
         if snrs is not None and cfg.data.snrs:
             cfg.data.snrs = parse_snr_list(snrs)
-        train_fold(cfg, fold, data_root, dump, out, resume=resume, device=device)
+        train_fold(
+            cfg, fold, data_root, dump, out, resume=resume, device=device, overwrite=overwrite
+        )

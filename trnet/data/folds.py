@@ -22,14 +22,13 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from trnet.data.datadir import DataDir, is_per_utt_table, kaldi_sorted
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
-from trnet.stage import Record, claim, finish
+from trnet.stage import Record, claim, clear_all, finish, lock
 
 PROTOCOLS = ("speaker", "session", "kfold", "official")
 OFFICIAL_ROLES = {
@@ -191,11 +190,6 @@ FOLDS_RECORD = Record(file=".folds.json", indent=2, newline=True)
 """Folds sign ``<protocol>/.folds.json`` when they start; ``.done`` is written last."""
 
 
-def _clear(dest: Path) -> None:
-    shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-
-
 def write_folds(
     data_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -219,8 +213,15 @@ def write_folds(
         "tables_sha256": _tables_digest(data_dir),
         **params,
     }
-    if claim(dest, signature, overwrite, FOLDS_RECORD, _clear):
-        return folds, True
+    with lock(dest):
+        if claim(dest, signature, overwrite, FOLDS_RECORD, clear_all):
+            return folds, True
+        _write(data, folds, dest)
+        finish(dest, signature, FOLDS_RECORD)
+    return folds, False
+
+
+def _write(data: DataDir, folds: list[Fold], dest: Path) -> None:
     for fold in folds:
         for role in ROLES:
             target = dest / fold.name / role
@@ -233,8 +234,6 @@ def write_folds(
                 f"{fold.name}\t{','.join(fold.test_spk)}\t{','.join(fold.dev_spk)}\t"
                 f"{len(fold.train)}\t{len(fold.dev)}\t{len(fold.test)}\n"
             )
-    finish(dest, signature, FOLDS_RECORD)
-    return folds, False
 
 
 def _tables_digest(data_dir: Path) -> str:

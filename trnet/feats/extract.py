@@ -17,7 +17,7 @@ from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
 from trnet.io import atomic_write, read_kv, write_kv
 from trnet.kaldi_io import ArkWriter
 from trnet.parallel import ordered_map
-from trnet.stage import Record, claim, finish
+from trnet.stage import Record, claim, finish, lock
 
 FEATS_MARKER = ".feats.done"
 FEATS_RECORD = Record(file=FEATS_MARKER, done=FEATS_MARKER)
@@ -95,14 +95,17 @@ def make_feats(data_dir: Path, nj: int = 1, conf: FbankConfig | None = None, see
 
     data_dir = Path(data_dir)
     conf = conf or FbankConfig()
-    if feats_complete(data_dir, conf, seed):
-        return
-    wav_scp = read_kv(data_dir / "wav.scp")
-    items = [(utt, wav_scp[utt]) for utt in kaldi_sorted(wav_scp)]
-    results = ordered_map(
-        _feats_one, items, nj, _init_feats, (conf, seed), f"fbank {data_dir.name}"
-    )
-    write_features(data_dir, results, feats_marker(conf, seed))
+    if not (data_dir / "wav.scp").is_file():
+        raise TrnetError(f"{data_dir / 'wav.scp'}: file not found")
+    with lock(data_dir):
+        if feats_complete(data_dir, conf, seed):
+            return
+        wav_scp = read_kv(data_dir / "wav.scp")
+        items = [(utt, wav_scp[utt]) for utt in kaldi_sorted(wav_scp)]
+        results = ordered_map(
+            _feats_one, items, nj, _init_feats, (conf, seed), f"fbank {data_dir.name}"
+        )
+        write_features(data_dir, results, feats_marker(conf, seed))
 
 
 def write_features(data_dir: Path, results: Iterable[tuple[str, np.ndarray]], marker: dict) -> None:

@@ -32,15 +32,21 @@ from trnet.kaldi_io import ArkWriter
 from trnet.mix.mixing import mix_at_snr
 from trnet.mix.noiseset import ClipDrawer, NoiseSet
 from trnet.parallel import ordered_map
-from trnet.stage import claim, finish
+from trnet.stage import FORMAT_VERSION, claim, dir_digest, finish, lock
 
 FORMATS = ("ark", "flac", "wav")
 LEVELS = ("rms", "active")
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
 
 
-def parse_snrs(values: list[str]) -> list[float | None]:
-    """``["20", "0", "clean"]`` → ``[20.0, 0.0, None]``; anything else is a user error."""
+SNR_RANGE = (-20.0, 60.0)
+"""SNRs (dB) accepted without ``--force``: beyond them a mixture is noise or speech alone,
+and int16 audio cannot hold the noise of a much higher SNR."""
+
+
+def parse_snrs(values: list[str], force: bool = False) -> list[float | None]:
+    """``["20", "0", "clean"]`` → ``[20.0, 0.0, None]``; anything else is a user error, as is
+    an SNR outside :data:`SNR_RANGE` unless ``force``."""
     snrs: list[float | None] = []
     for value in values:
         if value == CLEAN:
@@ -52,6 +58,11 @@ def parse_snrs(values: list[str]) -> list[float | None]:
             snr = math.nan
         if not math.isfinite(snr):
             raise TrnetError(f"--snr: {value!r} is neither a number (dB) nor 'clean'")
+        low, high = SNR_RANGE
+        if not force and not low <= snr <= high:
+            raise TrnetError(
+                f"--snr: {value} dB is outside [{low:g}, {high:g}]; pass --force to mix it anyway"
+            )
         snrs.append(snr)
     if not snrs:
         raise TrnetError("--snr: give at least one SNR (dB) or 'clean'")
@@ -151,9 +162,15 @@ class AudioWriter:
         return self.scp
 
 
-def settings(noise: NoiseSet | None, snr: float | None, opts: MixOptions) -> dict:
-    """What ``.done`` records; a resumed run with other settings needs ``--overwrite``."""
+def settings(src: DataDir, noise: NoiseSet | None, snr: float | None, opts: MixOptions) -> dict:
+    """What ``.done`` records: everything that decides the condition (the source dir and
+    noise set by path and content); a run with other settings needs ``--overwrite``."""
     return {
+        "format_version": FORMAT_VERSION,
+        "source": str(Path(src.path).resolve()) if src.path else None,
+        "source_sha256": dir_digest(src.path) if src.path else None,
+        "noise_dir": str(noise.path.resolve()) if noise else None,
+        "noise_sha256": dir_digest(noise.path) if noise else None,
         "noise": noise.name if noise else None,
         "snr": snr,
         "seed": opts.seed,
@@ -168,7 +185,14 @@ def mix_condition(
     """Write one condition (skipping it when ``.done`` says it is complete); its summary."""
     name = condition_name(noise, snr)
     out_dir = Path(out_root) / name
-    wanted = settings(noise, snr, opts)
+    with lock(out_dir):
+        return _mix_locked(src, out_dir, noise, snr, opts)
+
+
+def _mix_locked(
+    src: DataDir, out_dir: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
+) -> dict:
+    wanted = settings(src, noise, snr, opts)
     if claim(out_dir, wanted, opts.overwrite):
         if opts.feats:
             make_feats(out_dir, opts.nj, opts.fbank, opts.seed)

@@ -118,7 +118,7 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, level: str 
         residual -= clean if gain == 1.0 else gain * clean
         p_noise = float(np.square(residual).sum()) / residual.size
         realised = 10 * math.log10(gain**2 * p_speech / p_noise) if p_noise > 0 else math.inf
-        if abs(realised - snr_db) < SNR_TOLERANCE_DB:
-            break
+        if abs(realised - snr_db) < SNR_TOLERANCE_DB or not math.isfinite(realised):
+            break  # (infinite: the noise is below int16's resolution; only under --force)
         scale *= 10 ** ((realised - snr_db) / 20)
     return Mixture(samples=samples, gain=gain, snr=realised)

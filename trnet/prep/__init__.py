@@ -23,7 +23,7 @@ from trnet.contract import is_generated
 from trnet.data.datadir import is_per_utt_table
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, read_kv
-from trnet.stage import DONE, Record, claim
+from trnet.stage import DONE, Record, claim, lock
 from trnet.stage import finish as finish_stage
 
 CORPORA: dict[str, str] = {
@@ -69,7 +69,8 @@ def prepare(corpus: str, root: Path, out: Path, **opts: object) -> PrepReport:
     """Dispatch to ``trnet.prep.<corpus>.prepare``."""
     if corpus not in CORPORA:
         raise TrnetError(f"corpus {corpus!r}: unknown; known: {', '.join(sorted(CORPORA))}")
-    return importlib.import_module(CORPORA[corpus]).prepare(Path(root), Path(out), **opts)
+    with lock(Path(out)):
+        return importlib.import_module(CORPORA[corpus]).prepare(Path(root), Path(out), **opts)
 
 
 PREP_RECORD = Record(file=SIGNATURE_FILE, done=DONE_FILE, key="signature", indent=2, newline=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import soundfile as sf
 
 from trnet.contract import CLASSES, CorpusInfo
@@ -81,6 +82,13 @@ def audio_duration(path: Path, sample_rate: int | None = None) -> tuple[str | No
         return None, f"wrong sample rate ({info.samplerate} Hz, expected {sample_rate})"
     if info.frames == 0:
         return None, "empty audio file"
+    if info.subtype in ("FLOAT", "DOUBLE"):  # only float audio can hold NaN or inf
+        try:
+            wave, _ = sf.read(str(path), dtype="float32")
+        except Exception as err:
+            return None, f"unreadable audio ({err})".replace("\t", " ").replace("\n", " ")
+        if not np.isfinite(wave).all():
+            return None, "NaN or infinite samples"
     return f"{info.frames / info.samplerate:.3f}", ""
 
 

@@ -22,6 +22,7 @@ from trnet.scoring.tables import (
     write_grid,
     write_text,
 )
+from trnet.stage import lock
 
 SYSTEM_ORDER = (
     "baseline_clean",
@@ -209,6 +210,21 @@ def build_results(
 ) -> tuple[Path, list[TextTable]]:
     """Score everything under ``exp_dir`` and write RESULTS.md; returns it and Table 1."""
     exp_dir = Path(exp_dir)
+    if not exp_dir.is_dir():  # nothing to lock: the scoring names what is missing
+        return _build_results(exp_dir, out, ref, n_boot, seed, allow_partial, figures)
+    with lock(exp_dir):
+        return _build_results(exp_dir, out, ref, n_boot, seed, allow_partial, figures)
+
+
+def _build_results(
+    exp_dir: Path,
+    out: Path | None,
+    ref: str | None,
+    n_boot: int,
+    seed: int,
+    allow_partial: bool,
+    figures: bool,
+) -> tuple[Path, list[TextTable]]:
     out = out or exp_dir / "RESULTS.md"
     dirs = score_tree([exp_dir], allow_partial)
     groups = group_by_system(dirs)

@@ -23,7 +23,7 @@ from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig
 from trnet.models.stft import SpectralEnhancer
-from trnet.stage import claim, finish
+from trnet.stage import claim, finish, lock
 
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
 """Tables of the source that describe its audio/features, not the utterance."""
@@ -80,12 +80,28 @@ def enhance_condition(
     overwrite: bool = False,
 ) -> str:
     """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``."""
+    with lock(dst):
+        if claim(dst, settings, overwrite):
+            return "skipped"
+        _enhance_into(src, dst, model, settings, batch_size, nj, dither, seed, device)
+    return "written"
+
+
+def _enhance_into(
+    src: Path,
+    dst: Path,
+    model: SpectralEnhancer,
+    settings: dict,
+    batch_size: int,
+    nj: int,
+    dither: float,
+    seed: int,
+    device: torch.device | None,
+) -> None:
     from trnet.feats.extract import FEATS_MARKER, make_feats
     from trnet.kaldi_io import ArkWriter
     from trnet.parallel import ordered_map
 
-    if claim(dst, settings, overwrite):
-        return "skipped"
     data = DataDir.load(src)
     wav = data["wav.scp"]
     device = device or torch.device("cpu")
@@ -116,7 +132,6 @@ def enhance_condition(
     data.copy_carried_files(dst)
     make_feats(dst, nj, FbankConfig(dither=dither), seed)
     finish(dst, settings)
-    return "written"
 
 
 def find_conditions(dump_root: Path, names: list[str] | None) -> list[str]:

@@ -20,8 +20,12 @@ from trnet.parallel import ordered_map
 from trnet.se.metrics import pesq_wb, si_sdr, stoi
 
 METRICS = ("sisdr", "pesq", "stoi")
-COLUMNS = ("condition", "noise", "snr", "n_utts") + tuple(
-    f"{m}_{side}" for m in METRICS for side in ("in", "out", "gain")
+EXCLUDED = ("pesq_excluded", "stoi_excluded")
+"""Per condition: scores left out of the means (audio too short to score, or no speech)."""
+COLUMNS = (
+    ("condition", "noise", "snr", "n_utts")
+    + tuple(f"{m}_{side}" for m in METRICS for side in ("in", "out", "gain"))
+    + EXCLUDED
 )
 
 
@@ -96,6 +100,10 @@ def condition_row(condition: str, scores: list[dict[str, float]]) -> dict:
         row[f"{m}_in"] = mean_finite([s[f"{m}_in"] for s in scores])
         row[f"{m}_out"] = mean_finite([s[f"{m}_out"] for s in scores])
         row[f"{m}_gain"] = row[f"{m}_out"] - row[f"{m}_in"]
+    for m in ("pesq", "stoi"):  # too short or no speech: left out of the means, counted
+        row[f"{m}_excluded"] = sum(
+            not math.isfinite(s[f"{m}_{side}"]) for s in scores for side in ("in", "out")
+        )
     return row
 
 

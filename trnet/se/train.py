@@ -22,6 +22,7 @@ from trnet.io import atomic_write
 from trnet.models.stft import SpectralEnhancer, magnitude
 from trnet.se.model import build_model, save_model
 from trnet.se.pairs import ClipPool, PairMaker, resolve_source, segment_samples, split_dev_ids
+from trnet.stage import lock
 
 
 def si_sdr_torch(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -92,13 +93,28 @@ def train_se(
 ) -> Path:
     """Train (or resume) the SE model of a resolved ``conf``; returns ``out/best.pt`` (a
     pretrained model is not trained: returns its package, ``out/pretrained.json``)."""
-    from tqdm import tqdm
-
     from trnet.se.pretrained import PRETRAINED, write_package
 
-    if conf["model"] in PRETRAINED:  # frozen: write the package that names the weights
-        return write_package(conf, out)
     out = Path(out)
+    with lock(out):
+        if conf["model"] in PRETRAINED:  # frozen: write the package that names the weights
+            return write_package(conf, out)
+        return _train_se(conf, speech, noise, out, dev_noise, noise_root, resume, device, progress)
+
+
+def _train_se(
+    conf: dict,
+    speech: str,
+    noise: str,
+    out: Path,
+    dev_noise: str,
+    noise_root: str | os.PathLike,
+    resume: bool,
+    device: str,
+    progress: bool,
+) -> Path:
+    from tqdm import tqdm
+
     if (out / ".done").is_file():
         return out / "best.pt"
     ckpt_dir = out / "checkpoints"

@@ -37,6 +37,7 @@ default).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,13 +173,31 @@ def _check(cfg: Config, where: str) -> None:
             raise TrnetError(f"{where}: train.{name} must be >= 1")
     if cfg.train.bn_recalib < 0 or cfg.train.threads < 0:
         raise TrnetError(f"{where}: train.bn_recalib and train.threads must be >= 0")
+    optim = cfg.optim
+    if not (0 < optim.lr < math.inf and optim.grad_clip > 0 and 0 < optim.lr_factor < 1):
+        raise TrnetError(
+            f"{where}: optim.lr and optim.grad_clip must be > 0 and optim.lr_factor in (0, 1); "
+            f"got lr {optim.lr}, grad_clip {optim.grad_clip}, lr_factor {optim.lr_factor}"
+        )
+    if optim.weight_decay < 0 or optim.lr_patience < 0:
+        raise TrnetError(f"{where}: optim.weight_decay and optim.lr_patience must be >= 0")
     if cfg.data.max_len < 16 or not cfg.model.channels:
         raise TrnetError(f"{where}: data.max_len must be >= 16 and model.channels non-empty")
+
+
+REQUIRED = {"optim": ("lr",), "train": ("batch_size", "max_epochs")}
+"""Keys a config must give although the dataclasses have defaults: a config that forgets its
+learning rate must not train at a silent 0.001 (issue 15)."""
 
 
 def config_from_dict(raw: Any, where: str = "config") -> Config:
     if not isinstance(raw, dict):
         raise TrnetError(f"{where}: expected a mapping at the top level")
+    for section, keys in REQUIRED.items():
+        given = raw.get(section)
+        for key in keys:
+            if not isinstance(given, dict) or key not in given:
+                raise TrnetError(f"{where}: missing required key {section}.{key}")
     cfg = build(Config, raw, where)
     _check(cfg, where)
     return cfg

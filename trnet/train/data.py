@@ -103,6 +103,7 @@ class FeatureStore:
     def __init__(self, dump: str | Path, cache: bool = False) -> None:
         self.dump = Path(dump)
         self._scp: dict[str, dict[str, str]] = {}
+        self._frames: dict[str, dict[str, str]] = {}
         self._cache: dict[tuple[str, str], np.ndarray] | None = {} if cache else None
 
     def scp(self, condition: str) -> dict[str, str]:
@@ -113,20 +114,30 @@ class FeatureStore:
             self._scp[condition] = read_kv(path)
         return self._scp[condition]
 
+    def num_frames(self, condition: str) -> dict[str, str]:
+        """``utt2num_frames`` of a condition ({} when it has none): each read is checked."""
+        if condition not in self._frames:
+            path = self.dump / condition / "utt2num_frames"
+            self._frames[condition] = read_kv(path) if path.is_file() else {}
+        return self._frames[condition]
+
     def load(self, condition: str, utt: str) -> np.ndarray:
         """The (T, F) float32 features; never modify them in place (cached arrays are shared)."""
-        import kaldiio
+        from trnet.kaldi_io import read_matrix
 
         if self._cache is not None and (condition, utt) in self._cache:
             return self._cache[condition, utt]
         spec = self.scp(condition)[utt]
-        try:
-            x = np.array(kaldiio.load_mat(spec), dtype=np.float32)
-        except OSError as err:  # an ark moved or deleted since feats.scp was written
-            raise TrnetError(
-                f"{self.dump / condition / 'feats.scp'}: {utt}: cannot read {spec} ({err}); "
-                "ark paths are relative to the recipe folder: run from there"
-            ) from None
+        n = self.num_frames(condition).get(utt)
+        x = read_matrix(
+            self.dump / condition / "feats.scp",
+            utt,
+            spec,
+            int(n) if n and n.isdigit() else None,
+            "; ark paths are relative to the recipe folder: run from there"
+            if not Path(spec.rpartition(":")[0]).is_file()
+            else "",
+        )
         if self._cache is not None:
             x.setflags(write=False)
             self._cache[condition, utt] = x

@@ -23,7 +23,7 @@ from trnet.contract import CLASSES, CorpusInfo, parse_condition
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, write_kv
-from trnet.stage import claim, finish
+from trnet.stage import claim, finish, lock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,12 +112,13 @@ def decode(
     for condition in conditions:
         dest = out / condition / f"fold{best['fold']}"
         signature = {"model_sha256": model_digest, "condition": condition, "test": test_digest}
-        if not claim(dest, signature, overwrite):
-            info = decode_info(cfg.system, best["fold"], condition, corpus)
-            decode_condition(
-                model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
-            )
-            finish(dest, signature)
+        with lock(dest):
+            if not claim(dest, signature, overwrite):
+                info = decode_info(cfg.system, best["fold"], condition, corpus)
+                decode_condition(
+                    model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
+                )
+                finish(dest, signature)
         done.append(dest)
     return done
 

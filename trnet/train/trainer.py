@@ -27,6 +27,7 @@ from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.models.factory import build_ser_model
 from trnet.scoring.metrics import uar, war
+from trnet.stage import FORMAT_VERSION, Record, acquire, claim, clear_all, dir_digest, release
 from trnet.train import losses
 from trnet.train.bn import batchnorms, reestimate
 from trnet.train.config import Config, config_to_dict, dump_config
@@ -391,6 +392,24 @@ def _fmt(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.6g}"
 
 
+TRAIN_RECORD = Record(file=".signature.json", done=".done", indent=1, newline=True)
+"""The trainer signs ``out`` when it starts; its ``.done`` (best epoch, dev UAR) comes last."""
+
+
+def train_signature(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict:
+    """Everything that decides a fold's training: the resolved config (seed included), the
+    fold's lists by content, the feature dump, the format."""
+    fold_dir = Path(data_root) / f"fold{fold}"
+    return {
+        "format_version": FORMAT_VERSION,
+        "config": config_to_dict(cfg),
+        "fold": fold,
+        "fold_dir": str(fold_dir.resolve()),
+        "fold_sha256": dir_digest(fold_dir, recursive=True) if fold_dir.is_dir() else None,
+        "dump": str(Path(dump).resolve()),
+    }
+
+
 def train_fold(
     cfg: Config,
     fold: int,
@@ -399,13 +418,39 @@ def train_fold(
     out: str | Path,
     resume: bool = False,
     device: str = "auto",
+    overwrite: bool = False,
 ) -> Path:
-    """Train one fold into ``out`` (skipped when ``out/.done`` exists); returns ``out``."""
+    """Train one fold into ``out`` (skipped when done with the same signature); returns ``out``.
+
+    ``out`` is locked for the run; a dir made with another signature (config, seed, fold,
+    data) is refused unless ``overwrite``. Under torchrun rank 0 decides and tells the rest.
+    """
     out = Path(out)
     env = setup_dist(device)
-    if (out / ".done").is_file():
-        if env.main:
-            print(f"{out}: already trained (.done), skipping")
+    verdict, locked = "run", False
+    if env.main:
+        try:
+            acquire(out)
+            locked = True
+            signature = train_signature(cfg, fold, Path(data_root), Path(dump))
+            # a killed run of this job keeps its checkpoints for --resume; --overwrite clears
+            if claim(out, signature, overwrite, TRAIN_RECORD, clear_all if overwrite else None):
+                verdict = "skip"
+        except TrnetError as err:
+            verdict = f"error {err}"
+    if env.world > 1:
+        box = [verdict]
+        dist.broadcast_object_list(box, 0)
+        verdict = box[0]
+    try:
+        if verdict.startswith("error "):
+            raise TrnetError(verdict[len("error ") :])
+        if verdict == "skip":
+            if env.main:
+                print(f"{out}: already trained (.done), skipping")
+            return out
+        Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
         return out
-    Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
-    return out
+    finally:
+        if locked:
+            release(out)

@@ -1,0 +1,96 @@
+"""Ctrl-C during ``trnet mix``: exit 130 with one line, workers gone, no hang (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from trnet.io import write_kv
+
+SR = 16000
+
+
+def _corpus(root: Path, n: int = 300) -> tuple[Path, Path]:
+    """``n`` one-second utterances and a white-noise set: enough work to be interrupted."""
+    rng = np.random.default_rng(0)
+    wav = {}
+    for i in range(n):
+        path = root / "wav" / f"s{i % 4}-u{i:03d}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, (0.3 * rng.standard_normal(SR)).astype(np.float32), SR, subtype="PCM_16")
+        wav[path.stem] = str(path)
+    data = root / "data"
+    write_kv(data / "wav.scp", wav)
+    write_kv(data / "utt2spk", {u: u.split("-")[0] for u in wav})
+    write_kv(data / "utt2emo", {u: "neu" for u in wav})
+    noise = root / "noise"
+    (noise / "clips").mkdir(parents=True)
+    sf.write(noise / "clips" / "white.wav", 0.1 * rng.standard_normal(SR), SR, subtype="PCM_16")
+    write_kv(noise / "wav.scp", {"white": str(noise / "clips" / "white.wav")})
+    write_kv(noise / "utt2category", {"white": "noise"})
+    write_kv(noise / "utt2dur", {"white": "1.000"})
+    return data, noise
+
+
+def _workers(pid: int) -> list[int]:
+    """The pool's worker processes of ``pid`` (not multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"resource_tracker" not in cmdline:
+                found.append(int(child))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("nj", [1, 2])
+def test_ctrl_c_during_mix_exits_130_with_one_line(tmp_path, nj):
+    data, noise = _corpus(tmp_path)
+    cmd = [sys.executable, "-m", "trnet", "mix", str(data), str(tmp_path / "dump")]
+    cmd += ["--noise", str(noise), "--snr", "20", "10", "5", "0", "--nj", str(nj)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if nj == 1 or len(_workers(proc.pid)) >= nj:  # the workers are up
+            break
+        time.sleep(0.1)
+    time.sleep(3)  # workers import torch and mix
+    assert proc.poll() is None, proc.communicate()
+    workers = _workers(proc.pid)
+    start = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    try:
+        _, err = proc.communicate(timeout=20)  # generous for CI noise; measured ~0.3 s
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"trnet mix --nj {nj} still running 20 s after Ctrl-C")
+    elapsed = time.monotonic() - start
+    print(f"nj={nj}: exited {elapsed:.2f} s after SIGINT")
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert proc.returncode == 130, err.decode()
+    assert lines == ["interrupted"], err.decode()
+    time.sleep(0.5)
+    assert not [w for w in workers if _alive(w)]  # no worker left behind
