@@ -196,6 +196,7 @@ def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> N
         "system": "baseline_noisy",
         "model": {"channels": [4], "emb_dim": 4, "hidden": 8, "functionals": True},
         "data": {"input": "noisy", "snrs": [10], "max_len": 16, "eval_full": True},
+        "optim": {"lr": 1e-3},
         "train": {"batch_size": 8, "max_epochs": 2, "early_stop": 5},
     }
     out = trained["root"] / "exp" / "hybrid" / "fold1"

@@ -99,6 +99,8 @@ def test_spec_augment_masks_both_inputs_alike() -> None:
                 "time_masks": 2,
                 "time_width": 10,
             },
+            "optim": {"lr": 1e-3},
+            "train": {"batch_size": 4, "max_epochs": 1},
         },
     ).data
     x = torch.randn(4, 2, 50, 80)
