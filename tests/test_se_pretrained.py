@@ -122,9 +122,9 @@ def test_missing_onnxruntime_is_one_line_naming_the_extra(monkeypatch, tmp_path)
 
 
 def test_train_se_writes_a_package_and_enhance_uses_it(tmp_path, enhancer):
+    from trnet.io import file_sha256
     from trnet.se.enhance import enhance_condition
     from trnet.se.model import load_model, model_file
-    from trnet.se.onnx_model import file_sha256
     from trnet.se.train import train_se
 
     conf = resolve_config({"model": "nsnet2"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import os
 import tempfile
@@ -115,3 +116,12 @@ def write_kv(
     with atomic_write(path) as f:
         for key, value in items:
             f.write(f"{key} {value}\n")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The full sha256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -19,7 +19,6 @@ error line. Nothing under ``exp/`` or ``dump/`` is read after export.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import shutil
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trnet.errors import TrnetError
-from trnet.io import atomic_write
+from trnet.io import atomic_write, file_sha256
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -37,14 +36,6 @@ DEFAULT_WINDOW_S = 4.0
 DEFAULT_HOP_S = 2.0
 SE_SKIPPED = (".log", ".tmp")
 """exp/se files not carried into a package (training logs, partial writes)."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -95,7 +86,7 @@ def verify(root: str | Path) -> dict:
         file = root / name
         if not file.is_file():
             raise TrnetError(f"{file}: missing from the package (listed in {MANIFEST})")
-        if sha256_file(file) != digest:
+        if file_sha256(file) != digest:
             raise TrnetError(f"{file}: checksum mismatch (altered since export)")
     return manifest
 
@@ -189,7 +180,7 @@ def write_package(
         for p in sorted(tmp.rglob("*")):
             if p.is_file():
                 p.chmod(0o644)  # a package is for sharing (atomic writes leave 0600)
-                files[p.relative_to(tmp).as_posix()] = sha256_file(p)
+                files[p.relative_to(tmp).as_posix()] = file_sha256(p)
         write_json(tmp / MANIFEST, {"format_version": FORMAT_VERSION, "files": files})
         (tmp / MANIFEST).chmod(0o644)
         if dest.exists():
@@ -358,7 +349,7 @@ def se_card(se_dir: Path) -> dict:
     card: dict = {"files": [p.name for p in se_files(se_dir)]}
     best = se_dir / "best.pt"
     if best.is_file():
-        card["sha256"] = sha256_file(best)
+        card["sha256"] = file_sha256(best)
     cfg = se_dir / "config.yaml"
     if cfg.is_file():
         import yaml

@@ -28,7 +28,6 @@ utterance at a time.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -69,15 +68,6 @@ def import_onnxruntime() -> Any:
             f"(pip install 'trnet[{EXTRA}]')"
         ) from None
     return onnxruntime
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The full sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sqrt_hann(win_length: int) -> np.ndarray:

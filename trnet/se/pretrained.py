@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from trnet.errors import TrnetError
-from trnet.io import atomic_write
+from trnet.io import atomic_write, file_sha256
 from trnet.se import nsnet2
-from trnet.se.onnx_model import ONNX_DEFAULTS, OnnxEnhancer, file_sha256
+from trnet.se.onnx_model import ONNX_DEFAULTS, OnnxEnhancer
 
 PRETRAINED = ("nsnet2", "onnx")
 PACKAGE_FILE = "pretrained.json"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from trnet.contract import CLASSES, CorpusInfo, parse_condition
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.io import atomic_write, write_kv
+from trnet.io import atomic_write, file_sha256, write_kv
 from trnet.stage import claim, finish, lock
 
 if TYPE_CHECKING:
@@ -62,14 +62,6 @@ def decode_info(system: str, fold: int, condition: str, corpus: dict) -> dict:
         "corpus": corpus.get("corpus", "unknown"),
         "generated": bool(corpus.get("generated", False)),
     }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def decode(
