@@ -18,7 +18,7 @@ from trnet.io import write_kv
 SR = 16000
 
 
-def _corpus(root: Path, n: int = 300) -> tuple[Path, Path]:
+def _corpus(root: Path, n: int = 1000) -> tuple[Path, Path]:
     """``n`` one-second utterances and a white-noise set: enough work to be interrupted."""
     rng = np.random.default_rng(0)
     wav = {}
@@ -77,7 +77,12 @@ def test_ctrl_c_during_mix_exits_130_with_one_line(tmp_path, nj):
         if nj == 1 or len(_workers(proc.pid)) >= nj:  # the workers are up
             break
         time.sleep(0.1)
-    time.sleep(3)  # workers import torch and mix
+    # interrupt in the middle of the work: once the first condition has written something
+    dump = tmp_path / "dump"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if dump.is_dir() and any(p.is_file() for p in dump.rglob("*")):
+            break
+        time.sleep(0.02)
     assert proc.poll() is None, proc.communicate()
     workers = _workers(proc.pid)
     start = time.monotonic()

@@ -388,7 +388,7 @@ def test_a_killed_decode_reruns_to_the_uninterrupted_bytes(recipe):
     ref = recipe / "exp" / "trnet" / "decode"
     conditions = sorted(p.name for p in ref.iterdir() if p.is_dir())
     argv = ["decode", "exp/trnet/fold1", "--dump", "dump/iemocap", "--test-dir"]
-    argv += ["data/folds/speaker/fold1/test", "--conditions", " ".join(conditions)]
+    argv += ["data/folds/session/fold1/test", "--conditions", " ".join(conditions)]
     argv += ["--out", out.relative_to(recipe), "--device", "cpu"]
     kill_then_rerun(argv, recipe, lambda: any(out.rglob("hyp")))
     for cond in conditions:
@@ -398,7 +398,7 @@ def test_a_killed_decode_reruns_to_the_uninterrupted_bytes(recipe):
 def test_a_killed_training_resumes_to_the_uninterrupted_model(recipe):
     out = recipe / "killed" / "exp" / "baseline_noisy" / "fold1"
     argv = ["train", "--config", "conf/fast/baseline_noisy.yaml", "--fold", "1", "--data-root"]
-    argv += ["data/folds/speaker", "--dump", "dump/iemocap", "--out", out.relative_to(recipe)]
+    argv += ["data/folds/session", "--dump", "dump/iemocap", "--out", out.relative_to(recipe)]
     argv += ["--device", "auto", "--seed", "0", "--snrs", "10 0", "--resume"]
     kill_then_rerun(argv, recipe, lambda: (out / "checkpoints" / "epoch1.pt").is_file())
     ref = recipe / "exp" / "baseline_noisy" / "fold1"
