@@ -292,6 +292,7 @@ def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, t
 # line of the killed run points into a half-written ark.
 
 TRNET = shutil.which("trnet", path=ENV["PATH"]) or f"{sys.executable} -m trnet"
+AS_RECIPE = {**ENV, "TRNET_DETERMINISTIC": "1"}  # the recipe's --deterministic true
 SUMMARY_TIMES = {"seconds"}  # wall-clock fields: the only ones a rerun may change
 
 
@@ -300,7 +301,7 @@ def kill_then_rerun(argv: list[str], cwd: Path, ready) -> None:
     its output), check the scp files it left, then run it again to the end."""
     argv = [*TRNET.split(), *map(str, argv)]
     proc = subprocess.Popen(
-        argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        argv, cwd=cwd, env=AS_RECIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip
     try:
@@ -316,7 +317,7 @@ def kill_then_rerun(argv: list[str], cwd: Path, ready) -> None:
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     assert_scps_readable(cwd)
-    again = subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True)
+    again = subprocess.run(argv, cwd=cwd, env=AS_RECIPE, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert_scps_readable(cwd)
 
