@@ -172,10 +172,26 @@ def test_bad_svm_config_is_one_line_error(tmp_path: Path) -> None:
         load_svm_config(path)
 
 
+def with_feats(dump: Path) -> Path:
+    """Random log-Mel features beside each condition's audio (their values do not matter to
+    the hybrid tests), written once."""
+    import kaldiio
+
+    rng = np.random.default_rng(1)
+    for cond in CONDITIONS:
+        if (dump / cond / "feats.scp").is_file():
+            continue
+        utts = sorted(
+            line.split()[0] for line in (dump / cond / "wav.scp").read_text().splitlines()
+        )
+        feats = {u: rng.normal(size=(40, 80)).astype(np.float32) for u in utts}
+        kaldiio.save_ark(str(dump / cond / "feats.ark"), feats, scp=str(dump / cond / "feats.scp"))
+    return dump
+
+
 def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> None:
     """model.functionals: the eGeMAPS vector of the input (the cache the SVM filled) is
     standardised with clean training statistics and concatenated to z."""
-    import kaldiio
     import torch
 
     from trnet import checkpoint
@@ -184,14 +200,7 @@ def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> N
     from trnet.train.decode import decode
     from trnet.train.trainer import train_fold
 
-    rng = np.random.default_rng(1)
-    dump = trained["dump"]
-    for cond in CONDITIONS:  # log-Mel features beside the audio (values do not matter here)
-        utts = sorted(
-            line.split()[0] for line in (dump / cond / "wav.scp").read_text().splitlines()
-        )
-        feats = {u: rng.normal(size=(40, 80)).astype(np.float32) for u in utts}
-        kaldiio.save_ark(str(dump / cond / "feats.ark"), feats, scp=str(dump / cond / "feats.scp"))
+    dump = with_feats(trained["dump"])
     raw = {
         "system": "baseline_noisy",
         "model": {"channels": [4], "emb_dim": 4, "hidden": 8, "functionals": True},
@@ -210,3 +219,59 @@ def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> N
     assert len((dirs[0] / "posteriors").read_text().splitlines()) == 8
     # the test condition's functionals were computed for the test utterances and cached
     assert (dump / "esc50_0" / "egemaps.scp").is_file()
+
+
+def test_kernel_hybrid_prefits_standardises_on_all_conditions_and_keeps_the_last_epoch(
+    trained: dict[str, Path],
+) -> None:
+    """conf/cpu's hybrid: functionals standardised on every training example (clean and
+    noisy), an RBF kernel machine on them prefitted alone, the last epoch kept."""
+    import torch
+
+    from trnet import checkpoint
+    from trnet.classic.egemaps import condition_functionals
+    from trnet.train.config import config_from_dict
+    from trnet.train.decode import decode
+    from trnet.train.trainer import train_fold
+
+    dump = with_feats(trained["dump"])
+    raw = {
+        "system": "baseline_noisy",
+        "model": {
+            "channels": [4],
+            "emb_dim": 4,
+            "hidden": 8,
+            "functionals": True,
+            "functionals_norm": "train",
+            "functionals_head": "kernel",
+            "kernel_dim": 256,
+        },
+        "data": {"input": "noisy", "snrs": [10], "max_len": 16, "eval_full": True},
+        "loss": {"branch_ce": 1.0},
+        "optim": {"lr": 1e-3},
+        "train": {
+            "batch_size": 8,
+            "max_epochs": 3,
+            "early_stop": 1,
+            "kernel_prefit": 30,
+            "select": "last",
+        },
+    }
+    out = trained["root"] / "exp" / "kernel" / "fold1"
+    train_fold(config_from_dict(raw), 1, trained["folds"], dump, out, device="cpu")
+    best = checkpoint.load(out / "best.pt")
+    assert best["epoch"] == 3  # early_stop 1 would have stopped a "best" run sooner
+    model = best["model"]
+    utts = [f"s{s}-u{i}" for s in (1, 2, 3) for i in range(8)]
+    both = [condition_functionals(dump, c, utts) for c in ("clean", "esc50_train_10")]
+    x = np.stack([table[u] for table in both for u in utts])
+    assert torch.allclose(model["func_mean"], torch.from_numpy(x.mean(0)), rtol=1e-4, atol=1e-5)
+    assert model["func_kernel.weight"].shape == (88, 256)
+    assert model["classifier.0.weight"].shape == (8, 4)  # the CNN's head: z only
+    log = (out / "train.log").read_text()
+    # the class of each toy voice is in its pitch and loudness: the kernel machine learns it
+    assert "kernel branch prefitted on 48 examples, 30 epochs: train UAR 1.0000" in log
+    dirs = decode(out, dump, trained["folds"] / "fold1" / "test", ["clean"], out / "decode")
+    hyp = dict(line.split() for line in (dirs[0] / "hyp").read_text().splitlines())
+    ref = dict(line.split() for line in (dirs[0] / "ref").read_text().splitlines())
+    assert sum(hyp[u] == ref[u] for u in ref) >= 6  # of 8 unseen-speaker voices

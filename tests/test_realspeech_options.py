@@ -165,6 +165,15 @@ def test_cpu_recipe_configs_load() -> None:
     }
     assert len(recipe) == 1
     assert all(c.data.eval_full and c.data.crop == "random" for c in cfgs.values())
+    # the hybrid of every deep system: a kernel machine on all-condition-standardised
+    # functionals, prefitted, with the last epoch kept (egs/emodb/RESULTS.md's ablation)
+    assert all(
+        c.model.functionals_head == "kernel"
+        and c.model.functionals_norm == "train"
+        and c.train.kernel_prefit > 0
+        and c.train.select == "last"
+        for c in cfgs.values()
+    )
 
 
 def test_hybrid_model_needs_and_uses_the_functionals() -> None:
@@ -178,3 +187,55 @@ def test_hybrid_model_needs_and_uses_the_functionals() -> None:
     b = model(x, func=func + 5.0)["logits"]
     assert not torch.allclose(a, b)
     assert torch.equal(model(x, func=func)["z"], model(x, func=func + 5.0)["z"])  # z is the CNN's
+
+
+def test_kernel_features_approximate_the_rbf_kernel() -> None:
+    from trnet.models.ser import KernelFeatures
+
+    gamma = 1.0 / 88
+    phi = KernelFeatures(88, 20000, gamma, seed=0)
+    x = torch.randn(6, 88) * 0.8
+    approx = phi(x) @ phi(x).T
+    exact = torch.exp(-gamma * torch.cdist(x, x) ** 2)
+    assert torch.allclose(approx, exact, atol=0.04)
+    # fixed: drawn from the seed, buffers of the checkpoint, never trained
+    again = KernelFeatures(88, 20000, gamma, seed=0)
+    assert torch.equal(phi.weight, again.weight) and torch.equal(phi.phase, again.phase)
+    assert not list(phi.parameters()) and "weight" in phi.state_dict()
+
+
+def test_kernel_hybrid_adds_the_branch_logits() -> None:
+    torch.manual_seed(0)
+    model = SerModel(
+        channels=[4], emb_dim=4, hidden=8, functionals=88, functionals_head="kernel", kernel_dim=64
+    ).eval()
+    x, func = torch.randn(3, 40, 80), torch.randn(3, 88)
+    out = model(x, func=func)
+    assert torch.allclose(out["logits"], out["logits_z"] + out["logits_f"])
+    moved = model(x, func=func + 1.0)
+    assert torch.equal(moved["logits_z"], out["logits_z"])
+    assert not torch.allclose(moved["logits_f"], out["logits_f"])
+
+
+def test_kernel_keys_default_out_of_the_resolved_config_and_bad_values_fail() -> None:
+    cfg = toy_config("baseline_noisy")
+    raw = config_to_dict(cfg)
+    for section, key in (
+        ("model", "functionals_head"),
+        ("model", "functionals_norm"),
+        ("loss", "branch_ce"),
+        ("optim", "kernel_lr_scale"),
+        ("train", "select"),
+        ("train", "kernel_prefit"),
+    ):
+        assert key not in raw[section]
+    for section, key, value in (
+        ("model", "functionals_head", "svm"),
+        ("model", "functionals_norm", "test"),
+        ("train", "select", "first"),
+        ("optim", "kernel_lr_scale", 0.0),
+    ):
+        bad = config_to_dict(cfg)
+        bad[section][key] = value
+        with pytest.raises(TrnetError, match=key):
+            config_from_dict(bad, "c.yaml")

@@ -23,10 +23,14 @@ class ModelSection(Protocol):
     bridge: bool
     s_gradient: str
     functionals: bool
+    functionals_head: str
+    kernel_dim: int
+    kernel_gamma: float
 
 
-def build_ser_model(cfg: ModelSection) -> SerModel:
-    """The SER model a config's ``model`` section describes (4 classes)."""
+def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
+    """The SER model a config's ``model`` section describes (4 classes); ``seed`` draws a
+    kernel hybrid's fixed random features (the training seed)."""
     return SerModel(
         channels=cfg.channels,
         emb_dim=cfg.emb_dim,
@@ -38,4 +42,8 @@ def build_ser_model(cfg: ModelSection) -> SerModel:
         bridge=cfg.bridge,
         s_gradient=cfg.s_gradient,
         functionals=N_FUNCTIONALS if cfg.functionals else 0,
+        functionals_head=cfg.functionals_head,
+        kernel_dim=cfg.kernel_dim,
+        kernel_gamma=cfg.kernel_gamma,
+        kernel_seed=seed,
     )

@@ -155,6 +155,29 @@ class Bridge(nn.Module):
         return self.gamma(s) * z + self.beta(s)
 
 
+FUNCTIONAL_HEADS = ("mlp", "kernel")
+
+
+class KernelFeatures(nn.Module):
+    """Fixed random Fourier features of standardised functionals (Rahimi & Recht, 2007):
+    ``phi(f) = sqrt(2 / D) cos(f W + b)``, ``W ~ N(0, 2 gamma)``, ``b ~ U(0, 2 pi)``, so that
+    ``phi(f) . phi(g)`` approximates the RBF kernel ``exp(-gamma |f - g|^2)``. A linear layer
+    on phi is then an RBF kernel machine trained with the network: the eGeMAPS + SVM
+    reference's classifier inside the hybrid. W and b are buffers drawn from ``seed``, so a
+    checkpoint carries them and training never changes them.
+    """
+
+    def __init__(self, n_in: int, dim: int, gamma: float, seed: int) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.register_buffer("weight", torch.randn(n_in, dim, generator=gen) * (2 * gamma) ** 0.5)
+        self.register_buffer("phase", torch.rand(dim, generator=gen) * (2 * torch.pi))
+        self.scale = (2.0 / dim) ** 0.5
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.scale * torch.cos(f @ self.weight + self.phase)
+
+
 class SerModel(nn.Module):
     """CNN6 emotion classifier with optional compensation and bridge.
 
@@ -176,8 +199,14 @@ class SerModel(nn.Module):
         bridge: bool = False,
         s_gradient: str = "hardtanh",
         functionals: int = 0,
+        functionals_head: str = "mlp",
+        kernel_dim: int = 2048,
+        kernel_gamma: float = 0.0,
+        kernel_seed: int = 0,
     ) -> None:
         super().__init__()
+        if functionals_head not in FUNCTIONAL_HEADS:
+            raise ValueError(f"functionals_head must be one of {', '.join(FUNCTIONAL_HEADS)}")
         if bridge and not compensation:
             raise ValueError("the bridge needs the compensation (it is driven by s)")
         self.register_buffer("cmvn_mean", torch.zeros(N_MELS))
@@ -186,11 +215,18 @@ class SerModel(nn.Module):
         self.backbone = Cnn6(channels, emb_dim, conv_dropout)
         self.bridge = Bridge(emb_dim) if bridge else None
         self.functionals = functionals
-        if functionals:  # hybrid: standardised utterance functionals concatenated to z
+        self.func_kernel: KernelFeatures | None = None
+        self.func_linear: nn.Linear | None = None
+        if functionals:  # hybrid: standardised utterance functionals
             self.register_buffer("func_mean", torch.zeros(functionals))
             self.register_buffer("func_std", torch.ones(functionals))
+        concat = functionals if functionals_head == "mlp" else 0
+        if functionals and functionals_head == "kernel":
+            gamma = kernel_gamma or 1.0 / functionals  # sklearn's "scale" on standardised input
+            self.func_kernel = KernelFeatures(functionals, kernel_dim, gamma, kernel_seed)
+            self.func_linear = nn.Linear(kernel_dim, num_classes)
         self.classifier = nn.Sequential(
-            nn.Linear(emb_dim + functionals, hidden),
+            nn.Linear(emb_dim + concat, hidden),
             nn.BatchNorm1d(hidden),
             nn.ReLU(),
             nn.Dropout(head_dropout),
@@ -230,11 +266,18 @@ class SerModel(nn.Module):
         if self.bridge is not None:
             z = self.bridge(z, out["s"])
         out["z"] = z
-        if self.functionals:
-            if func is None:
-                raise ValueError("a hybrid model (functionals) needs the functionals func")
-            z = torch.cat([z, (func - self.func_mean) / self.func_std], dim=1)
-        out["logits"] = self.classifier(z)
+        if not self.functionals:
+            out["logits"] = self.classifier(z)
+            return out
+        if func is None:
+            raise ValueError("a hybrid model (functionals) needs the functionals func")
+        f = (func - self.func_mean) / self.func_std
+        if self.func_kernel is None:  # mlp: the functionals concatenated to z
+            out["logits"] = self.classifier(torch.cat([z, f], dim=1))
+        else:  # kernel: the embedding's classifier plus a kernel machine on the functionals
+            out["logits_z"] = self.classifier(z)
+            out["logits_f"] = self.func_linear(self.func_kernel(f))
+            out["logits"] = out["logits_z"] + out["logits_f"]
         return out
 
 

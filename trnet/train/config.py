@@ -28,7 +28,14 @@ batches; ``loss.class_weight: balanced`` weights the cross-entropy by inverse cl
 frequency of the training fold. ``model.functionals`` (a hybrid): the 88 eGeMAPSv02
 functionals of the input audio (``trnet.classic.egemaps``, cached per condition;
 ``blend``: those of the noisy input), standardised on the clean training set, are
-concatenated to the embedding z before the classifier.
+concatenated to the embedding z before the classifier; ``model.functionals_norm: train``
+standardises them on every training example (all conditions, as the SVM reference does)
+instead of the clean ones, which puts noisy functionals far out of range;
+``model.functionals_head: kernel`` adds them as an RBF kernel machine instead (fixed random
+Fourier features, ``kernel_dim`` of them, and a linear layer whose logits are added to the
+embedding classifier's; see :class:`trnet.models.ser.KernelFeatures`). ``train.select:
+last`` keeps the last epoch instead of the best dev epoch: with a dev set of one speaker
+(EmoDB's folds) the best-dev epoch is mostly that speaker's noise.
 ``cache_feats`` keeps every feature matrix read in memory (small corpora; reading is then
 once per utterance and condition). ``threads`` sets torch's intra-op threads (0 = torch's
 default).
@@ -53,6 +60,8 @@ INPUTS = ("noisy", "enhanced", "blend")
 WEIGHTINGS = ("fixed", "gradnorm")
 CROPS = ("start", "random")
 CLASS_WEIGHTS = ("none", "balanced")
+FUNC_NORMS = ("clean", "train")
+SELECTS = ("best", "last")
 
 
 @dataclass
@@ -66,6 +75,10 @@ class ModelConfig:
     bridge: bool = False
     s_gradient: str = "hardtanh"  # hardtanh (the paper's) | inward (see models.ser.InwardClamp)
     functionals: bool = False  # hybrid: eGeMAPS functionals of the input fused into z
+    functionals_norm: str = "clean"  # clean | train: standardised on clean or all training examples
+    functionals_head: str = "mlp"  # mlp: concatenated to z | kernel: + an RBF kernel machine
+    kernel_dim: int = 2048  # kernel: random Fourier features
+    kernel_gamma: float = 0.0  # kernel: RBF gamma; 0 = 1 / 88 (sklearn's "scale")
 
 
 @dataclass
@@ -94,6 +107,7 @@ class LossConfig:
     gradnorm_ratio: float = 0.5
     z_clean_from: str = ""
     class_weight: str = "none"  # none | balanced (CE weighted by inverse training class frequency)
+    branch_ce: float = 0.0  # kernel hybrid: + this times the CE of each branch's own logits
 
 
 @dataclass
@@ -103,6 +117,7 @@ class OptimConfig:
     lr_factor: float = 0.1
     lr_patience: int = 15
     grad_clip: float = 10.0
+    kernel_lr_scale: float = 1.0  # learning rate of a kernel hybrid's linear layer: lr times this
 
 
 @dataclass
@@ -116,6 +131,8 @@ class TrainConfig:
     bn_recalib: int = 0
     cache_feats: bool = False
     threads: int = 0
+    kernel_prefit: int = 0  # kernel hybrid: epochs fitting the functionals branch alone first
+    select: str = "best"  # best: the epoch of the best dev UAR | last: the last epoch trained
 
 
 @dataclass
@@ -151,6 +168,18 @@ def _check(cfg: Config, where: str) -> None:
         raise TrnetError(f"{where}: model.s_gradient must be one of {', '.join(S_GRADIENTS)}")
     if cfg.data.crop not in CROPS:
         raise TrnetError(f"{where}: data.crop must be one of {', '.join(CROPS)}")
+    from trnet.models.ser import FUNCTIONAL_HEADS
+
+    model = cfg.model
+    if model.functionals_norm not in FUNC_NORMS or model.functionals_head not in FUNCTIONAL_HEADS:
+        raise TrnetError(
+            f"{where}: model.functionals_norm must be one of {', '.join(FUNC_NORMS)} and "
+            f"model.functionals_head one of {', '.join(FUNCTIONAL_HEADS)}"
+        )
+    if model.kernel_dim < 1 or not 0 <= model.kernel_gamma < math.inf:
+        raise TrnetError(f"{where}: model.kernel_dim must be >= 1 and model.kernel_gamma >= 0")
+    if cfg.train.select not in SELECTS:
+        raise TrnetError(f"{where}: train.select must be one of {', '.join(SELECTS)}")
     if cfg.loss.class_weight not in CLASS_WEIGHTS:
         raise TrnetError(f"{where}: loss.class_weight must be one of {', '.join(CLASS_WEIGHTS)}")
     augment = ("vad_db", "freq_masks", "freq_width", "time_masks", "time_width")
@@ -179,8 +208,11 @@ def _check(cfg: Config, where: str) -> None:
             f"{where}: optim.lr and optim.grad_clip must be > 0 and optim.lr_factor in (0, 1); "
             f"got lr {optim.lr}, grad_clip {optim.grad_clip}, lr_factor {optim.lr_factor}"
         )
-    if optim.weight_decay < 0 or optim.lr_patience < 0:
-        raise TrnetError(f"{where}: optim.weight_decay and optim.lr_patience must be >= 0")
+    if optim.weight_decay < 0 or optim.lr_patience < 0 or not 0 < optim.kernel_lr_scale < math.inf:
+        raise TrnetError(
+            f"{where}: optim.weight_decay and optim.lr_patience must be >= 0 "
+            "and optim.kernel_lr_scale > 0"
+        )
     if cfg.data.max_len < 16 or not cfg.model.channels:
         raise TrnetError(f"{where}: data.max_len must be >= 16 and model.channels non-empty")
 
@@ -214,9 +246,11 @@ def load_config(path: str | Path) -> Config:
 # Keys added for real speech: left out of a resolved config while at their default, so the
 # config.yaml and checkpoints of an existing system stay byte-identical (and --resume works).
 OPTIONAL_KEYS = {
-    "model": ("functionals",),
+    "model": ("functionals", "functionals_norm", "functionals_head", "kernel_dim", "kernel_gamma"),
     "data": ("crop", "eval_full", "vad_db", "freq_masks", "freq_width", "time_masks", "time_width"),
-    "loss": ("class_weight",),
+    "loss": ("class_weight", "branch_ce"),
+    "optim": ("kernel_lr_scale",),
+    "train": ("select", "kernel_prefit"),
 }
 
 

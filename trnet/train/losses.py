@@ -28,7 +28,11 @@ def loss_parts(
 ) -> dict[str, torch.Tensor]:
     """``ce`` (class-weighted by ``ce_weight`` if given), and ``low``/``high`` when their
     weight is on; ``clean_x`` is normalised."""
-    parts = {"ce": F.cross_entropy(out["logits"], batch["label"], weight=ce_weight)}
+    ce = F.cross_entropy(out["logits"], batch["label"], weight=ce_weight)
+    if cfg.branch_ce > 0 and "logits_f" in out:  # a kernel hybrid: each branch a classifier
+        for name in ("logits_z", "logits_f"):
+            ce = ce + cfg.branch_ce * F.cross_entropy(out[name], batch["label"], weight=ce_weight)
+    parts = {"ce": ce}
     if cfg.alpha > 0 and clean_x is not None:
         parts["low"] = F.mse_loss(out["x"], clean_x)
     if cfg.beta > 0:

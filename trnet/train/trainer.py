@@ -38,6 +38,7 @@ from trnet.train.data import (
     dev_examples,
     functional_stats,
     global_cmvn,
+    input_conditions,
     load_functionals,
     needs_for,
     set_options,
@@ -78,7 +79,7 @@ class Trainer:
         self.check_features()
         self.z_clean = load_z_clean(cfg, fold, self.data.train)
         torch.manual_seed(cfg.train.seed)
-        self.net = build_ser_model(cfg.model)
+        self.net = build_ser_model(cfg.model, seed=cfg.train.seed)
         self.net.set_cmvn(*global_cmvn(self.store, self.data.train))
         self.func = self.hybrid_functionals(dump) if cfg.model.functionals else None
         self.net.to(env.device)
@@ -88,7 +89,7 @@ class Trainer:
             self.model = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
         self.params = [p for p in self.net.parameters() if p.requires_grad]
         self.optim = torch.optim.Adam(
-            self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
+            self.param_groups(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
         )
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optim, mode="max", factor=cfg.optim.lr_factor, patience=cfg.optim.lr_patience
@@ -108,6 +109,18 @@ class Trainer:
             labels = (self.data.labels[u] for u in self.data.train)
             self.ce_weight = class_weights(labels, len(CLASSES)).to(env.device)
 
+    def param_groups(self) -> list[dict]:
+        """One group, or two when a kernel hybrid's linear layer has its own learning rate
+        (it is a convex kernel machine that needs many more steps than the CNN gets)."""
+        kernel = self.net.func_linear
+        scale = self.cfg.optim.kernel_lr_scale
+        if kernel is None or scale == 1.0:
+            return [{"params": self.params}]
+        ids = {id(p) for p in kernel.parameters()}
+        rest = [p for p in self.params if id(p) not in ids]
+        lr = self.cfg.optim.lr * scale
+        return [{"params": rest}, {"params": list(kernel.parameters()), "lr": lr}]
+
     def hybrid_functionals(self, dump: Path) -> dict[str, dict[str, np.ndarray]]:
         """The functionals of every example this fold may use (train: every training
         condition; dev: its drawn conditions; clean for the embeddings), and the model's
@@ -117,12 +130,57 @@ class Trainer:
         examples = [(u, c) for c in cfg.train_conditions() for u in utts]
         examples += dev_examples(self.data.dev, cfg.dev_conditions())
         examples += [(u, "clean") for u in utts + self.data.dev]
-        table = load_functionals(dump, examples, "noisy" if kind == "blend" else kind)
-        clean = "clean" if kind != "enhanced" else "clean_enh"
-        mean, std = functional_stats(table[clean][u] for u in utts)
+        first = "noisy" if kind == "blend" else kind
+        table = load_functionals(dump, examples, first)
+        if cfg.model.functionals_norm == "train":  # every training example, all conditions
+            vectors = (
+                table[input_conditions(c, first)[0]][u]
+                for c in cfg.train_conditions()
+                for u in utts
+            )
+        else:
+            clean = "clean" if kind != "enhanced" else "clean_enh"
+            vectors = (table[clean][u] for u in utts)
+        mean, std = functional_stats(vectors)
         self.net.func_mean.copy_(mean)
         self.net.func_std.copy_(std)
         return table
+
+    def prefit_kernel(self) -> None:
+        """Fit a kernel hybrid's functionals branch alone first, on every training example
+        in every training condition (as the SVM reference is fitted): ``train.kernel_prefit``
+        epochs of class-weighted CE at the kernel learning rate. The joint training then
+        starts from a kernel machine that already works, instead of one that gets a few
+        hundred steps while the CNN overfits."""
+        cfg, net = self.cfg, self.net
+        first = "noisy" if cfg.data.input == "blend" else cfg.data.input
+        examples = [(u, c) for c in cfg.train_conditions() for u in self.data.train]
+        func = np.stack([self.func[input_conditions(c, first)[0]][u] for u, c in examples])
+        labels = torch.tensor([self.data.labels[u] for u, _ in examples], device=self.env.device)
+        with torch.no_grad():
+            f = torch.from_numpy(func.astype(np.float32)).to(self.env.device)
+            phi = net.func_kernel((f - net.func_mean) / net.func_std)
+        layer = net.func_linear
+        optim = torch.optim.Adam(layer.parameters(), lr=cfg.optim.lr * cfg.optim.kernel_lr_scale)
+        gen = torch.Generator().manual_seed(cfg.train.seed)  # order drawn on the CPU
+        bs = cfg.train.batch_size
+        for _ in range(cfg.train.kernel_prefit):
+            order = torch.randperm(len(labels), generator=gen).to(self.env.device)
+            for i in range(0, len(order), bs):
+                idx = order[i : i + bs]
+                loss = torch.nn.functional.cross_entropy(
+                    layer(phi[idx]), labels[idx], weight=self.ce_weight
+                )
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                optim.step()
+        with torch.no_grad():
+            hyp = layer(phi).argmax(1).tolist()
+        score = uar(labels.tolist(), hyp, len(CLASSES))
+        self.log(
+            f"kernel branch prefitted on {len(labels)} examples, "
+            f"{cfg.train.kernel_prefit} epochs: train UAR {score:.4f}"
+        )
 
     def check_features(self) -> None:
         cfg = self.cfg
@@ -327,6 +385,8 @@ class Trainer:
             with atomic_write(self.out / "config.yaml") as f:
                 f.write(dump_config(cfg))
         self.restore(resume)
+        if self.epoch == 0 and self.net.func_linear is not None and cfg.train.kernel_prefit > 0:
+            self.prefit_kernel()
         self.log(
             f"{cfg.system} fold {self.fold}: {len(self.data.train)} train, "
             f"{len(self.data.dev)} dev utts, device {self.env.device}, {self.env.world} process(es)"
@@ -350,7 +410,7 @@ class Trainer:
                 seconds=time.time() - start,
             )
             self.history.append(row)
-            if dev_uar > self.best_uar:
+            if dev_uar > self.best_uar or cfg.train.select == "last":
                 self.best_uar, self.best_epoch = dev_uar, self.epoch
                 if self.env.main:
                     checkpoint.save(self.out / "best.pt", self.best_state(dev_uar))
@@ -360,7 +420,8 @@ class Trainer:
                 f"low {row['low']:.4f} high {row['high']:.4f}) "
                 f"dev UAR {dev_uar:.4f} WAR {dev_war:.4f} lr {lr:.2e}"
             )
-        self.log(f"best dev UAR {self.best_uar:.4f} at epoch {self.best_epoch}")
+        which = "last epoch kept" if cfg.train.select == "last" else "best dev UAR"
+        self.log(f"{which}: dev UAR {self.best_uar:.4f} at epoch {self.best_epoch}")
         if self.env.main:
             if cfg.train.export_clean_emb:
                 self.export_clean_embeddings()
