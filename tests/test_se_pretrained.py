@@ -217,3 +217,32 @@ def test_score_se_compares_front_ends_with_their_rtf(tmp_path, monkeypatch):
     assert (
         done["model"].endswith("pretrained.json") and (dump / "noise_0_enh" / "feats.scp").is_file()
     )
+
+
+def test_score_se_with_several_models_and_out_writes_one_table_and_no_model_dir(
+    tmp_path, monkeypatch
+):
+    """The recipe's --se_compare: front ends side by side in OUT.{tsv,json}; a model dir that
+    may be another recipe's (its scores.json included) is only read."""
+    from trnet.cli import app
+    from trnet.se.train import train_se
+
+    dump = make_condition(tmp_path / "dump", {})
+    for name, gain in (("a", "-80.0"), ("b", "-10.0")):
+        raw = {"model": "nsnet2", "model_conf": {"min_gain_db": float(gain)}}
+        train_se(resolve_config(raw), "", "", tmp_path / "exp" / name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["score-se", str(dump), "--model", "exp/a", "--model", "exp/b", "--conditions",
+         "noise_0", "--max-utts", "2", "--nj", "1", "--device", "cpu", "--out", "cmp/both"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "exp" / "a" / "scores.json").exists()
+    assert not (tmp_path / "exp" / "b" / "scores.json").exists()
+    lines = (tmp_path / "cmp" / "both.tsv").read_text().splitlines()
+    assert lines[0].split("\t")[0] == "front_end" and len(lines) == 3
+    both = json.loads((tmp_path / "cmp" / "both.json").read_text())
+    a, b = (both[k]["rows"][0] for k in ("a", "b"))
+    # the -10 dB gain floor leaves more noise in: a lower SI-SDR than the -80 dB floor
+    assert a["sisdr_out"] > b["sisdr_out"]

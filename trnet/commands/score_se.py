@@ -19,7 +19,8 @@ def _score_se(
     ),
     out: Path = typer.Option(
         None,
-        help="writes OUT.tsv and OUT.json (default: exp/se/scores; with --model: MODEL/scores)",
+        help="writes OUT.tsv and OUT.json (default: exp/se/scores; with --model: MODEL/scores; "
+        "with several --model: one table of all)",
     ),
     max_utts: int = typer.Option(
         50, help="utterances scored per condition (seeded sample; 0: all)"

@@ -2,8 +2,10 @@
 
 Each model dir (a trained ``exp/se`` or a pretrained package such as ``exp/se_nsnet2``)
 enhances the same seeded sample of every condition (:mod:`trnet.se.score_model`); its
-scores and real-time factor go to ``MODEL/scores.{tsv,json}`` (or ``out`` with a single
-model), and one table shows the input and every front end's output per condition.
+scores and real-time factor go to ``MODEL/scores.{tsv,json}``, or with ``out`` to
+``out.{tsv,json}`` (one model's, or every model's in one table with a ``front_end`` column:
+nothing is then written into the model dirs); one table on screen shows the input and every
+front end's output per condition.
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ def score_models(
     from trnet.se.score import write_scores
     from trnet.se.score_model import score_model
 
-    if out is not None and len(models) > 1:
-        raise TrnetError("--out names one file; with several --model each writes MODEL/scores")
     if nj < 1:
         raise TrnetError("--nj must be at least 1")
     conditions = find_conditions(dump_root, conditions)  # default: every condition dir
@@ -63,15 +63,39 @@ def score_models(
             "rtf_clock": "wall time, cuda" if dev.type == "cuda" else "cpu time, 1 thread",
             "generated": generated,
         }
-        target = out or (path / "scores" if path.is_dir() else path.with_name("scores"))
-        write_scores(rows, target, info)
-        results[path.name if path.name not in results else str(path)] = {
-            **info,
-            "rows": rows,
-            "written": f"{target}.tsv",
-        }
+        name = path.name if path.name not in results else str(path)
+        if out is None:  # each model's own scores beside it
+            target = path / "scores" if path.is_dir() else path.with_name("scores")
+            write_scores(rows, target, info)
+        elif len(models) == 1:
+            target = out
+            write_scores(rows, target, info)
+        else:  # one table of every model, written once all are scored
+            target = out
+        results[name] = {**info, "rows": rows, "written": f"{target}.tsv"}
+    if out is not None and len(models) > 1:
+        write_comparison(results, out)
     _print(results, generated)
     return results
+
+
+def write_comparison(results: dict[str, dict], out: Path) -> None:
+    """``<out>.tsv`` (a ``front_end`` column, then the score columns of each model's rows)
+    and ``<out>.json`` (name → info + rows): several front ends in one table, so that a
+    comparison never writes into the model dirs it reads (one may be another recipe's)."""
+    from trnet.io import atomic_write
+    from trnet.se.score import COLUMNS, _fmt
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    columns = ("front_end", *COLUMNS, "rtf")
+    with atomic_write(out.with_suffix(".tsv")) as f:
+        f.write("\t".join(columns) + "\n")
+        for name, result in results.items():
+            for row in result["rows"]:
+                values = {**row, "front_end": name, "rtf": result["rtf"]}
+                f.write("\t".join(_fmt(values[c]) for c in columns) + "\n")
+    with atomic_write(out.with_suffix(".json")) as f:
+        json.dump(results, f, indent=1)
 
 
 def _print(results: dict[str, dict], generated: bool) -> None:

@@ -44,6 +44,7 @@ snrs="20 15 10 5 0"     # SNRs (dB) of the noisy conditions; clean is always inc
 ## Systems (stages 3-6)
 conf_dir=               # <system>.yaml and se.yaml; empty: conf (generated corpus: conf/slim)
 se_config=              # SE front end; empty: pretrained NSNet2 (conf/se_nsnet2.yaml), trained CRN ($conf_dir/se.yaml) on the generated corpus
+se_compare=             # more SE model dirs (e.g. "exp/se_crn", another recipe's exp/se) scored beside exp/se in stage 3's table (exp/se/compare.tsv)
 systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"  # what stages 4-6 train, decode and score
 folds="1 2"             # folds to train and test
 ## Scale-out (stages 4-5; job backends: cmd.sh)
@@ -185,6 +186,15 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   trnet enhance "$dump" --model exp/se --nj "$nj" --seed "$seed" --device "$device"
   [ -f exp/se/scores.json ] || trnet score-se "$dump" --out exp/se/scores --max-utts 20 \
     --nj "$nj" --seed "$seed" --conditions "${test_conditions[@]}"
+  if [ -n "$se_compare" ]; then  # the same seeded sample through each front end, side by side
+    models=(--model exp/se)
+    for dir in $se_compare; do
+      [ -d "$dir" ] || die "--se_compare: $dir: no such SE model dir"
+      models+=(--model "$dir")
+    done
+    trnet score-se "$dump" "${models[@]}" --out exp/se/compare --max-utts 20 --nj "$nj" \
+      --seed "$seed" --device "$device" --conditions "${test_conditions[@]}"
+  fi
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
