@@ -170,18 +170,18 @@ def _in_pool(
                         return
                     pending.append(pool.submit(_run_chunk, task))
 
-        submit_ahead()
-        while pending:
-            try:
-                results = pending.popleft().result()
-            except BrokenProcessPool:
-                raise TrnetError(
-                    f"{desc or 'parallel map'}: a worker process died (killed by a signal, or "
-                    f"out of memory?); rerun, or lower --nj"
-                ) from None
+        try:  # a dead worker breaks the pool: seen by result() or by the next submit()
             submit_ahead()
-            yield from results
-            bar.update(len(results))
+            while pending:
+                results = pending.popleft().result()
+                submit_ahead()
+                yield from results
+                bar.update(len(results))
+        except BrokenProcessPool:
+            raise TrnetError(
+                f"{desc or 'parallel map'}: a worker process died (killed by a signal, or "
+                f"out of memory?); rerun, or lower --nj"
+            ) from None
         finished = True
     finally:
         pool_left = None if finished else _POOLS.pop(nj, None)
