@@ -46,6 +46,7 @@ def score_models(
     if nj < 1:
         raise TrnetError("--nj must be at least 1")
     conditions = find_conditions(dump_root, conditions)  # default: every condition dir
+    combined = out is not None and len(models) > 1  # one table of all, written at the end
     generated = is_generated(dump_root)
     results: dict[str, dict] = {}
     for path in models:
@@ -64,16 +65,11 @@ def score_models(
             "generated": generated,
         }
         name = path.name if path.name not in results else str(path)
-        if out is None:  # each model's own scores beside it
-            target = path / "scores" if path.is_dir() else path.with_name("scores")
+        target = out or (path / "scores" if path.is_dir() else path.with_name("scores"))
+        if not combined:  # each model's scores to its own dir, or the one model's to out
             write_scores(rows, target, info)
-        elif len(models) == 1:
-            target = out
-            write_scores(rows, target, info)
-        else:  # one table of every model, written once all are scored
-            target = out
         results[name] = {**info, "rows": rows, "written": f"{target}.tsv"}
-    if out is not None and len(models) > 1:
+    if combined:
         write_comparison(results, out)
     _print(results, generated)
     return results

@@ -318,6 +318,11 @@ def class_weights(labels: Iterable[int], n_classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def functionals_input(input_kind: str) -> str:
+    """Whose functionals a hybrid uses: its input's (``blend``: the noisy input's)."""
+    return "noisy" if input_kind == "blend" else input_kind
+
+
 def load_functionals(
     dump: str | Path,
     examples: Iterable[Example],

@@ -128,7 +128,13 @@ def decode_condition(
     device: torch.device,
 ) -> None:
     """Run the model on one condition and write the decode dir (the caller writes ``.done``)."""
-    from trnet.train.data import ExampleSet, load_functionals, needs_for, set_options
+    from trnet.train.data import (
+        ExampleSet,
+        functionals_input,
+        load_functionals,
+        needs_for,
+        set_options,
+    )
     from trnet.train.infer import predict
 
     needs = needs_for([condition], set(utts), cfg.data.input, False)
@@ -136,8 +142,7 @@ def decode_condition(
     examples = [(u, condition) for u in utts]
     func = None
     if cfg.model.functionals:  # a hybrid: the eGeMAPS functionals of the model's input
-        kind = "noisy" if cfg.data.input == "blend" else cfg.data.input
-        func = load_functionals(store.dump, examples, kind)
+        func = load_functionals(store.dump, examples, functionals_input(cfg.data.input))
     data = ExampleSet(
         examples,
         store,

@@ -37,6 +37,7 @@ from trnet.train.data import (
     class_weights,
     dev_examples,
     functional_stats,
+    functionals_input,
     global_cmvn,
     input_conditions,
     load_functionals,
@@ -130,21 +131,26 @@ class Trainer:
         examples = [(u, c) for c in cfg.train_conditions() for u in utts]
         examples += dev_examples(self.data.dev, cfg.dev_conditions())
         examples += [(u, "clean") for u in utts + self.data.dev]
-        first = "noisy" if kind == "blend" else kind
-        table = load_functionals(dump, examples, first)
+        table = load_functionals(dump, examples, functionals_input(kind))
         if cfg.model.functionals_norm == "train":  # every training example, all conditions
-            vectors = (
-                table[input_conditions(c, first)[0]][u]
-                for c in cfg.train_conditions()
-                for u in utts
-            )
+            vectors = self.training_functionals(table)[0]
         else:
             clean = "clean" if kind != "enhanced" else "clean_enh"
-            vectors = (table[clean][u] for u in utts)
+            vectors = [table[clean][u] for u in utts]
         mean, std = functional_stats(vectors)
         self.net.func_mean.copy_(mean)
         self.net.func_std.copy_(std)
         return table
+
+    def training_functionals(
+        self, table: dict[str, dict[str, np.ndarray]]
+    ) -> tuple[np.ndarray, list[int]]:
+        """(N, 88) functionals and labels of every training utterance in every training
+        condition (what the SVM reference is fitted on), from ``table``."""
+        first = functionals_input(self.cfg.data.input)
+        examples = [(u, c) for c in self.cfg.train_conditions() for u in self.data.train]
+        func = np.stack([table[input_conditions(c, first)[0]][u] for u, c in examples])
+        return func, [self.data.labels[u] for u, _ in examples]
 
     def prefit_kernel(self) -> None:
         """Fit a kernel hybrid's functionals branch alone first, on every training example
@@ -153,10 +159,8 @@ class Trainer:
         starts from a kernel machine that already works, instead of one that gets a few
         hundred steps while the CNN overfits."""
         cfg, net = self.cfg, self.net
-        first = "noisy" if cfg.data.input == "blend" else cfg.data.input
-        examples = [(u, c) for c in cfg.train_conditions() for u in self.data.train]
-        func = np.stack([self.func[input_conditions(c, first)[0]][u] for u, c in examples])
-        labels = torch.tensor([self.data.labels[u] for u, _ in examples], device=self.env.device)
+        func, ys = self.training_functionals(self.func)
+        labels = torch.tensor(ys, device=self.env.device)
         with torch.no_grad():
             f = torch.from_numpy(func.astype(np.float32)).to(self.env.device)
             phi = net.func_kernel((f - net.func_mean) / net.func_std)
