@@ -28,6 +28,7 @@ from typing import Any
 
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256
+from trnet.train.ensemble import read_done
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -258,7 +259,7 @@ def best_fold(system_dir: Path) -> Path:
     ties: the lowest K). Test scores never choose: they are what the card reports."""
     best: tuple[float, int, Path] | None = None
     for done in system_dir.glob("fold*/.done"):
-        fields = dict(line.split(None, 1) for line in done.read_text().splitlines() if line)
+        fields = read_done(done.parent)
         try:
             uar, k = float(fields["dev_uar"]), int(done.parent.name.removeprefix("fold"))
         except (KeyError, ValueError):
@@ -300,10 +301,20 @@ def export(
     from trnet.train.config import config_from_dict
 
     exp_fold = resolve_fold(exp_fold)
-    if not (exp_fold / ".done").is_file() or not (exp_fold / "best.pt").is_file():
-        raise TrnetError(f"{exp_fold}: not a finished training dir (no .done / best.pt)")
+    if "ensemble" in read_done(exp_fold):
+        raise TrnetError(
+            f"{exp_fold}: an ensemble fold (train.ensemble) cannot be packaged yet; export "
+            f"one of its members ({exp_fold / 'member0'})"
+        )
+    if not (exp_fold / "best.pt").is_file():
+        raise TrnetError(f"{exp_fold}: not a finished training dir (no best.pt)")
     best = checkpoint.load(exp_fold / "best.pt")
     cfg = config_from_dict(best["config"], str(exp_fold / "best.pt"))
+    if cfg.model.functionals:
+        raise TrnetError(
+            f"{exp_fold}: a hybrid (model.functionals) cannot be packaged yet: trnet infer "
+            "has no eGeMAPS front end"
+        )
     recipe = exp_fold.resolve().parents[2]
     se_dir = None
     if needs_se(cfg.data.input):

@@ -74,31 +74,37 @@ def decode(
     device: str = "auto",
     overwrite: bool = False,
 ) -> list[Path]:
-    """Decode ``test_dir`` in each condition with ``exp_fold/best.pt``; returns the dirs."""
+    """Decode ``test_dir`` in each condition with ``exp_fold/best.pt`` (an ensemble fold:
+    with its members', :mod:`trnet.train.ensemble`); returns the dirs."""
     from trnet import checkpoint
     from trnet.devices import resolve_device
     from trnet.models.factory import build_ser_model
     from trnet.train.config import config_from_dict
     from trnet.train.data import FeatureStore
+    from trnet.train.ensemble import fold_models
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
     from trnet.classic.svm import decode_svm, is_svm_fold
 
     if is_svm_fold(exp_fold):  # a classical system (baseline_egemaps): same decode dirs
         return decode_svm(exp_fold, Path(dump), test_dir, conditions, out)
-    if not (exp_fold / ".done").is_file():
-        raise TrnetError(f"{exp_fold}: training not finished (no .done)")
-    best = checkpoint.load(exp_fold / "best.pt")
-    cfg = config_from_dict(best["config"], str(exp_fold / "best.pt"))
+    paths = fold_models(exp_fold)  # one best.pt, or each member's of an ensemble
+    best = checkpoint.load(paths[0])
+    cfg = config_from_dict(best["config"], str(paths[0]))
     test, labels, corpus = load_test(test_dir, conditions)
     test_digest = hashlib.sha256(
         "".join(f"{u} {labels[u]}\n" for u in test.utts).encode("utf-8")
     ).hexdigest()
-    model_digest = file_sha256(exp_fold / "best.pt")
+    model_digest = file_sha256(paths[0])
+    if len(paths) > 1:  # an ensemble: the digest of its members' digests
+        digests = "".join(f"{file_sha256(p)}\n" for p in paths)
+        model_digest = hashlib.sha256(digests.encode("ascii")).hexdigest()
     dev = resolve_device(device)
-    model = build_ser_model(cfg.model)
-    model.load_state_dict(best["model"])
-    model.to(dev)
+    models = []
+    for path in paths:
+        model = build_ser_model(cfg.model)
+        model.load_state_dict(best["model"] if path == paths[0] else checkpoint.load(path)["model"])
+        models.append(model.to(dev))
     store = FeatureStore(dump)
     done = []
     for condition in conditions:
@@ -108,7 +114,7 @@ def decode(
             if not claim(dest, signature, overwrite):
                 info = decode_info(cfg.system, best["fold"], condition, corpus)
                 decode_condition(
-                    model, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
+                    models, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
                 )
                 finish(dest, signature)
         done.append(dest)
@@ -116,7 +122,7 @@ def decode(
 
 
 def decode_condition(
-    model: SerModel,
+    models: list[SerModel],
     cfg: Config,
     store: FeatureStore,
     utts: list[str],
@@ -127,7 +133,8 @@ def decode_condition(
     batch_size: int,
     device: torch.device,
 ) -> None:
-    """Run the model on one condition and write the decode dir (the caller writes ``.done``)."""
+    """Run the model (an ensemble: each member, combined) on one condition and write the
+    decode dir (the caller writes ``.done``)."""
     from trnet.train.data import (
         ExampleSet,
         functionals_input,
@@ -135,6 +142,7 @@ def decode_condition(
         needs_for,
         set_options,
     )
+    from trnet.train.ensemble import combine
     from trnet.train.infer import predict
 
     needs = needs_for([condition], set(utts), cfg.data.input, False)
@@ -151,7 +159,7 @@ def decode_condition(
         functionals=func,
         **set_options(cfg.data, train=False),
     )
-    res = predict(model, data, batch_size, device)
+    res = combine([predict(model, data, batch_size, device) for model in models])
     write_decode_dir(dest, utts, labels, res.posteriors, res.z, res.s, info, mark_done=False)
 
 

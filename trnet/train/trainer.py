@@ -46,6 +46,7 @@ from trnet.train.data import (
     spec_augment,
     train_examples,
 )
+from trnet.train.ensemble import member_config, member_dirs, read_done
 from trnet.train.export import export_clean_embeddings
 from trnet.train.fold_data import load_fold, load_z_clean
 from trnet.train.infer import extra_inputs, predict, split_inputs
@@ -514,8 +515,31 @@ def train_fold(
             if env.main:
                 print(f"{out}: already trained (.done), skipping")
             return out
-        Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
+        if cfg.train.ensemble > 1:
+            train_members(cfg, fold, Path(data_root), Path(dump), out, env, resume)
+        else:
+            Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
         return out
     finally:
         if locked:
             release(out)
+
+
+def train_members(
+    cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist, resume: bool
+) -> None:
+    """Train an ensemble fold (``train.ensemble`` > 1): each member in its own dir, one after
+    the other; a member with ``.done`` is kept (the fold's signature already matched), an
+    unfinished one continues from its checkpoints with ``--resume``. ``.done`` comes last."""
+    dirs = member_dirs(out, cfg.train.ensemble)
+    for k, member_out in enumerate(dirs):
+        if not (member_out / ".done").is_file():
+            Trainer(member_config(cfg, k), fold, data_root, dump, member_out, env).run(resume)
+    if env.main:
+        with atomic_write(out / "config.yaml") as f:
+            f.write(dump_config(cfg))
+        dev = [float(read_done(d)["dev_uar"]) for d in dirs]
+        with atomic_write(out / ".done") as f:
+            f.write(f"ensemble {len(dirs)}\ndev_uar {sum(dev) / len(dev):.6f}\n")
+    if env.world > 1:
+        dist.barrier()

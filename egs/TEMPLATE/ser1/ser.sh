@@ -283,7 +283,11 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   trnet results exp --seed "$seed"
   log "results: $(pwd)/exp/RESULTS.md"
 fi
-if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ]; then
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ] \
+  && grep -qE '^  (functionals: true|ensemble: )' exp/trnet/fold*/config.yaml; then
+  # resolved configs name these keys only when set (trnet/train/config.py OPTIONAL_KEYS)
+  log "stage 7 skipped: exp/trnet is a hybrid or an ensemble, which trnet export cannot package yet"
+elif [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ]; then
   log "stage 7: export the best TRNet fold; trnet infer on three of its test utterances"
   # the fold with the best dev UAR (test scores never choose); --onnx adds ser.onnx/se.onnx
   pkg=exp/trnet/package

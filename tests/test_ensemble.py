@@ -1,0 +1,118 @@
+"""Seed ensembles (train.ensemble): members are the seed runs, decoding averages them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from ser_toy import make_toy, toy_config
+
+from trnet import checkpoint
+from trnet.errors import TrnetError
+from trnet.kaldi_io import read_vectors
+from trnet.train.config import config_from_dict, config_to_dict
+from trnet.train.decode import decode
+from trnet.train.trainer import train_fold
+
+CONDITIONS = ["clean", "esc50_0"]
+
+
+def posteriors(d: Path) -> dict[str, np.ndarray]:
+    rows = (line.split() for line in (d / "posteriors").read_text().splitlines())
+    return {r[0]: np.array([float(v) for v in r[1:]]) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def ens(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("ens")
+    folds, dump = make_toy(root)
+    cfg = toy_config("trnet_wo_high", epochs=2, seed=3, ensemble=2)
+    out = root / "exp" / "ens" / "fold1"
+    train_fold(cfg, 1, folds, dump, out, device="cpu")
+    single = toy_config("trnet_wo_high", epochs=2, seed=4)  # what --seed 4 trains
+    train_fold(single, 1, folds, dump, root / "exp" / "seed4" / "fold1", device="cpu")
+    return {"root": root, "folds": folds, "dump": dump, "out": out}
+
+
+def test_members_are_the_models_of_their_seeds(ens: dict[str, Path]) -> None:
+    out = ens["out"]
+    assert (out / ".done").read_text().startswith("ensemble 2\ndev_uar ")
+    assert "ensemble: 2" in (out / "config.yaml").read_text()
+    assert "seed: 3" in (out / "member0" / "config.yaml").read_text()
+    member = checkpoint.load(out / "member1" / "best.pt")
+    alone = checkpoint.load(ens["root"] / "exp" / "seed4" / "fold1" / "best.pt")
+    assert member["config"] == alone["config"]  # seed 4, no ensemble key
+    for name, tensor in alone["model"].items():
+        assert torch.equal(member["model"][name], tensor), name
+    # the two members differ (else averaging them would be pointless)
+    first = checkpoint.load(out / "member0" / "best.pt")["model"]
+    assert not torch.equal(first["classifier.0.weight"], member["model"]["classifier.0.weight"])
+
+
+def test_decoding_averages_the_members_log_posteriors(ens: dict[str, Path]) -> None:
+    out, test = ens["out"], ens["folds"] / "fold1" / "test"
+    dirs = decode(out, ens["dump"], test, CONDITIONS, out.parent / "decode", device="cpu")
+    for d, condition in zip(dirs, CONDITIONS, strict=True):
+        got = posteriors(d)
+        members = [
+            posteriors(
+                decode(out / f"member{k}", ens["dump"], test, [condition], ens["root"] / f"m{k}")[0]
+            )
+            for k in (0, 1)
+        ]
+        for utt, row in got.items():
+            logp = np.mean([np.log(np.maximum(m[utt], 1e-30)) for m in members], 0)
+            want = np.exp(logp - logp.max())
+            want /= want.sum()
+            assert np.allclose(row, want, atol=2e-4), (utt, row, want)
+            assert abs(row.sum() - 1) < 1e-5
+        hyp = dict(line.split() for line in (d / "hyp").read_text().splitlines())
+        assert hyp.keys() == got.keys()
+        first = ens["root"] / "m0" / condition / "fold1"
+        emb, emb0 = read_vectors(d / "emb.ark"), read_vectors(first / "emb.ark")
+        assert all(np.array_equal(emb[u], emb0[u]) for u in emb)  # the first member's z
+        s = [float(v.split()[1]) for v in (d / "utt2s").read_text().splitlines()]
+        assert all(0 <= v <= 1 for v in s)
+
+
+def test_a_finished_member_is_kept_and_a_lost_one_retrained(ens: dict[str, Path]) -> None:
+    out = ens["out"]
+    kept = (out / "member0" / "best.pt").stat().st_mtime_ns
+    before = checkpoint.load(out / "member1" / "best.pt")["model"]
+    shutil.rmtree(out / "member1")
+    (out / ".done").unlink()
+    cfg = toy_config("trnet_wo_high", epochs=2, seed=3, ensemble=2)
+    train_fold(cfg, 1, ens["folds"], ens["dump"], out, resume=True, device="cpu")
+    assert (out / "member0" / "best.pt").stat().st_mtime_ns == kept
+    after = checkpoint.load(out / "member1" / "best.pt")["model"]
+    assert all(torch.equal(after[k], v) for k, v in before.items())
+    assert (out / ".done").is_file()
+
+
+def test_an_ensemble_is_not_packaged_and_a_broken_one_not_decoded(
+    ens: dict[str, Path], tmp_path: Path
+) -> None:
+    from trnet.infer.package import export
+
+    with pytest.raises(TrnetError, match="ensemble fold .*member0"):
+        export(ens["out"], tmp_path / "pkg")
+    broken = tmp_path / "fold1"
+    broken.mkdir()
+    (broken / ".done").write_text("ensemble 2\ndev_uar 0.5\n")
+    with pytest.raises(TrnetError, match="member0/best.pt: ensemble member missing"):
+        decode(broken, ens["dump"], ens["folds"] / "fold1" / "test", ["clean"], tmp_path / "d")
+
+
+def test_ensemble_key_defaults_out_and_bad_values_fail() -> None:
+    raw = config_to_dict(toy_config("baseline_noisy"))
+    assert "ensemble" not in raw["train"]  # resolved configs of single models unchanged
+    raw["train"]["ensemble"] = 0
+    with pytest.raises(TrnetError, match="train.ensemble must be >= 1"):
+        config_from_dict(raw, "c.yaml")
+    raw = config_to_dict(toy_config("baseline_clean"))
+    raw["train"]["ensemble"] = 3
+    with pytest.raises(TrnetError, match="export_clean_emb needs train.ensemble 1"):
+        config_from_dict(raw, "c.yaml")
