@@ -8,13 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_main import run_main
 from ser_toy import make_toy, toy_config
 
 from trnet import checkpoint
 from trnet.errors import TrnetError
 from trnet.kaldi_io import read_vectors
-from trnet.train.config import config_from_dict, config_to_dict
+from trnet.train.config import config_from_dict, config_to_dict, dump_config
 from trnet.train.decode import decode
+from trnet.train.fold_data import load_z_clean
 from trnet.train.trainer import train_fold
 
 CONDITIONS = ["clean", "esc50_0"]
@@ -112,7 +114,28 @@ def test_ensemble_key_defaults_out_and_bad_values_fail() -> None:
     raw["train"]["ensemble"] = 0
     with pytest.raises(TrnetError, match="train.ensemble must be >= 1"):
         config_from_dict(raw, "c.yaml")
-    raw = config_to_dict(toy_config("baseline_clean"))
-    raw["train"]["ensemble"] = 3
-    with pytest.raises(TrnetError, match="export_clean_emb needs train.ensemble 1"):
-        config_from_dict(raw, "c.yaml")
+
+
+def test_an_ensemble_baseline_c_gives_trnet_its_first_members_embeddings(
+    ens: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the CLI as the recipe runs it (``--ensemble`` overrides the config)."""
+    root = ens["root"]
+    config = root / "baseline_clean.yaml"
+    config.write_text(dump_config(toy_config("baseline_clean", epochs=2)))
+    out = root / "exp" / "baseline_clean" / "fold1"
+    args = ["train", "--config", config, "--fold", 1, "--data-root", ens["folds"]]
+    args += ["--dump", ens["dump"], "--out", out, "--device", "cpu", "--seed", 5]
+    assert run_main([*args, "--ensemble", 0], monkeypatch, capsys).error_line == (
+        "--ensemble must be at least 1, got 0"
+    )
+    assert run_main([*args, "--ensemble", 2], monkeypatch, capsys).code in (0, None)
+    assert "seed: 6" in (out / "member1" / "config.yaml").read_text()
+    assert not (out / "emb_clean.ark").exists()
+    cfg = toy_config("trnet", z_clean_from=str(root / "exp" / "baseline_clean" / "fold{fold}"))
+    utts = sorted(read_vectors(out / "member0" / "emb_clean.ark"))
+    target = load_z_clean(cfg, 1, utts)
+    first = read_vectors(out / "member0" / "emb_clean.ark")
+    second = read_vectors(out / "member1" / "emb_clean.ark")
+    assert all(np.array_equal(target[u], first[u]) for u in utts)
+    assert not all(np.array_equal(target[u], second[u]) for u in utts)

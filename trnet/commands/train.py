@@ -34,6 +34,12 @@ def register(app: typer.Typer) -> None:
             False, "--overwrite", help="replace a fold trained with another config/seed/data"
         ),
         seed: int | None = typer.Option(None, "--seed", help="override train.seed of the config"),
+        ensemble: int | None = typer.Option(
+            None,
+            "--ensemble",
+            help="override train.ensemble: K models per fold, seeds seed..seed+K-1, their "
+            "posteriors averaged (deep systems; a classical one is deterministic: ignored)",
+        ),
         snrs: str | None = typer.Option(
             None,
             "--snrs",
@@ -43,6 +49,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a system on a fold (DDP under torchrun); skips a fold done with these settings."""
         from trnet.classic.svm import is_svm_config, load_svm_config, train_svm_fold
+        from trnet.errors import TrnetError
         from trnet.train.config import load_config
         from trnet.train.trainer import train_fold
 
@@ -57,6 +64,10 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config)
         if seed is not None:
             cfg.train.seed = seed
+        if ensemble is not None:
+            if ensemble < 1:
+                raise TrnetError(f"--ensemble must be at least 1, got {ensemble}")
+            cfg.train.ensemble = ensemble
         if snrs is not None and cfg.data.snrs:
             cfg.data.snrs = parse_snr_list(snrs)
         train_fold(

@@ -39,7 +39,8 @@ last`` keeps the last epoch instead of the best dev epoch: with a dev set of one
 trains K models per fold, member k with seed ``seed + k`` (each the model ``trnet train
 --seed <seed+k>`` gives, in ``<out>/member<k>``), and decoding averages their
 log-posteriors: on a few hundred utterances one seed moves UAR by several points, and the
-average of a few is both better and steadier than any one of them.
+average of a few is both better and steadier than any one of them. An ensemble Baseline-c
+(``export_clean_emb``) gives TRNet its first member's clean embeddings as the target.
 ``cache_feats`` keeps every feature matrix read in memory (small corpora; reading is then
 once per utterance and condition). ``threads`` sets torch's intra-op threads (0 = torch's
 default).
@@ -205,11 +206,6 @@ def _check(cfg: Config, where: str) -> None:
     for name in ("batch_size", "max_epochs", "early_stop", "keep_checkpoints", "ensemble"):
         if getattr(cfg.train, name) < 1:
             raise TrnetError(f"{where}: train.{name} must be >= 1")
-    if cfg.train.ensemble > 1 and cfg.train.export_clean_emb:
-        raise TrnetError(
-            f"{where}: train.export_clean_emb needs train.ensemble 1 (the members' embedding "
-            "spaces differ; TRNet's high-level target is one model's)"
-        )
     if cfg.train.bn_recalib < 0 or cfg.train.threads < 0:
         raise TrnetError(f"{where}: train.bn_recalib and train.threads must be >= 0")
     optim = cfg.optim

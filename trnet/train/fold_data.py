@@ -16,6 +16,7 @@ from trnet.errors import TrnetError
 from trnet.kaldi_io import read_vectors
 from trnet.train.config import Config
 from trnet.train.data import load_labels
+from trnet.train.ensemble import member_dirs, read_done
 
 
 @dataclass
@@ -36,10 +37,13 @@ def load_fold(data_root: Path, fold: int) -> FoldData:
 
 
 def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarray] | None:
-    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0)."""
+    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0); of
+    an ensemble Baseline-c, its first member's (one embedding space)."""
     if cfg.loss.beta <= 0:
         return None
     src = Path(cfg.loss.z_clean_from.format(fold=fold))
+    if (src / ".done").is_file() and "ensemble" in read_done(src):
+        src = member_dirs(src, 1)[0]  # an ensemble Baseline-c: its first member's embeddings
     ark = src / "emb_clean.ark"
     if not (src / ".done").is_file() or not ark.is_file():
         raise TrnetError(f"{ark}: clean embeddings missing: train Baseline-c for fold {fold} first")

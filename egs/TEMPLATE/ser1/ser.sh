@@ -47,6 +47,7 @@ se_config=              # SE front end; empty: pretrained NSNet2 (conf/se_nsnet2
 se_compare=             # more SE model dirs (e.g. "exp/se_crn", another recipe's exp/se) scored beside exp/se in stage 3's table (exp/se/compare.tsv)
 systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"  # what stages 4-6 train, decode and score
 folds="1 2"             # folds to train and test
+ensemble=               # models per fold (train.ensemble: seeds seed..seed+K-1, posteriors averaged); empty: each config's
 ## Scale-out (stages 4-5; job backends: cmd.sh)
 ngpu=0                  # training processes per node: > 1 starts trnet train through torchrun (DDP; with --device cpu: gloo processes)
 num_nodes=1             # nodes per training job (torchrun rendezvous at --master_addr; cuda_cmd must be utils/slurm.pl)
@@ -68,6 +69,8 @@ fi
 if [ -z "$conf_dir" ]; then
   if $generated; then conf_dir=conf/slim; else conf_dir=conf; fi
 fi
+ensemble_opt=()
+[ -z "$ensemble" ] || ensemble_opt=(--ensemble "$ensemble")
 if [ -z "$se_config" ]; then
   # the trained CRN beats NSNet2 on the generated corpus's synthetic voices; on real speech
   # the pretrained one is far better (docs/se.md)
@@ -230,7 +233,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
         log "training $system fold $fold"
         "${train[@]//@FOLD@/$fold}" --config "$conf_dir/$system.yaml" --fold "$fold" \
           --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
-          --device "$device" --seed "$seed" --snrs "$snrs" --resume
+          --device "$device" --seed "$seed" --snrs "$snrs" "${ensemble_opt[@]}" --resume
       done
     }
     for fold in $folds; do
@@ -247,7 +250,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
           $backend --max-jobs-run "$nj" "JOB=$range" "exp/$system/log/train.JOB.log" \
             "${train[@]//@FOLD@/JOB}" --config "$conf_dir/$system.yaml" --fold JOB \
             --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/foldJOB" \
-            --device "$device" --seed "$seed" --snrs "$snrs" --resume ) &
+            --device "$device" --seed "$seed" --snrs "$snrs" "${ensemble_opt[@]}" --resume ) &
         pids+=($!)
       done
       wait_background
