@@ -43,7 +43,7 @@ def test_members_are_the_models_of_their_seeds(ens: dict[str, Path]) -> None:
     out = ens["out"]
     assert (out / ".done").read_text().startswith("ensemble 2\ndev_uar ")
     assert "ensemble: 2" in (out / "config.yaml").read_text()
-    assert "seed: 3" in (out / "member0" / "config.yaml").read_text()
+    assert "  seed: 3\n" in (out / "member0" / "config.yaml").read_text()
     member = checkpoint.load(out / "member1" / "best.pt")
     alone = checkpoint.load(ens["root"] / "exp" / "seed4" / "fold1" / "best.pt")
     assert member["config"] == alone["config"]  # seed 4, no ensemble key
@@ -99,8 +99,10 @@ def test_an_ensemble_is_not_packaged_and_a_broken_one_not_decoded(
 ) -> None:
     from trnet.infer.package import export
 
-    with pytest.raises(TrnetError, match="ensemble fold .*member0"):
-        export(ens["out"], tmp_path / "pkg")
+    for path in (ens["out"], ens["out"] / "member0"):
+        with pytest.raises(TrnetError, match="an ensemble .* cannot be packaged yet"):
+            export(path, tmp_path / "pkg")
+    assert not (tmp_path / "pkg").exists()
     broken = tmp_path / "fold1"
     broken.mkdir()
     (broken / ".done").write_text("ensemble 2\ndev_uar 0.5\n")
@@ -130,7 +132,7 @@ def test_an_ensemble_baseline_c_gives_trnet_its_first_members_embeddings(
         "--ensemble must be at least 1, got 0"
     )
     assert run_main([*args, "--ensemble", 2], monkeypatch, capsys).code in (0, None)
-    assert "seed: 6" in (out / "member1" / "config.yaml").read_text()
+    assert "  seed: 6\n" in (out / "member1" / "config.yaml").read_text()
     assert not (out / "emb_clean.ark").exists()
     cfg = toy_config("trnet", z_clean_from=str(root / "exp" / "baseline_clean" / "fold{fold}"))
     utts = sorted(read_vectors(out / "member0" / "emb_clean.ark"))
@@ -139,3 +141,13 @@ def test_an_ensemble_baseline_c_gives_trnet_its_first_members_embeddings(
     second = read_vectors(out / "member1" / "emb_clean.ark")
     assert all(np.array_equal(target[u], first[u]) for u in utts)
     assert not all(np.array_equal(target[u], second[u]) for u in utts)
+
+
+def test_a_foreign_member_is_refused(ens: dict[str, Path], tmp_path: Path) -> None:
+    """A member retrained by hand (here: the seed-4 model put in as member 0, whose seed is 3)
+    would be averaged in unasked: decoding refuses the fold."""
+    fold = tmp_path / "fold1"
+    shutil.copytree(ens["out"], fold)
+    shutil.copy(ens["root"] / "exp" / "seed4" / "fold1" / "best.pt", fold / "member0" / "best.pt")
+    with pytest.raises(TrnetError, match="member0: not member 0 of this ensemble"):
+        decode(fold, ens["dump"], ens["folds"] / "fold1" / "test", ["clean"], tmp_path / "d")

@@ -53,6 +53,8 @@ def register(app: typer.Typer) -> None:
         from trnet.train.config import load_config
         from trnet.train.trainer import train_fold
 
+        if ensemble is not None and ensemble < 1:
+            raise TrnetError(f"--ensemble must be at least 1, got {ensemble}")
         if is_svm_config(config):  # a classical system (baseline_egemaps, trnet.classic)
             svm = load_svm_config(config)
             if seed is not None:
@@ -65,8 +67,6 @@ def register(app: typer.Typer) -> None:
         if seed is not None:
             cfg.train.seed = seed
         if ensemble is not None:
-            if ensemble < 1:
-                raise TrnetError(f"--ensemble must be at least 1, got {ensemble}")
             cfg.train.ensemble = ensemble
         if snrs is not None and cfg.data.snrs:
             cfg.data.snrs = parse_snr_list(snrs)

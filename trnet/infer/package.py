@@ -301,10 +301,11 @@ def export(
     from trnet.train.config import config_from_dict
 
     exp_fold = resolve_fold(exp_fold)
-    if "ensemble" in read_done(exp_fold):
+    in_ensemble = (exp_fold.parent / ".done").is_file() and "ensemble" in read_done(exp_fold.parent)
+    if "ensemble" in read_done(exp_fold) or in_ensemble:
         raise TrnetError(
-            f"{exp_fold}: an ensemble fold (train.ensemble) cannot be packaged yet; export "
-            f"one of its members ({exp_fold / 'member0'})"
+            f"{exp_fold}: an ensemble (train.ensemble) or one of its members cannot be "
+            "packaged yet; train the system with --ensemble 1 to export it"
         )
     if not (exp_fold / "best.pt").is_file():
         raise TrnetError(f"{exp_fold}: not a finished training dir (no best.pt)")

@@ -81,7 +81,7 @@ def decode(
     from trnet.models.factory import build_ser_model
     from trnet.train.config import config_from_dict
     from trnet.train.data import FeatureStore
-    from trnet.train.ensemble import fold_models
+    from trnet.train.ensemble import check_members, fold_models
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
     from trnet.classic.svm import decode_svm, is_svm_fold
@@ -89,21 +89,24 @@ def decode(
     if is_svm_fold(exp_fold):  # a classical system (baseline_egemaps): same decode dirs
         return decode_svm(exp_fold, Path(dump), test_dir, conditions, out)
     paths = fold_models(exp_fold)  # one best.pt, or each member's of an ensemble
-    best = checkpoint.load(paths[0])
+    states = [checkpoint.load(path) for path in paths]
+    best = states[0]
     cfg = config_from_dict(best["config"], str(paths[0]))
+    if len(paths) > 1:
+        check_members(exp_fold, [state["config"] for state in states])
     test, labels, corpus = load_test(test_dir, conditions)
     test_digest = hashlib.sha256(
         "".join(f"{u} {labels[u]}\n" for u in test.utts).encode("utf-8")
     ).hexdigest()
-    model_digest = file_sha256(paths[0])
+    digests = [file_sha256(path) for path in paths]
+    model_digest = digests[0]
     if len(paths) > 1:  # an ensemble: the digest of its members' digests
-        digests = "".join(f"{file_sha256(p)}\n" for p in paths)
-        model_digest = hashlib.sha256(digests.encode("ascii")).hexdigest()
+        model_digest = hashlib.sha256("".join(f"{d}\n" for d in digests).encode()).hexdigest()
     dev = resolve_device(device)
     models = []
-    for path in paths:
+    for state in states:
         model = build_ser_model(cfg.model)
-        model.load_state_dict(best["model"] if path == paths[0] else checkpoint.load(path)["model"])
+        model.load_state_dict(state["model"])
         models.append(model.to(dev))
     store = FeatureStore(dump)
     done = []

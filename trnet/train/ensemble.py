@@ -59,8 +59,27 @@ def fold_models(exp_fold: Path) -> list[Path]:
     models = [d / "best.pt" for d in member_dirs(exp_fold, k)]
     missing = [str(m) for m in models if not m.is_file()]
     if missing:
-        raise TrnetError(f"{missing[0]}: ensemble member missing ({len(missing)} of {k})")
+        raise TrnetError(
+            f"{missing[0]}: ensemble member missing ({len(missing)} of {k}); retrain the fold "
+            "(trnet train --overwrite)"
+        )
     return models
+
+
+def check_members(exp_fold: Path, configs: list[dict]) -> None:
+    """Refuse an ensemble fold whose members are not the models its ``config.yaml`` makes
+    (say one retrained by hand with another seed or config): it would be mixed in unasked,
+    and decoded with the first member's settings."""
+    from trnet.train.config import config_to_dict, load_config
+
+    fold_cfg = load_config(Path(exp_fold) / "config.yaml")
+    for k, got in enumerate(configs):
+        if got != config_to_dict(member_config(fold_cfg, k)):
+            raise TrnetError(
+                f"{Path(exp_fold) / f'member{k}'}: not member {k} of this ensemble (its config "
+                f"or seed differs from {Path(exp_fold) / 'config.yaml'}); retrain the fold "
+                "(trnet train --overwrite)"
+            )
 
 
 def combine(outputs: list[Outputs]) -> Outputs:

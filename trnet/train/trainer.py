@@ -532,13 +532,19 @@ def train_members(
     the other; a member with ``.done`` is kept (the fold's signature already matched), an
     unfinished one continues from its checkpoints with ``--resume``. ``.done`` comes last."""
     dirs = member_dirs(out, cfg.train.ensemble)
-    for k, member_out in enumerate(dirs):
-        if not (member_out / ".done").is_file():
-            Trainer(member_config(cfg, k), fold, data_root, dump, member_out, env).run(resume)
-    if env.main:
+    todo = None
+    if env.main:  # rank 0 decides which members to train, as train_fold decides for the fold
         with atomic_write(out / "config.yaml") as f:
             f.write(dump_config(cfg))
-        dev = [float(read_done(d)["dev_uar"]) for d in dirs]
+        todo = [k for k, d in enumerate(dirs) if not (d / ".done").is_file()]
+    if env.world > 1:
+        box = [todo]
+        dist.broadcast_object_list(box, 0)
+        todo = box[0]
+    for k in todo:
+        Trainer(member_config(cfg, k), fold, data_root, dump, dirs[k], env).run(resume)
+    if env.main:
+        dev = [float(read_done(d).get("dev_uar", "nan")) for d in dirs]
         with atomic_write(out / ".done") as f:
             f.write(f"ensemble {len(dirs)}\ndev_uar {sum(dev) / len(dev):.6f}\n")
     if env.world > 1:

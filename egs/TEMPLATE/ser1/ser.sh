@@ -286,8 +286,10 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   trnet results exp --seed "$seed"
   log "results: $(pwd)/exp/RESULTS.md"
 fi
+trnet_configs=()
+for fold in $folds; do trnet_configs+=("exp/trnet/fold$fold/config.yaml"); done
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ] \
-  && grep -qE '^  (functionals: true|ensemble: )' exp/trnet/fold*/config.yaml; then
+  && grep -qsE '^  (functionals: true|ensemble: )' "${trnet_configs[@]}"; then
   # resolved configs name these keys only when set (trnet/train/config.py OPTIONAL_KEYS)
   log "stage 7 skipped: exp/trnet is a hybrid or an ensemble, which trnet export cannot package yet"
 elif [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ]; then
