@@ -121,7 +121,29 @@ def test_decode_dirs_follow_the_format(trained: dict[str, Path], system: str) ->
             "snr": snr,
             "corpus": "iemocap",
             "generated": True,
+            "noise_generated": False,
         }
+
+
+def test_info_says_whether_the_condition_was_mixed_with_generated_noise(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    """``noise_generated`` comes from the condition's corpus.json in the dump (trnet mix
+    writes it there for a generated noise set): a real corpus can be mixed with such noise."""
+    dump = tmp_path / "dump"
+    shutil.copytree(trained["dump"], dump)
+    real = {"corpus": "iemocap", "root": "x", "generated": False}
+    (dump / "clean" / "corpus.json").write_text(json.dumps(real))
+    (dump / "esc50_0" / "corpus.json").write_text(json.dumps({**real, "noise_generated": True}))
+    dirs = decode(
+        trained["exp"] / "baseline_clean" / "fold1",
+        dump,
+        trained["folds"] / "fold1" / "test",
+        CONDITIONS,
+        tmp_path / "decode",
+    )
+    flags = [json.loads((d / "info.json").read_text())["noise_generated"] for d in dirs]
+    assert flags == [False, True, False]  # clean; esc50_0; musan_0 (no corpus.json)
 
 
 def test_complete_dirs_are_skipped_and_features_checked(

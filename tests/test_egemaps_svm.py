@@ -97,6 +97,10 @@ def test_decode_writes_the_decode_dir_format(trained: dict[str, Path]) -> None:
 
     out = trained["root"] / "exp" / "baseline_egemaps" / "decode"
     test_dir = trained["folds"] / "fold1" / "test"
+    # esc50_0 as trnet mix writes it with a generated noise set
+    (trained["dump"] / "esc50_0" / "corpus.json").write_text(
+        json.dumps({"corpus": "toy", "generated": True, "noise_generated": True})
+    )
     dirs = decode(trained["exp"], trained["dump"], test_dir, ["clean", "esc50_0"], out)
     assert [d.relative_to(out).as_posix() for d in dirs] == ["clean/fold1", "esc50_0/fold1"]
     d = dirs[0]
@@ -117,6 +121,8 @@ def test_decode_writes_the_decode_dir_format(trained: dict[str, Path]) -> None:
     assert sum(hyp[u] == ref[u] for u in ref) >= 6
     info = json.loads((d / "info.json").read_text())
     assert info["system"] == "baseline_egemaps" and info["condition"] == "clean"
+    assert info["generated"] is True and info["noise_generated"] is False
+    assert json.loads((dirs[1] / "info.json").read_text())["noise_generated"] is True
     # a second decode skips complete dirs (same bytes)
     before = (d / "posteriors").read_bytes()
     decode(trained["exp"], trained["dump"], test_dir, ["clean"], out)

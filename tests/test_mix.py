@@ -1,6 +1,8 @@
 """SNR mixing: exact realised SNR on the written int16 audio, seeds, job splits, bad input."""
 
+import json
 import math
+import shutil
 
 import kaldiio
 import numpy as np
@@ -155,6 +157,22 @@ def test_conditions_are_full_data_dirs_and_skip_bad_clips_and_silent_utts(mixed)
     assert not (clean / "utt2snr").exists()
     for utt, spec in read_kv(clean / "wav.scp").items():
         assert np.array_equal(read_audio(spec), read_audio(read_kv(data / "wav.scp")[utt]))
+
+
+def test_generated_noise_is_recorded_in_corpus_json(mixed, tmp_path):
+    """A noise set indexed from a generated corpus (its noise.json) marks the conditions it
+    is mixed into; the clean condition, like real noise above, keeps the source's file."""
+    _, data, noise, _ = mixed
+    gen = tmp_path / "noise"
+    shutil.copytree(noise, gen)
+    (gen / "noise.json").write_text('{"generated": true}\n')
+    result = run_mix(data, tmp_path / "dump", "--noise", gen, "--snr", 10, "clean", "--no-feats")
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    source = json.loads((data / "corpus.json").read_text())
+    noisy = json.loads((tmp_path / "dump" / "noise_10" / "corpus.json").read_text())
+    assert noisy == {**source, "noise_generated": True}
+    clean = tmp_path / "dump" / "clean" / "corpus.json"
+    assert clean.read_text() == (data / "corpus.json").read_text()
 
 
 def _bytes(cond, root):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 from trnet.cli import app
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.noise.index import build_noise_index, index_musan, resolve_noise_set
+from trnet.noise.index import NOISE_SETS, build_noise_index, index_musan, resolve_noise_set
 
 CATEGORIES = ("dog", "rain")
 
@@ -160,3 +162,27 @@ def test_cli_prints_table_and_reindex_replaces_old_sets(esc50, musan, tmp_path):
         assert (out / name / "wav.scp").is_file()
     assert not (out / "esc50" / "utt2stale").exists()
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_sets_of_a_generated_corpus_say_so_and_mixing_reads_it(esc50, musan, tmp_path):
+    """``trnet make-corpus`` writes TRNET_GENERATED beside ESC-50-master/ and musan/: the
+    sets indexed from there are generated; without the marker they are real, as before."""
+    from trnet.mix.noiseset import NoiseSet
+
+    real = tmp_path / "real"
+    build_noise_index(real, esc50=esc50, musan=musan)
+    assert not any((real / name / "noise.json").exists() for name in NOISE_SETS)
+    assert not NoiseSet.load(real / "esc50").generated
+    (tmp_path / "TRNET_GENERATED").write_text("{}\n")
+    gen = tmp_path / "gen"
+    build_noise_index(gen, esc50=esc50, musan=musan)
+    for name in NOISE_SETS:
+        assert json.loads((gen / name / "noise.json").read_text()) == {"generated": True}
+        assert NoiseSet.load(gen / name).generated
+    # the marker goes with the corpus folder: a real MUSAN elsewhere stays real
+    other = tmp_path / "elsewhere" / "musan"
+    shutil.copytree(musan, other)
+    both = tmp_path / "both"
+    build_noise_index(both, esc50=esc50, musan=other)
+    assert NoiseSet.load(both / "esc50_train").generated
+    assert not NoiseSet.load(both / "musan").generated

@@ -282,6 +282,8 @@ def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, t
     for d in decode_dirs:
         info = json.loads((d / "info.json").read_text())
         assert info["corpus"] == "ravdess"
+        # real speech, noise indexed from the generated db/generated: only its noise says so
+        assert not info["generated"] and info["noise_generated"] == (d.parent.name != "clean")
         n_utts = len((work / "data" / "ravdess" / "utt2emo").read_text().splitlines())
         assert len((d / "hyp").read_text().splitlines()) == n_utts > 0
         assert 0.0 <= json.loads((d / "scores.json").read_text())["uar"] <= 1.0

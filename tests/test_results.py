@@ -20,7 +20,15 @@ CONDITIONS = ("clean", "esc50_20", "esc50_10", "esc50_0", "musan_0")
 N_UTT = 16
 
 
-def _decode(exp: Path, system: str, cond: str, fold: int, acc: float, generated: bool) -> None:
+def _decode(
+    exp: Path,
+    system: str,
+    cond: str,
+    fold: int,
+    acc: float,
+    generated: bool,
+    noise_generated: bool = False,
+) -> None:
     rng = np.random.default_rng([fold, CONDITIONS.index(cond), int(acc * 100)])
     utts = [f"Ses0{fold}F-u{i:02d}" for i in range(N_UTT)]
     # classes of unequal size (4, 3, 3, 6 utterances), so UAR and WAR differ
@@ -36,6 +44,8 @@ def _decode(exp: Path, system: str, cond: str, fold: int, acc: float, generated:
     noise = "clean" if cond == "clean" else cond.split("_")[0]
     info = {"system": system, "fold": fold, "condition": cond, "noise": noise, "corpus": "iemocap",
             "snr": None if cond == "clean" else snr, "generated": generated}  # fmt: skip
+    if noise_generated:  # decodes made before the key have none: real noise
+        info["noise_generated"] = cond != "clean"
     (path / "info.json").write_text(json.dumps(info))
     if system == "trnet":
         write_kv(
@@ -49,12 +59,12 @@ def _decode(exp: Path, system: str, cond: str, fold: int, acc: float, generated:
                 writer(u, centre + rng.standard_normal(8).astype(np.float32))
 
 
-def make_exp(root: Path, generated: bool = True) -> Path:
+def make_exp(root: Path, generated: bool = True, noise_generated: bool = False) -> Path:
     exp = root / "exp"
     for system, acc in SYSTEMS.items():
         for cond in CONDITIONS:
             for fold in (1, 2):
-                _decode(exp, system, cond, fold, acc, generated)
+                _decode(exp, system, cond, fold, acc, generated, noise_generated)
     return exp
 
 
@@ -169,6 +179,22 @@ def test_results_are_deterministic_and_real_corpus_not_labelled(tmp_path):
     assert "## Figures" not in md
     assert run_results(exp, "--no-figures").exit_code == 0
     assert (exp / "compare.md").read_text() == first
+
+
+def test_real_speech_mixed_with_generated_noise_is_labelled(tmp_path):
+    """EmoDB with `--noise_dir generated`: real speech, generated ESC-50/MUSAN noise."""
+    exp = make_exp(tmp_path, generated=False, noise_generated=True)
+    assert run_results(exp, "--no-figures").exit_code == 0
+    md = (exp / "RESULTS.md").read_text()
+    assert md.startswith("# RESULTS — GENERATED noise\n")
+    assert (
+        "- corpus: iemocap; real speech corpus (not generated); noise: **GENERATED** "
+        "(synthetic ESC-50/MUSAN-layout noise corpora)\n" in md
+    )
+    assert "GENERATED corpus" not in md and "real corpus (not generated)" not in md
+    captions = [line for line in md.splitlines() if line.startswith("**") and "(%" in line]
+    assert captions and all(c.startswith("**GENERATED noise: ") for c in captions)
+    assert "GENERATED noise: " in (exp / "compare.md").read_text()
 
 
 def test_figures_skipped_with_a_note_when_inputs_missing(tmp_path):

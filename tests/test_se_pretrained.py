@@ -228,6 +228,8 @@ def test_score_se_with_several_models_and_out_writes_one_table_and_no_model_dir(
     from trnet.se.train import train_se
 
     dump = make_condition(tmp_path / "dump", {})
+    # noise_0 as trnet mix writes it with a generated noise set: the table says so
+    (dump / "noise_0" / "corpus.json").write_text('{"corpus": "x", "noise_generated": true}')
     for name, gain in (("a", "-80.0"), ("b", "-10.0")):
         raw = {"model": "nsnet2", "model_conf": {"min_gain_db": float(gain)}}
         train_se(resolve_config(raw), "", "", tmp_path / "exp" / name)
@@ -244,5 +246,7 @@ def test_score_se_with_several_models_and_out_writes_one_table_and_no_model_dir(
     assert lines[0].split("\t")[0] == "front_end" and len(lines) == 3
     both = json.loads((tmp_path / "cmp" / "both.json").read_text())
     a, b = (both[k]["rows"][0] for k in ("a", "b"))
+    assert both["a"]["noise_generated"] and not both["a"]["generated"]
+    assert "— GENERATED noise" in result.output and "GENERATED corpus" not in result.output
     # the -10 dB gain floor leaves more noise in: a lower SI-SDR than the -80 dB floor
     assert a["sisdr_out"] > b["sisdr_out"]

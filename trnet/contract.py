@@ -7,7 +7,9 @@ from here instead (this module imports nothing of trnet but errors/io).
 - the 4-class set and its order (posteriors, confusion matrices, ``classes`` files);
 - the sample rate every stage after data prep works at;
 - ``corpus.json`` of a data dir (:class:`CorpusInfo`), carried into folds and dump dirs;
-- ``TRNET_GENERATED``: the marker ``trnet make-corpus`` writes next to a generated corpus;
+- ``TRNET_GENERATED``: the marker ``trnet make-corpus`` writes next to a generated corpus,
+  and how that provenance travels with generated noise (``noise.json`` of a noise set, the
+  ``noise_generated`` key of a mixed condition's ``corpus.json``);
 - per-utterance seeds (:func:`stable_seed`), so mixing and feature extraction draw the same
   dither for an utterance whichever stage computes its features.
 """
@@ -39,6 +41,13 @@ GENERATED_MARKER = "TRNET_GENERATED"
 """File ``trnet make-corpus`` writes (last) next to the IEMOCAP_full_release it makes."""
 
 CORPUS_JSON = "corpus.json"
+
+NOISE_JSON = "noise.json"
+"""A noise set's provenance, ``{"generated": true}``: written by ``trnet noise-index`` only
+for a set indexed from a generated corpus (absent: real noise, and the set's digest as before)."""
+
+NOISE_GENERATED = "noise_generated"
+"""The ``corpus.json`` key of a condition mixed with generated noise (absent: clean or real)."""
 
 
 def format_condition(noise: str | None, snr: float | None) -> str:
@@ -131,9 +140,7 @@ class CorpusInfo:
         return meta
 
     def write(self, data_dir: Path) -> None:
-        with atomic_write(Path(data_dir) / CORPUS_JSON) as f:
-            json.dump(self.as_dict(), f, indent=2)
-            f.write("\n")
+        write_corpus_json(data_dir, self.as_dict())
 
     @staticmethod
     def read_dict(data_dir: Path) -> dict:
@@ -141,18 +148,58 @@ class CorpusInfo:
         path = Path(data_dir) / CORPUS_JSON
         if not path.is_file():
             raise TrnetError(f"{path}: not found (the data dir must carry corpus.json)")
-        try:
-            meta = json.loads(read_text(path))
-        except json.JSONDecodeError as err:
-            raise TrnetError(f"{path}: invalid JSON: {err}") from None
-        if not isinstance(meta, dict):
-            raise TrnetError(f"{path}: expected a JSON object, got {type(meta).__name__}")
-        return meta
+        return read_json_object(path)
+
+
+def write_corpus_json(data_dir: Path, meta: dict) -> None:
+    """``data_dir/corpus.json``, atomically, in :class:`CorpusInfo`'s layout."""
+    with atomic_write(Path(data_dir) / CORPUS_JSON) as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+
+
+def mark_noise_generated(data_dir: Path) -> None:
+    """Add ``noise_generated: true`` to ``data_dir/corpus.json`` (made when there is none),
+    the rest of it kept as it is."""
+    path = Path(data_dir) / CORPUS_JSON
+    meta = read_json_object(path) if path.is_file() else {}
+    write_corpus_json(data_dir, {**meta, NOISE_GENERATED: True})
+
+
+def read_json_object(path: Path) -> dict:
+    """The JSON object in ``path``; invalid JSON or another type is a user error."""
+    try:
+        meta = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise TrnetError(f"{path}: invalid JSON: {err}") from None
+    if not isinstance(meta, dict):
+        raise TrnetError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    return meta
 
 
 def is_generated(data_dir: Path) -> bool:
     """Whether ``data_dir/corpus.json`` says generated (False when there is none)."""
+    return _corpus_flag(data_dir, "generated")
+
+
+def is_noise_generated(data_dir: Path) -> bool:
+    """Whether ``data_dir/corpus.json`` says its noise is generated (False when there is none)."""
+    return _corpus_flag(data_dir, NOISE_GENERATED)
+
+
+def _corpus_flag(data_dir: Path, key: str) -> bool:
     path = Path(data_dir) / CORPUS_JSON
-    if not path.is_file():
-        return False
-    return bool(CorpusInfo.read_dict(data_dir).get("generated"))
+    return path.is_file() and bool(CorpusInfo.read_dict(data_dir).get(key))
+
+
+def is_noise_set_generated(noise_dir: Path) -> bool:
+    """Whether the noise set's ``noise.json`` says generated (False without one: a real
+    set, or one indexed before noise.json existed)."""
+    path = Path(noise_dir) / NOISE_JSON
+    return path.is_file() and bool(read_json_object(path).get("generated"))
+
+
+def made_by_make_corpus(root: Path) -> bool:
+    """Whether the corpus folder ``root`` was generated: ``trnet make-corpus`` writes
+    :data:`GENERATED_MARKER` beside the folders it makes."""
+    return (Path(root).parent / GENERATED_MARKER).exists()

@@ -248,7 +248,7 @@ def decode_svm(
         dest = out / condition / f"fold{fold}"
         if not (dest / ".done").is_file():
             x = _features(dump, [(u, condition) for u in test.utts])
-            info = decode_info(cfg.system, fold, condition, corpus)
+            info = decode_info(cfg.system, fold, condition, corpus, dump)
             post = _softmax(_decision_values(model, x), saved["t"])
             emb = model[0].transform(x).astype(np.float32)
             write_decode_dir(dest, test.utts, labels, post, emb, None, info)

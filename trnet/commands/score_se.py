@@ -56,10 +56,10 @@ def _print_scores(rows: list[dict], dump_root: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from trnet.contract import CLEAN, is_generated
+    from trnet.se.score import generated_label, provenance
 
-    generated = is_generated(dump_root / CLEAN)
-    title = "SE scores (input → output)" + (" — GENERATED corpus" if generated else "")
+    prov = provenance(dump_root, [r["condition"] for r in rows])
+    title = "SE scores (input → output)" + generated_label(prov)
     table = Table(title=title)
     for col in (
         "noise",

@@ -22,7 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import read_audio, to_int16
-from trnet.contract import CLEAN, SAMPLE_RATE, format_condition, stable_seed, utt_feats_seed
+from trnet.contract import (
+    CLEAN,
+    SAMPLE_RATE,
+    format_condition,
+    mark_noise_generated,
+    stable_seed,
+    utt_feats_seed,
+)
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.feats.extract import FeatsWriter, feats_marker, make_feats
@@ -252,7 +259,7 @@ def _run_condition(
         tables.pop("utt2gain")
     if noise is None:
         del tables["utt2snr"], tables["utt2noise"]
-    _write_datadir(src, out_dir, kept, wav_out, tables)
+    _write_datadir(src, out_dir, kept, wav_out, tables, noise is not None and noise.generated)
     write_kv(out_dir / "skipped", skipped)
     if skipped:
         print(
@@ -273,8 +280,15 @@ def _warn_new(seen: set[str], clips: tuple[str, ...], noise: NoiseSet) -> None:
 
 
 def _write_datadir(
-    src: DataDir, out_dir: Path, kept: list[str], wav: dict[str, str], tables: dict
+    src: DataDir,
+    out_dir: Path,
+    kept: list[str],
+    wav: dict[str, str],
+    tables: dict,
+    noise_generated: bool = False,
 ) -> None:
+    """The condition's tables and the source's carried files; with generated noise,
+    ``corpus.json`` also says ``noise_generated: true``."""
     data = src.subset(kept)
     for name in DROPPED_TABLES:
         data.tables.pop(name, None)
@@ -283,6 +297,8 @@ def _write_datadir(
     data.tables.update(tables)
     data.write(out_dir)
     src.copy_carried_files(out_dir)
+    if noise_generated:
+        mark_noise_generated(out_dir)
 
 
 def _summary(name: str, n_utts: int, n_skipped: int, samples: int, realised: list[float]) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trnet.contract import is_noise_set_generated
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 
@@ -35,11 +36,13 @@ def resolve_noise_dir(name_or_path: str, noise_root: Path) -> Path:
 
 @dataclass
 class NoiseSet:
-    """The usable clips of a noise set (ids in Kaldi order) and their wav.scp values."""
+    """The usable clips of a noise set (ids in Kaldi order) and their wav.scp values;
+    ``generated``: indexed from a generated corpus (``noise.json`` says so)."""
 
     path: Path
     clips: dict[str, str]
     skipped: list[str] = field(default_factory=list)
+    generated: bool = False
 
     @property
     def name(self) -> str:
@@ -63,7 +66,7 @@ class NoiseSet:
         clips = {c: wav[c] for c in kaldi_sorted(wav) if c not in skipped}
         if not clips:
             raise TrnetError(f"{path}: no usable noise clip (all have zero length)")
-        return cls(path=path, clips=clips, skipped=skipped)
+        return cls(path=path, clips=clips, skipped=skipped, generated=is_noise_set_generated(path))
 
 
 def _duration(path: Path, clip: str, value: str) -> float:

@@ -10,10 +10,13 @@ MUSAN: ``ROOT/{noise,music,speech}/<source>/*.wav`` with an ``ANNOTATIONS`` file
 source (music: ``id genre[,genre...] vocals(Y/N) artist...``; speech: ``id gender
 language``; noise: ``id`` and optionally a label). The category is the annotated label
 (first genre for music) where there is one, otherwise the source folder.
+A set indexed from a generated corpus (``trnet make-corpus``'s marker beside its folder)
+also holds ``noise.json`` (``{"generated": true}``), so results made with it say so.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -23,6 +26,7 @@ from pathlib import Path
 from rich.console import Console
 
 from trnet.audio import audio_info
+from trnet.contract import NOISE_JSON, made_by_make_corpus
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import read_csv
@@ -176,8 +180,11 @@ def _musan_labels(annotations: Path, part: str) -> dict[str, str]:
     return labels
 
 
-def write_noise_set(clips: list[Clip], dest: str | os.PathLike) -> None:
-    """Write one noise set as a data dir; the old one is replaced only once it is complete."""
+def write_noise_set(clips: list[Clip], dest: str | os.PathLike, generated: bool = False) -> None:
+    """Write one noise set as a data dir; the old one is replaced only once it is complete.
+
+    ``noise.json`` is written for a generated set only, so a real set's files (and the
+    digest mixing records of them) stay as they were."""
     dest = Path(dest)
     tables: dict[str, dict[str, str]] = {
         "wav.scp": {c.id: str(c.path) for c in clips},
@@ -192,6 +199,8 @@ def write_noise_set(clips: list[Clip], dest: str | os.PathLike) -> None:
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     DataDir(tables=tables).write(tmp)
+    if generated:
+        (tmp / NOISE_JSON).write_text(json.dumps({"generated": True}) + "\n")
     old = dest.with_name(f".{dest.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if dest.exists():
@@ -210,18 +219,21 @@ def build_noise_index(
     if esc50 is None and musan is None:
         raise TrnetError("noise-index: give --esc50 DIR and/or --musan DIR")
     sets: dict[str, list[Clip]] = {}
+    generated: set[str] = set()
     skipped: list[Skipped] = []
     for index, root, extra in ((index_esc50, esc50, (esc50_split,)), (index_musan, musan, ())):
         if root is not None:
             found, bad = index(root, *extra)
             sets.update(found)
             skipped += bad
+            if made_by_make_corpus(Path(root).resolve()):
+                generated.update(found)
     for skip in skipped:
         _console.print(f"[yellow]warning:[/] skipped {skip.path}: {skip.why}")
     for name, clips in sets.items():
         if not clips:
             raise TrnetError(f"{name}: no usable clips, nothing to index")
-        write_noise_set(clips, Path(out) / name)
+        write_noise_set(clips, Path(out) / name, generated=name in generated)
     return sets, skipped
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trnet.audio import SAMPLE_RATE
-from trnet.contract import GENERATED_MARKER, CorpusInfo
+from trnet.contract import CorpusInfo, made_by_make_corpus
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
@@ -249,7 +249,7 @@ def prepare(
     if start(out, signature, overwrite):
         return report_from_dir(out, "iemocap")
 
-    generated = (root.parent / GENERATED_MARKER).exists()
+    generated = made_by_make_corpus(root)
     report = PrepReport(data_dir=out, corpus="iemocap", generated=generated)
     turns, skipped = read_turns(sessions, files)
     wav_roots = {session: folder / "sentences" / "wav" for session, folder in sessions}

@@ -51,6 +51,11 @@ class DecodeDir:
     def generated(self) -> bool:
         return bool(self.info.get("generated", False))
 
+    @property
+    def noise_generated(self) -> bool:
+        """Mixed with generated noise (info.json of decodes before this key: False)."""
+        return bool(self.info.get("noise_generated", False))
+
     def confusion(self) -> np.ndarray:
         return confusion_matrix(self.ref, self.hyp, len(self.classes))
 

@@ -52,8 +52,11 @@ def group_by_system(dirs: list[DecodeDir]) -> dict[str, list[DecodeDir]]:
 
 
 def corpus_tag(dirs: list[DecodeDir]) -> str:
-    """A prefix for every caption: ``GENERATED corpus: `` when any decode says generated."""
-    return "GENERATED corpus: " if any(d.generated for d in dirs) else ""
+    """A prefix for every caption: ``GENERATED corpus: `` when any decode says its speech is
+    generated, else ``GENERATED noise: `` when any says its noise is."""
+    if any(d.generated for d in dirs):
+        return "GENERATED corpus: "
+    return "GENERATED noise: " if any(d.noise_generated for d in dirs) else ""
 
 
 def resolve_ref(ref: str | None, systems: list[str]) -> str:
@@ -159,17 +162,25 @@ def _environment_md() -> list[str]:
     ]
 
 
-def _protocol_md(dirs: list[DecodeDir], tag: str) -> list[str]:
+def _protocol_md(dirs: list[DecodeDir]) -> list[str]:
     corpora = sorted({d.corpus for d in dirs})
     folds = sorted({d.fold for d in dirs}, key=lambda f: (len(f), f))
     snrs = sorted({d.snr for d in dirs if d.snr != CLEAN}, key=lambda s: -float(s))
     noises = sorted({d.noise for d in dirs if d.noise != CLEAN})
-    generated = (
-        "**GENERATED corpus** (synthetic speech in IEMOCAP's layout, not IEMOCAP: "
-        "numbers are not comparable to the paper)"
-        if tag
-        else "real corpus (not generated)"
-    )
+    noise_generated = any(d.noise_generated for d in dirs)
+    if any(d.generated for d in dirs):
+        generated = (
+            "**GENERATED corpus** (synthetic speech in IEMOCAP's layout, not IEMOCAP: "
+            "numbers are not comparable to the paper)"
+        )
+    else:
+        generated = (
+            "real speech corpus (not generated)"
+            if noise_generated
+            else "real corpus (not generated)"
+        )
+    if noise_generated:
+        generated += "; noise: **GENERATED** (synthetic ESC-50/MUSAN-layout noise corpora)"
     return [
         "## Protocol",
         f"- corpus: {', '.join(corpora)}; {generated}",
@@ -235,8 +246,12 @@ def _build_results(
     tag = corpus_tag(dirs)
     tables = comparison_tables(groups, cells, ref, n_boot, seed, tag)
     write_comparison(tables, exp_dir / "compare")
-    title = "# RESULTS" + (" — GENERATED corpus (not IEMOCAP)" if tag else "")
-    lines = [title, "", *_environment_md(), *_protocol_md(dirs, tag)]
+    title = "# RESULTS"
+    if any(d.generated for d in dirs):
+        title += " — GENERATED corpus (not IEMOCAP)"
+    elif tag:
+        title += " — GENERATED noise"
+    lines = [title, "", *_environment_md(), *_protocol_md(dirs)]
     lines += ["## Systems × conditions", ""]
     lines += [t.to_markdown() for t in tables[:2]]
     n_main = 2

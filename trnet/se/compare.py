@@ -19,12 +19,6 @@ from rich.table import Table
 from trnet.errors import TrnetError
 
 
-def is_generated(dump_root: Path) -> bool:
-    """Whether the dump was mixed from the GENERATED corpus (its tables must say so)."""
-    corpus = dump_root / "clean" / "corpus.json"
-    return corpus.is_file() and bool(json.loads(corpus.read_text()).get("generated"))
-
-
 def score_models(
     dump_root: Path,
     conditions: list[str] | None,
@@ -40,14 +34,14 @@ def score_models(
     from trnet.se.enhance import find_conditions
     from trnet.se.model import load_model, model_file
     from trnet.se.onnx_model import cpu_only
-    from trnet.se.score import write_scores
+    from trnet.se.score import generated_label, provenance, write_scores
     from trnet.se.score_model import score_model
 
     if nj < 1:
         raise TrnetError("--nj must be at least 1")
     conditions = find_conditions(dump_root, conditions)  # default: every condition dir
     combined = out is not None and len(models) > 1  # one table of all, written at the end
-    generated = is_generated(dump_root)
+    prov = provenance(dump_root, conditions)
     results: dict[str, dict] = {}
     for path in models:
         net, conf = load_model(path)
@@ -62,7 +56,7 @@ def score_models(
             "se_model": conf["model"],
             "rtf": rtf,
             "rtf_clock": "wall time, cuda" if dev.type == "cuda" else "cpu time, 1 thread",
-            "generated": generated,
+            **prov,
         }
         name = path.name if path.name not in results else str(path)
         target = out or (path / "scores" if path.is_dir() else path.with_name("scores"))
@@ -71,7 +65,7 @@ def score_models(
         results[name] = {**info, "rows": rows, "written": f"{target}.tsv"}
     if combined:
         write_comparison(results, out)
-    _print(results, generated)
+    _print(results, generated_label(prov))
     return results
 
 
@@ -94,12 +88,12 @@ def write_comparison(results: dict[str, dict], out: Path) -> None:
         json.dump(results, f, indent=1)
 
 
-def _print(results: dict[str, dict], generated: bool) -> None:
+def _print(results: dict[str, dict], label: str) -> None:
     from trnet.se.score_model import side_by_side
 
     header, lines = side_by_side({n: r["rows"] for n, r in results.items()})
     title = "SE scores: noisy input ('in') and each front end's output"
-    title += " — GENERATED corpus" if generated else ""
+    title += label
     table = Table(title=title)
     for col in header:
         table.add_column(col, justify="left" if col == "noise" else "right")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import read_audio
-from trnet.contract import enhanced
+from trnet.contract import CLEAN, enhanced, is_generated, is_noise_generated
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -105,6 +105,22 @@ def condition_row(condition: str, scores: list[dict[str, float]]) -> dict:
             not math.isfinite(s[f"{m}_{side}"]) for s in scores for side in ("in", "out")
         )
     return row
+
+
+def provenance(dump_root: Path, conditions: list[str]) -> dict[str, bool]:
+    """``generated`` (the dump's speech: clean/corpus.json) and ``noise_generated`` (any of
+    the conditions' noise) of scores on ``conditions``."""
+    return {
+        "generated": is_generated(dump_root / CLEAN),
+        "noise_generated": any(is_noise_generated(dump_root / c) for c in conditions),
+    }
+
+
+def generated_label(prov: dict[str, bool]) -> str:
+    """The title suffix that says what of :func:`provenance` is generated ("": nothing)."""
+    if prov["generated"]:
+        return " — GENERATED corpus"
+    return " — GENERATED noise" if prov["noise_generated"] else ""
 
 
 def write_scores(rows: list[dict], out: Path, info: dict) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trnet.contract import CLASSES, CorpusInfo, parse_condition
+from trnet.contract import CLASSES, CorpusInfo, is_noise_generated, parse_condition
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256, write_kv
@@ -50,8 +50,10 @@ def load_test(test_dir: Path, conditions: Sequence[str]) -> tuple[DataDir, dict[
     return test, load_labels(test), read_corpus_info(test_dir)
 
 
-def decode_info(system: str, fold: int, condition: str, corpus: dict) -> dict:
-    """``info.json`` of a decode dir."""
+def decode_info(system: str, fold: int, condition: str, corpus: dict, dump: Path) -> dict:
+    """``info.json`` of a decode dir: ``generated`` from the test dir's ``corpus``,
+    ``noise_generated`` from the condition's ``corpus.json`` in ``dump`` (the noise, not the
+    speech, may be generated: a real corpus mixed with ``trnet make-corpus``'s noise)."""
     noise, snr = parse_condition(condition)
     return {
         "system": system,
@@ -61,6 +63,7 @@ def decode_info(system: str, fold: int, condition: str, corpus: dict) -> dict:
         "snr": snr,
         "corpus": corpus.get("corpus", "unknown"),
         "generated": bool(corpus.get("generated", False)),
+        "noise_generated": is_noise_generated(Path(dump) / condition),
     }
 
 
@@ -115,7 +118,7 @@ def decode(
         signature = {"model_sha256": model_digest, "condition": condition, "test": test_digest}
         with lock(dest):
             if not claim(dest, signature, overwrite):
-                info = decode_info(cfg.system, best["fold"], condition, corpus)
+                info = decode_info(cfg.system, best["fold"], condition, corpus, dump)
                 decode_condition(
                     models, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
                 )
