@@ -192,6 +192,14 @@ def _corpus_flag(data_dir: Path, key: str) -> bool:
     return path.is_file() and bool(CorpusInfo.read_dict(data_dir).get(key))
 
 
+def generated_what(speech: bool, noise: bool) -> str:
+    """What a table of results must say is generated: ``GENERATED corpus`` (the speech),
+    else ``GENERATED noise``, else ``""`` (all real)."""
+    if speech:
+        return "GENERATED corpus"
+    return "GENERATED noise" if noise else ""
+
+
 def is_noise_set_generated(noise_dir: Path) -> bool:
     """Whether the noise set's ``noise.json`` says generated (False without one: a real
     set, or one indexed before noise.json existed)."""

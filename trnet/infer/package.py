@@ -28,7 +28,7 @@ from typing import Any
 
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256
-from trnet.train.ensemble import read_done
+from trnet.train.ensemble import is_ensemble, read_done
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -301,8 +301,8 @@ def export(
     from trnet.train.config import config_from_dict
 
     exp_fold = resolve_fold(exp_fold)
-    in_ensemble = (exp_fold.parent / ".done").is_file() and "ensemble" in read_done(exp_fold.parent)
-    if "ensemble" in read_done(exp_fold) or in_ensemble:
+    read_done(exp_fold)  # a finished training dir, or a one-line error
+    if is_ensemble(exp_fold) or is_ensemble(exp_fold.parent):
         raise TrnetError(
             f"{exp_fold}: an ensemble (train.ensemble) or one of its members cannot be "
             "packaged yet; train the system with --ensemble 1 to export it"

@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from trnet.contract import generated_what
 from trnet.errors import TrnetError
 from trnet.scoring.bootstrap import Diff, compare_to_reference
 from trnet.scoring.decode_dir import CLEAN, DecodeDir, load_all
@@ -54,9 +55,8 @@ def group_by_system(dirs: list[DecodeDir]) -> dict[str, list[DecodeDir]]:
 def corpus_tag(dirs: list[DecodeDir]) -> str:
     """A prefix for every caption: ``GENERATED corpus: `` when any decode says its speech is
     generated, else ``GENERATED noise: `` when any says its noise is."""
-    if any(d.generated for d in dirs):
-        return "GENERATED corpus: "
-    return "GENERATED noise: " if any(d.noise_generated for d in dirs) else ""
+    what = generated_what(any(d.generated for d in dirs), any(d.noise_generated for d in dirs))
+    return f"{what}: " if what else ""
 
 
 def resolve_ref(ref: str | None, systems: list[str]) -> str:
@@ -246,11 +246,9 @@ def _build_results(
     tag = corpus_tag(dirs)
     tables = comparison_tables(groups, cells, ref, n_boot, seed, tag)
     write_comparison(tables, exp_dir / "compare")
-    title = "# RESULTS"
+    title = "# RESULTS" + (f" — {tag.removesuffix(': ')}" if tag else "")
     if any(d.generated for d in dirs):
-        title += " — GENERATED corpus (not IEMOCAP)"
-    elif tag:
-        title += " — GENERATED noise"
+        title += " (not IEMOCAP)"
     lines = [title, "", *_environment_md(), *_protocol_md(dirs)]
     lines += ["## Systems × conditions", ""]
     lines += [t.to_markdown() for t in tables[:2]]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import read_audio
-from trnet.contract import CLEAN, enhanced, is_generated, is_noise_generated
+from trnet.contract import CLEAN, enhanced, generated_what, is_generated, is_noise_generated
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -118,9 +118,8 @@ def provenance(dump_root: Path, conditions: list[str]) -> dict[str, bool]:
 
 def generated_label(prov: dict[str, bool]) -> str:
     """The title suffix that says what of :func:`provenance` is generated ("": nothing)."""
-    if prov["generated"]:
-        return " — GENERATED corpus"
-    return " — GENERATED noise" if prov["noise_generated"] else ""
+    what = generated_what(prov["generated"], prov["noise_generated"])
+    return f" — {what}" if what else ""
 
 
 def write_scores(rows: list[dict], out: Path, info: dict) -> None:

@@ -47,6 +47,11 @@ def read_done(exp_fold: Path) -> dict[str, str]:
     return dict(line.split(None, 1) for line in lines if len(line.split(None, 1)) == 2)
 
 
+def is_ensemble(exp_fold: Path) -> bool:
+    """Whether ``exp_fold`` is a finished ensemble fold (its ``.done`` says ``ensemble``)."""
+    return (Path(exp_fold) / ".done").is_file() and "ensemble" in read_done(exp_fold)
+
+
 def fold_models(exp_fold: Path) -> list[Path]:
     """The ``best.pt`` files a finished fold decodes with: its own, or each member's."""
     exp_fold = Path(exp_fold)

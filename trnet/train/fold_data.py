@@ -16,7 +16,7 @@ from trnet.errors import TrnetError
 from trnet.kaldi_io import read_vectors
 from trnet.train.config import Config
 from trnet.train.data import load_labels
-from trnet.train.ensemble import member_dirs, read_done
+from trnet.train.ensemble import is_ensemble, member_dirs
 
 
 @dataclass
@@ -42,8 +42,8 @@ def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarra
     if cfg.loss.beta <= 0:
         return None
     src = Path(cfg.loss.z_clean_from.format(fold=fold))
-    if (src / ".done").is_file() and "ensemble" in read_done(src):
-        src = member_dirs(src, 1)[0]  # an ensemble Baseline-c: its first member's embeddings
+    if is_ensemble(src):  # an ensemble Baseline-c: its first member's embeddings
+        src = member_dirs(src, 1)[0]
     ark = src / "emb_clean.ark"
     if not (src / ".done").is_file() or not ark.is_file():
         raise TrnetError(f"{ark}: clean embeddings missing: train Baseline-c for fold {fold} first")
