@@ -36,3 +36,14 @@ def setup_dist(device: str) -> Dist:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return Dist(rank, world, dev)
+
+
+def teardown_dist(env: Dist) -> None:
+    """Leave the process group of a multi-process run (after its last barrier).
+
+    Left to interpreter exit, the gloo group's destructor can abort a rank whose peer has
+    already gone ("terminate called without an active exception", SIGABRT), which failed
+    a run that had finished its work.
+    """
+    if env.world > 1 and dist.is_initialized():
+        dist.destroy_process_group()

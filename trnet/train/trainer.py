@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 from trnet import checkpoint, determinism
 from trnet.contract import CLASSES, CLEAN
-from trnet.ddp import Dist, setup_dist
+from trnet.ddp import Dist, setup_dist, teardown_dist
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.models.factory import build_ser_model
@@ -523,6 +523,7 @@ def train_fold(
     finally:
         if locked:
             release(out)
+        teardown_dist(env)
 
 
 def train_members(
