@@ -98,4 +98,5 @@ def test_switch_pins_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.environ["OMP_NUM_THREADS"] == "1"
     if determinism.is_x86():
         assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
-        assert os.environ["MKL_CBWR"] == "AVX2,STRICT"
+        assert os.environ["MKL_CBWR"] == "COMPATIBLE,STRICT"  # the cross-vendor branch
+        assert os.environ["OPENBLAS_CORETYPE"] == "Haswell"

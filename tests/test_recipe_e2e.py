@@ -157,6 +157,47 @@ def test_stage4_to_6_every_system_decoded_and_scored_in_range(in_recipe):
     assert any((recipe / "exp" / "figures").glob("*.png"))
 
 
+# sha256 of the tiny recipe's outputs in deterministic mode, in pipeline order: the same on
+# every x86-64 CPU, Intel or AMD (trnet/determinism.py). A change that moves the numbers on
+# purpose updates them: run this test, take the digests it prints, say so in the commit.
+CROSS_VENDOR = {
+    "dump/iemocap/clean/wav.ark": "TBD",
+    "dump/iemocap/clean/feats.ark": "TBD",
+    "dump/iemocap/esc50_0/feats.ark": "TBD",
+    "exp/se/best.pt": "TBD",
+    "dump/iemocap/esc50_0_enh/feats.ark": "TBD",
+    "exp/baseline_clean/fold1/best.pt": "TBD",
+    "exp/trnet/fold1/best.pt": "TBD",
+    "posteriors of baseline_clean fold 1": "TBD",
+    "posteriors of trnet fold 1": "TBD",
+}
+
+
+def _posteriors_digest(files: dict[str, list], system: str) -> str:
+    """One sha256 over the sha256s of a system's fold-1 posteriors files (every condition)."""
+    prefix = f"exp/{system}/decode/"
+    names = sorted(p for p in files if p.startswith(prefix) and p.endswith("/fold1/posteriors"))
+    assert names, f"no posteriors under {prefix}"
+    return hashlib.sha256("".join(files[p][1] for p in names).encode()).hexdigest()
+
+
+def test_deterministic_outputs_are_the_committed_ones_on_any_cpu(recipe):
+    """Deterministic mode promises the same numbers on Intel and AMD: the tiny recipe's stage
+    outputs and the posteriors of baseline_clean and TRNet equal digests committed here
+    (made on an Intel Xeon; CI and device machines may be either vendor)."""
+    from trnet.determinism import cpu_model
+
+    files = json.loads((recipe / "first_run.json").read_text())
+    got = {name: files[name][1] for name in CROSS_VENDOR if name in files}
+    for system in ("baseline_clean", "trnet"):
+        got[f"posteriors of {system} fold 1"] = _posteriors_digest(files, system)
+    differ = [name for name in CROSS_VENDOR if got.get(name) != CROSS_VENDOR[name]]
+    assert not differ, (
+        f"on {cpu_model()}: first differing output {differ[0]} (of {len(differ)}); "
+        f"digests of this run: {json.dumps(got, indent=1)}"
+    )
+
+
 def test_stage4_trains_a_system_after_the_one_its_config_points_at(recipe):
     log = (recipe / "first_run.log").read_text()
     trained = re.findall(r"training (\w+) fold 1", log)

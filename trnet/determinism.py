@@ -1,17 +1,34 @@
 """Reproducible CPU numerics: the same trained models and tables on any x86-64 machine.
 
 PyTorch and the math libraries under it choose their CPU kernels by what the processor
-supports (ATen: ``default`` / ``avx2`` / ``avx512``; MKL and oneDNN: their own dispatch), and
-how a float sum is rounded depends on the vector width and on the number of threads that
-split it. Training turns a last-bit difference into a different model, so an AVX-512 machine
-and an AVX2 one give different tables from the same inputs and seed.
+supports (ATen: ``default`` / ``avx2`` / ``avx512``; MKL, oneDNN, numpy and OpenBLAS: their
+own dispatch), and how a float sum is rounded depends on the vector width, the blocking and
+the number of threads that split it. Training turns a last-bit difference into a different
+model, so two machines give different tables from the same inputs and seed.
 
-Deterministic mode (``TRNET_DETERMINISTIC=1``; the recipe's ``--deterministic true``) pins
-every library to its AVX2 code path, which every x86-64 server and laptop of the last decade
-runs, uses one intra-op thread, and turns on torch's deterministic algorithms.
+Deterministic mode (``TRNET_DETERMINISTIC=1``; the recipe's ``--deterministic true``) puts
+every library on a code path that is the same on Intel and AMD processors:
+
+- ATen's vectorised kernels: ``avx2`` (plain IEEE arithmetic, the same on every AVX2 CPU);
+- MKL (torch's FFT, hence fbank, and its matrix products): ``MKL_CBWR=COMPATIBLE``, the
+  branch MKL documents as reproducible on Intel *and* Intel-compatible CPUs. Its ``AVX2``
+  branch, pinned until 2026-12, is honoured on Intel CPUs only: on AMD MKL falls back to its
+  ``AUTO`` dispatch, which is why the main command's tables differed between an AMD EPYC and
+  an Intel Xeon from the first feature file on (``dump/<corpus>/clean/feats.ark``);
+- oneDNN (torch's convolutions) is switched off: its JIT kernels size their blocking from
+  the CPU's caches, so torch's own convolution (im2col + MKL's matrix product) runs instead;
+- numpy: its AVX-512 loops off (``NPY_DISABLE_CPU_FEATURES``: AVX-512 Intel and AMD Zen 4
+  would otherwise run other loops than AVX2-only CPUs); its OpenBLAS on the Haswell kernels;
+- one intra-op thread everywhere, and torch's deterministic algorithms.
+
+Not covered: onnxruntime (the pretrained NSNet2 front end) picks AVX-512 or AVX2 kernels by
+CPU with no switch to pin them, so NSNet2's enhanced audio may differ between an AVX-512
+machine and an AVX2-only one (the generated corpus's main command trains its own SE and does
+not use it).
 
 The libraries read their variables when they load, so :func:`apply_env` must run before
-``torch`` is imported: ``trnet.cli`` calls it first thing. This module imports nothing heavy.
+``torch`` or ``numpy`` is imported: ``trnet.cli`` calls it first thing, and worker processes
+inherit the environment and call :func:`apply_torch`. This module imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -24,13 +41,20 @@ SWITCH = "TRNET_DETERMINISTIC"
 # x86-64 only: other architectures have one code path per build already.
 PINNED_X86 = {
     "ATEN_CPU_CAPABILITY": "avx2",  # ATen's vectorised kernels
-    "MKL_CBWR": "AVX2,STRICT",  # MKL's conditional numerical reproducibility
+    # MKL's conditional numerical reproducibility: COMPATIBLE is its one branch that is the
+    # same on non-Intel CPUs (a named ISA branch runs AUTO there)
+    "MKL_CBWR": "COMPATIBLE,STRICT",
     "MKL_ENABLE_INSTRUCTIONS": "AVX2",
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN (convolutions)
     "DNNL_MAX_CPU_ISA": "AVX2",  # its older name
+    # numpy 2.x's AVX-512 dispatch targets (older names are ignored by numpy 2.4, and these
+    # by older numpy): AVX2 loops on every machine
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512CD AVX512_SKX "
+    "AVX512_CLX AVX512_CNL",
+    "OPENBLAS_CORETYPE": "Haswell",  # numpy's and scipy's OpenBLAS: AVX2 kernels
 }
 # everywhere: one thread, so no reduction is split differently on a machine with more cores
-PINNED_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+PINNED_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 REPORTED = (*PINNED_X86, *PINNED_THREADS, SWITCH)
 
 
@@ -56,17 +80,41 @@ def apply_env() -> None:
 
 
 def apply_torch() -> None:
-    """In deterministic mode, one torch thread and deterministic algorithms (after import)."""
+    """In deterministic mode, one torch thread, deterministic algorithms and no oneDNN (after
+    import; every process that computes: the CLI and its worker processes)."""
     if not enabled():
         return
     import torch
 
     torch.set_num_threads(1)
+    # oneDNN sizes its convolution blocking from the CPU's caches (differs between vendors)
+    torch.backends.mkldnn.enabled = False
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # only allowed before any parallel work started
         pass
     torch.use_deterministic_algorithms(True)
+
+
+def cpu_model() -> str:
+    """``vendor / model name`` of the CPU (``/proc/cpuinfo``; ``platform.processor()`` says
+    only x86_64 on Linux), e.g. ``GenuineIntel / Intel(R) Xeon(R) Processor``."""
+    vendor = model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "vendor_id" and not vendor:
+                    vendor = value.strip()
+                elif key == "model name" and not model:
+                    model = value.strip()
+                if vendor and model:
+                    break
+    except OSError:
+        pass
+    fallback = platform.processor() or platform.machine()
+    return f"{vendor} / {model}" if vendor or model else fallback
 
 
 def describe() -> dict[str, str]:
@@ -75,8 +123,9 @@ def describe() -> dict[str, str]:
 
     info = {
         "deterministic": "on" if enabled() else "off",
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cpu capability": torch.backends.cpu.get_cpu_capability(),
+        "oneDNN": "on" if torch.backends.mkldnn.enabled else "off",
         "torch threads": str(torch.get_num_threads()),
         "interop threads": str(torch.get_num_interop_threads()),
     }

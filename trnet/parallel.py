@@ -56,7 +56,10 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     import torch
 
+    from trnet import determinism
+
     torch.set_num_threads(1)
+    determinism.apply_torch()  # the parent's numerics (no oneDNN in deterministic mode)
 
 
 def _run_chunk(task: tuple) -> list:
