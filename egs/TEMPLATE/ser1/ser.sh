@@ -30,7 +30,7 @@ stop_stage=7            # last stage to run
 nj=2                    # parallel jobs: workers of stages 2-3, fold chains of stage 4, decodes
 seed=0                  # seed of the generated corpus, kfold folds, mixing, scoring, training
 device=auto             # auto | cpu | cuda (SE, training, decoding)
-deterministic=true      # same numbers on any x86-64 CPU: AVX2 code paths, 1 thread (trnet/determinism.py)
+deterministic=true      # same numbers on Intel and AMD x86-64 CPUs (not NSNet2's onnxruntime): 1 thread, vendor-neutral code paths (trnet/determinism.py)
 ## Data (stage 0: local/data.sh)
 corpus=                 # required: corpus name (trnet prep <corpus>, data/<corpus>, dump/<corpus>)
 corpus_root=            # the corpus on disk; empty: db.sh's <CORPUS> (e.g. EMODB) if set
