@@ -157,19 +157,20 @@ def test_stage4_to_6_every_system_decoded_and_scored_in_range(in_recipe):
     assert any((recipe / "exp" / "figures").glob("*.png"))
 
 
-# sha256 of the tiny recipe's outputs in deterministic mode, in pipeline order: the same on
-# every x86-64 CPU, Intel or AMD (trnet/determinism.py). A change that moves the numbers on
-# purpose updates them: run this test, take the digests it prints, say so in the commit.
+# sha256 (its first 32 hex digits) of the tiny recipe's outputs in deterministic mode, in
+# pipeline order: the same on every x86-64 CPU, Intel or AMD (trnet/determinism.py). A change
+# that moves the numbers on purpose updates them: run this test, take the digests it prints,
+# and say so in the commit.
 CROSS_VENDOR = {
-    "dump/iemocap/clean/wav.ark": "9a69be08320a40dd0ba9bb7c097be928469b21eadc3272b9f39382887771003f",
-    "dump/iemocap/clean/feats.ark": "e802c082637f916afbcb2be4c55ab6903c046276278e5396cf3a43269d1d8aed",
-    "dump/iemocap/esc50_0/feats.ark": "d50e67153a158ea1bb531d248af79a0114764db42c18a6dd0ff445e00d938af5",
-    "exp/se/best.pt": "12bdfa9c567dbe5d84ac1437dce9c7d60ab84794ff1ab9be34944b633bb000e0",
-    "dump/iemocap/esc50_0_enh/feats.ark": "6b27fad9502d1becbec9df69f7da2f34b7aa6fd95086cf28314ec9dc1ce26c40",
-    "exp/baseline_clean/fold1/best.pt": "5250622ce4f89c117573048bcf071520a9513dc366e8941cc4b0cdb23651942f",
-    "exp/trnet/fold1/best.pt": "6aff8ab066311c696a463ba637a1442e9f3a1291776ffbbb861784028baf3fb3",
-    "posteriors of baseline_clean fold 1": "975c6b1893f6746eaabaf7cacfb4be0496ec1658874f12687794c820423e04c4",
-    "posteriors of trnet fold 1": "f81c8c313be56ddc23cd4ea96126d6ec8332da679313ed82bb929a8f0178e30e",
+    "dump/iemocap/clean/wav.ark": "9a69be08320a40dd0ba9bb7c097be928",
+    "dump/iemocap/clean/feats.ark": "e802c082637f916afbcb2be4c55ab690",
+    "dump/iemocap/esc50_0/feats.ark": "d50e67153a158ea1bb531d248af79a01",
+    "exp/se/best.pt": "12bdfa9c567dbe5d84ac1437dce9c7d6",
+    "dump/iemocap/esc50_0_enh/feats.ark": "6b27fad9502d1becbec9df69f7da2f34",
+    "exp/baseline_clean/fold1/best.pt": "5250622ce4f89c117573048bcf071520",
+    "exp/trnet/fold1/best.pt": "6aff8ab066311c696a463ba637a1442e",
+    "posteriors of baseline_clean fold 1": "975c6b1893f6746eaabaf7cacfb4be04",
+    "posteriors of trnet fold 1": "f81c8c313be56ddc23cd4ea96126d6ec",
 }
 
 
@@ -188,9 +189,9 @@ def test_deterministic_outputs_are_the_committed_ones_on_any_cpu(recipe):
     from trnet.determinism import cpu_model
 
     files = json.loads((recipe / "first_run.json").read_text())
-    got = {name: files[name][1] for name in CROSS_VENDOR if name in files}
+    got = {name: files[name][1][:32] for name in CROSS_VENDOR if name in files}
     for system in ("baseline_clean", "trnet"):
-        got[f"posteriors of {system} fold 1"] = _posteriors_digest(files, system)
+        got[f"posteriors of {system} fold 1"] = _posteriors_digest(files, system)[:32]
     differ = [name for name in CROSS_VENDOR if got.get(name) != CROSS_VENDOR[name]]
     assert not differ, (
         f"on {cpu_model()}: first differing output {differ[0]} (of {len(differ)}); "
