@@ -71,16 +71,10 @@ class DecodeDir:
 
     def embeddings(self) -> dict[str, np.ndarray] | None:
         """Utterance embeddings z from ``emb.scp``, or None when absent."""
-        path = self.path / "emb.scp"
-        if not path.is_file():
-            return None
-        import kaldiio
+        from trnet.kaldi_io import read_scp_vectors
 
-        try:
-            with kaldiio.ReadHelper(f"scp:{path}") as reader:
-                return {utt: np.asarray(vec, dtype=np.float32).ravel() for utt, vec in reader}
-        except (OSError, ValueError) as err:
-            raise TrnetError(f"{path}: cannot read embeddings: {err}") from None
+        path = self.path / "emb.scp"
+        return read_scp_vectors(path) if path.is_file() else None
 
 
 def find_decode_dirs(root: str | os.PathLike) -> list[Path]:
