@@ -170,7 +170,11 @@ def _print_table(
         table.add_column(col, justify="right", no_wrap=True)
 
     def row(name: str, label: str, probs: dict, s: Any, snr: Any, dur: str, nw: str) -> None:
-        cells = [name, label, *(f"{probs[c]:.3f}" for c in rec.classes)]
+        cells = [
+            name,
+            label,
+            *("-" if probs[c] is None else f"{probs[c]:.3f}" for c in rec.classes),
+        ]
         if has_s:
             cells.append("-" if s is None else f"{s:.3f}")
         if has_snr:
@@ -182,7 +186,8 @@ def _print_table(
         if not isinstance(r, Prediction):
             errors.append(str(r))
             continue
-        row(name, r.label, r.probs, r.s, r.snr_db, f"{r.duration:.2f}", str(len(r.windows)))
+        label = f"{r.label} ({r.note})" if r.note else r.label
+        row(name, label, r.probs, r.s, r.snr_db, f"{r.duration:.2f}", str(len(r.windows)))
         if windows and len(r.windows) > 1:
             for w in r.windows:
                 span = f"  {w.start:.1f}-{w.end:.1f} s"
