@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from trnet.commands._shared import bounded
 from trnet.errors import TrnetError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au",
@@ -93,14 +94,20 @@ def register(app: typer.Typer) -> None:
         inputs: list[str] = typer.Argument(
             ..., help="audio files, directories (searched recursively) or a wav.scp"
         ),
-        window: float = typer.Option(None, "--window", help="window length, s (default 4)"),
-        hop: float = typer.Option(None, "--hop", help="window hop, s (default 2)"),
+        window: float = typer.Option(
+            None, "--window", help="window length, s (default 4)", callback=bounded(0, above=True)
+        ),
+        hop: float = typer.Option(
+            None, "--hop", help="window hop, s (default 2)", callback=bounded(0, above=True)
+        ),
         output: Path = typer.Option(
             None, "--output", "-o", help="results.json | .csv | .tsv (per window and per file)"
         ),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]"),
         backend: str = typer.Option("torch", "--backend", help="torch | onnx (onnxruntime)"),
-        batch_size: int = typer.Option(16, "--batch-size", help="windows per batch"),
+        batch_size: int = typer.Option(
+            16, "--batch-size", help="windows per batch", callback=bounded(1)
+        ),
         show_windows: bool = typer.Option(
             False, "--windows", help="also print a row per window of multi-window files"
         ),
