@@ -213,3 +213,24 @@ def test_a_decode_by_a_retrained_model_is_refused_then_redone_with_overwrite(
     stamp = (dest / "hyp").stat().st_mtime_ns
     decode(exp_fold, trained["dump"], test_dir, ["esc50_0"], out)
     assert (dest / "hyp").stat().st_mtime_ns == stamp
+
+
+def test_nan_posteriors_are_refused_naming_the_fold_and_utterance(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    """A diverged model (a NaN weight): decode wrote NaN posteriors and hyp 'ang' for every
+    utterance, which scoring counted."""
+    fold = tmp_path / "trnet" / "fold1"
+    shutil.copytree(trained["exp"] / "trnet" / "fold1", fold)
+    best = checkpoint.load(fold / "best.pt")
+    weight = next(k for k in best["model"] if k.startswith("classifier") and "weight" in k)
+    best["model"][weight][0, 0] = float("nan")
+    checkpoint.save(fold / "best.pt", best)
+    test_dir = trained["folds"] / "fold1" / "test"
+    first = sorted(read_kv(test_dir / "utt2spk"), key=lambda u: u.encode())[0]
+    dest = tmp_path / "decode" / "clean" / "fold1"
+    with pytest.raises(TrnetError) as err:
+        decode(fold, trained["dump"], test_dir, ["clean"], tmp_path / "decode")
+    assert str(err.value).startswith(f"trnet fold 1: NaN or infinite posteriors for {first} and ")
+    assert str(err.value).endswith(f"(clean); nothing written to {dest}")
+    assert not (dest / "posteriors").exists() and not (dest / "hyp").exists()

@@ -155,7 +155,122 @@ def test_cli_train_dispatches_on_model_kind(trained: dict[str, Path], tmp_path: 
     )
     assert res.exit_code == 0, res.output
     # same inputs and seed: the same model bytes as the fixture's run
-    assert (out / "model.pkl").read_bytes() == (trained["exp"] / "model.pkl").read_bytes()
+    for name in ("model.npz", "model.json"):
+        assert (out / name).read_bytes() == (trained["exp"] / name).read_bytes(), name
+
+
+def _sklearn_reference(trained: dict[str, Path], x: np.ndarray) -> np.ndarray:
+    """sklearn's own decision_function of the fold's model, refitted in memory (the fit is
+    deterministic): what the pickled pipeline computed when decoding."""
+    from trnet.classic.svm import _decision_values, _features, _fit, load_svm_config
+    from trnet.train.fold_data import load_fold
+
+    cfg = load_svm_config(trained["exp"] / "config.yaml")
+    data = load_fold(trained["folds"], 1)
+    train = [(u, c) for c in cfg.train_conditions() for u in data.train]
+    y = np.array([data.labels[u] for u, _ in train])
+    best_c = json.loads((trained["exp"] / "model.json").read_text())["c"]
+    return _decision_values(_fit(_features(trained["dump"], train), y, best_c, cfg), x)
+
+
+def test_model_is_stored_without_pickle_and_decodes_as_sklearn(trained: dict[str, Path]) -> None:
+    """model.npz (plain arrays) + model.json; the numpy decision function and scaler equal
+    the fitted sklearn pipeline's, and so do the decoded posteriors."""
+    from trnet.classic.svm import _decision_values, _features, _softmax
+    from trnet.classic.svm_model import load_model
+    from trnet.train.decode import decode
+
+    exp = trained["exp"]
+    assert not (exp / "model.pkl").exists()
+    with np.load(exp / "model.npz", allow_pickle=False) as npz:
+        assert {"support_vectors", "dual_coef", "intercept", "mean", "scale"} <= set(npz.files)
+    meta = json.loads((exp / "model.json").read_text())
+    assert meta["fold"] == 1 and meta["c"] in (0.1, 10.0) and meta["temperature"] > 0
+    model, _ = load_model(exp)
+    utts = [f"s5-u{i}" for i in range(8)]
+    x = _features(trained["dump"], [(u, "esc50_0") for u in utts])
+    reference = _sklearn_reference(trained, x)
+    ours = _decision_values(model, x)
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        _softmax(ours, meta["temperature"]),
+        _softmax(reference, meta["temperature"]),
+        rtol=0,
+        atol=1e-9,
+    )
+    out = trained["root"] / "exp" / "baseline_egemaps" / "decode_ref"
+    (d,) = decode(exp, trained["dump"], trained["folds"] / "fold1" / "test", ["esc50_0"], out)
+    written = np.array(
+        [
+            [float(v) for v in line.split()[1:]]
+            for line in (d / "posteriors").read_text().splitlines()
+        ]
+    )
+    np.testing.assert_allclose(written, _softmax(reference, meta["temperature"]), atol=6e-7)
+
+
+class _Payload:
+    """Writes a file when unpickled (what a crafted model.pkl does)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # noqa: ANN204
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def _copy_fold(src: Path, dest: Path, names: tuple[str, ...]) -> Path:
+    dest.mkdir(parents=True)
+    for name in names:
+        (dest / name).write_bytes((src / name).read_bytes())
+    return dest
+
+
+def test_old_pickled_fold_is_refused_never_unpickled(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    import pickle
+
+    from trnet.train.decode import decode
+
+    fold = _copy_fold(trained["exp"], tmp_path / "fold1", ("config.yaml", ".done"))
+    marker = tmp_path / "pwned"
+    (fold / "model.pkl").write_bytes(pickle.dumps({"model": _Payload(marker), "fold": 1}))
+    test_dir = trained["folds"] / "fold1" / "test"
+    with pytest.raises(TrnetError, match=r"model\.pkl: a pickled model .* retrain the fold"):
+        decode(fold, trained["dump"], test_dir, ["clean"], tmp_path / "decode")
+    assert not marker.exists()
+    assert not (tmp_path / "decode").exists()
+
+
+def test_crafted_model_files_are_one_line_errors(trained: dict[str, Path], tmp_path: Path) -> None:
+    """An object array (a pickle inside the npz), inconsistent shapes, a fold that is a path:
+    each refused naming the file, nothing written outside the decode dir."""
+    from trnet.train.decode import decode
+
+    test_dir = trained["folds"] / "fold1" / "test"
+    names = ("config.yaml", ".done", "model.npz", "model.json")
+    with np.load(trained["exp"] / "model.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    cases = {
+        "object": ({**arrays, "classes": np.array([_Payload(tmp_path / "pwned")] * 4)}, None),
+        "shape": ({**arrays, "intercept": arrays["intercept"][:2]}, None),
+        "nan": ({**arrays, "mean": arrays["mean"] * np.nan}, None),
+        "fold": (arrays, "/../../../../escaped"),
+    }
+    for case, (npz_arrays, fold_value) in cases.items():
+        fold = _copy_fold(trained["exp"], tmp_path / case / "fold1", names)
+        np.savez(fold / "model.npz", **npz_arrays)
+        if fold_value is not None:
+            meta = json.loads((fold / "model.json").read_text())
+            (fold / "model.json").write_text(json.dumps({**meta, "fold": fold_value}))
+        where = "model\\.json" if case == "fold" else "model\\.npz"
+        with pytest.raises(TrnetError, match=rf"{case}/fold1/{where}: ") as err:
+            decode(fold, trained["dump"], test_dir, ["clean"], tmp_path / case / "decode")
+        assert "\n" not in str(err.value), case
+        assert not (tmp_path / case / "decode").exists()
+    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "escaped").exists()
 
 
 def test_bad_svm_config_is_one_line_error(tmp_path: Path) -> None:

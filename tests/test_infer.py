@@ -341,3 +341,31 @@ def test_readme_example_runs(recipe, tmp_path, monkeypatch):
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 (the README's own example)
     assert scope["result"].label in EMOS
+
+
+def test_nan_input_is_an_error_and_silence_is_no_speech(recipe, tmp_path):
+    """An all-NaN file is named as such (not answered 'ang', the argmax of NaN); two seconds
+    of digital silence get no emotion (not a confident class) and the note 'no speech'."""
+    d = tmp_path / "in"
+    d.mkdir()
+    sf.write(d / "nan.wav", np.full(SR, np.nan, np.float32), SR, subtype="FLOAT")
+    sf.write(d / "silence.wav", np.zeros(2 * SR, np.float32), SR, subtype="PCM_16")
+    shutil.copyfile(next(iter(recipe["wav"].values())), d / "speech.wav")
+    out = tmp_path / "results.json"
+    args = ["infer", str(recipe["pkg"]), str(d), "-o", str(out)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 1, result.output
+    rows = {Path(r["name"]).name: r for r in json.loads(out.read_text())["results"]}
+    assert rows["nan.wav"] == {
+        "name": str(d / "nan.wav"),
+        "error": f"{d / 'nan.wav'}: audio has NaN or infinite samples",
+    }
+    silence = rows["silence.wav"]
+    assert silence["label"] == "none" and silence["note"] == "no speech"
+    assert set(silence["probs"].values()) == {None} and silence["s"] is None
+    assert rows["speech.wav"]["label"] in EMOS and rows["speech.wav"]["note"] is None
+    assert "none (no speech)" in result.output
+    rec = EmotionRecognizer.load(recipe["pkg"])
+    assert rec.predict(np.zeros(2 * SR, np.int16), SR).label == "none"
+    with pytest.raises(TrnetError, match="waveform: audio has NaN or infinite samples"):
+        rec.predict(np.full(SR, np.inf, np.float32), SR)

@@ -77,6 +77,34 @@ def test_perfect_prediction_scores_one_and_writes_files(tmp_path):
     assert lines[4].split("\t")[:5] == ["sad", "0", "0", "0", "2"]
 
 
+def test_nan_posteriors_are_refused_not_scored(tmp_path):
+    """A decode of a diverged model: NaN posteriors, hyp 'ang' (their argmax) everywhere;
+    scoring it said UAR 25."""
+    ref = labels("ang", "hap", "neu", "sad")
+    path = make_decode(tmp_path, "trnet", "clean", 1, ref, dict.fromkeys(ref, "ang"))
+    write_kv(path / "posteriors", dict.fromkeys(ref, "nan nan nan nan"))
+    with pytest.raises(TrnetError) as err:
+        load_all([tmp_path])
+    assert str(err.value) == (
+        f"{path / 'posteriors'}: u00: NaN or infinite posteriors (nan nan nan nan); not scored"
+    )
+    assert not (path / "scores.json").exists()
+
+
+def test_nan_posteriors_through_the_cli(tmp_path, monkeypatch, capsys):
+    from cli_main import run_main
+
+    ref = labels("ang", "hap", "neu", "sad")
+    path = make_decode(tmp_path, "trnet", "clean", 1, ref, dict.fromkeys(ref, "ang"))
+    write_kv(path / "posteriors", {**dict.fromkeys(ref, "0.1 0.2 0.3 0.4"), "u02": "0 inf 0 0"})
+    outcome = run_main(["score", path], monkeypatch, capsys)
+    assert outcome.code == 1
+    assert outcome.error_line == (
+        f"{path / 'posteriors'}: u02: NaN or infinite posteriors (0 inf 0 0); not scored"
+    )
+    assert not (path / "scores.json").exists()
+
+
 def test_all_one_class_gives_one_over_classes_present(tmp_path):
     # 3 classes present in ref (no sad): predicting all ang recalls ang only -> UAR 1/3
     ref = labels("ang", "ang", "hap", "neu", "neu", "neu")

@@ -8,6 +8,7 @@ process in Kaldi (sorted) order, so the bytes written do not depend on the numbe
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 from typing import IO
@@ -85,33 +86,114 @@ def _scp_lines(scp: Path) -> dict[str, int]:
     return lines
 
 
+ENTRY_RE = re.compile(r"(?P<ark>.+):(?P<offset>\d+)(?:\[(?P<range>[\d:,]*)\])?")
+"""An scp value ``file.ark:offset``, optionally with Kaldi's inclusive ranges ``[r0:r1,c0:c1]``."""
+
+
+class EntryError(ValueError):
+    """An scp entry that cannot be read (the caller names the scp and its line)."""
+
+
+class KeyMismatch(EntryError):
+    """The ark bytes before an entry's offset are not its key: the scp points elsewhere."""
+
+
+def read_entry(spec: str, key: str) -> np.ndarray:
+    """The array at an scp value ``file.ark:offset[range]`` of entry ``key``.
+
+    The ark is opened as a plain file (kaldiio would run a value ending in ``|`` as a shell
+    command: scp files come from dump and exp dirs, untrusted), and the bytes just before
+    the offset must be ``key`` and a space, as Kaldi writes them: an scp whose offsets were
+    swapped between two utterances is caught here, not read as the other's features.
+    """
+    from kaldiio.matio import read_kaldi
+
+    match = ENTRY_RE.fullmatch(spec)
+    if match is None:
+        raise EntryError("not a file.ark:offset entry")
+    offset, head = int(match["offset"]), (key + " ").encode("utf-8")
+    with open(match["ark"], "rb") as f:
+        f.seek(max(offset - len(head), 0))
+        found = f.read(min(len(head), offset))
+        if found != head:
+            raise KeyMismatch(f"{match['ark']} offset {offset} {_landed(found, key)}")
+        value = read_kaldi(f)
+    if not isinstance(value, np.ndarray):
+        raise EntryError(f"a {type(value).__name__} entry, not an array")
+    return value[_ranges(match["range"])] if match["range"] is not None else value
+
+
+def _landed(found: bytes, key: str) -> str:
+    """What a wrong offset points at, as far as the bytes before it show."""
+    text = found.decode("utf-8", errors="replace")
+    if text.endswith(" ") and text[:-1].isprintable() and " " not in text[:-1]:
+        return f"is the entry of {text[:-1]!r}, not of {key} (swapped or stale scp offsets?)"
+    return f"is not the start of the entry of {key} (a wrong or stale scp offset)"
+
+
+def _ranges(text: str) -> tuple[slice, ...]:
+    """Kaldi's ``r0:r1,c0:c1`` (inclusive ends; an empty part: everything)."""
+    slices = []
+    for part in text.split(","):
+        ends = [int(v) for v in part.split(":")] if part not in ("", ":") else []
+        if len(ends) > 2 or (len(ends) == 2 and ends[0] > ends[1]):
+            raise EntryError(f"bad range [{text}]")
+        slices.append(slice(ends[0], ends[-1] + 1) if ends else slice(None))
+    return tuple(slices)
+
+
 def read_matrix(
     scp: str | Path, utt: str, spec: str, num_frames: int | None = None, hint: str = ""
 ) -> np.ndarray:
-    """One ``feats.scp`` entry as float32; a damaged ark (cut short, a moved offset, an entry
-    of another length than ``utt2num_frames`` says) is one :class:`TrnetError` naming the
-    scp, its line and the ark offset, never a kaldiio traceback."""
-    import kaldiio
-
-    ark, _, offset = spec.rpartition(":")
-    try:
-        x = np.array(kaldiio.load_mat(spec), dtype=np.float32)
-        if x.ndim != 2:
-            raise ValueError(f"a {x.ndim}-d entry, not a matrix")
-    except Exception as err:  # kaldiio raises many types for a damaged ark
-        why = " ".join(str(err).split()) or type(err).__name__
-        line = _scp_lines(Path(scp)).get(utt, "?")
-        raise TrnetError(
-            f"{scp}:{line}: {utt}: cannot read {ark or spec} at offset {offset or '?'} "
-            f"({why[:200]}){hint}"
-        ) from None
+    """One ``feats.scp`` entry as float32; a damaged ark (cut short, a moved or swapped
+    offset, an entry of another length than ``utt2num_frames`` says, NaN or infinite
+    values) is one :class:`TrnetError` naming the scp, its line, the key and the ark,
+    never a kaldiio traceback."""
+    x = _read_scp_entry(scp, utt, spec, 2, hint)
     if num_frames is not None and x.shape[0] != num_frames:
-        line = _scp_lines(Path(scp)).get(utt, "?")
+        ark, _, offset = spec.rpartition(":")
         raise TrnetError(
-            f"{scp}:{line}: {utt}: {x.shape[0]} frames at {ark} offset {offset}, utt2num_frames "
+            f"{_where(scp, utt)}: {x.shape[0]} frames at {ark} offset {offset}, utt2num_frames "
             f"says {num_frames} (the scp points at another entry?)"
         )
     return x
+
+
+def read_scp_vectors(scp: str | Path) -> dict[str, np.ndarray]:
+    """Every entry of a vector scp (``emb.scp``) as a flat float32 array, each read and
+    checked as :func:`read_matrix` reads features."""
+    from trnet.io import read_kv
+
+    return {
+        utt: _read_scp_entry(scp, utt, spec, None).ravel() for utt, spec in read_kv(scp).items()
+    }
+
+
+def _read_scp_entry(
+    scp: str | Path, utt: str, spec: str, ndim: int | None, hint: str = ""
+) -> np.ndarray:
+    """The float32 array of one scp entry (``ndim`` dimensions unless None), all finite."""
+    ark, _, offset = spec.rpartition(":")
+    try:
+        x = np.array(read_entry(spec, utt), dtype=np.float32)
+        if ndim is not None and x.ndim != ndim:
+            raise ValueError(f"a {x.ndim}-d entry, not {ndim}-d")
+    except KeyMismatch as err:
+        raise TrnetError(f"{_where(scp, utt)}: {err}") from None
+    except Exception as err:  # kaldiio raises many types for a damaged ark
+        why = " ".join(str(err).split()) or type(err).__name__
+        raise TrnetError(
+            f"{_where(scp, utt)}: cannot read {ark or spec} at offset {offset or '?'} "
+            f"({why[:200]}){hint}"
+        ) from None
+    if not np.isfinite(x).all():
+        raise TrnetError(f"{_where(scp, utt)}: NaN or infinite values at {ark} offset {offset}")
+    return x
+
+
+def _where(scp: str | Path, utt: str) -> str:
+    """``scp:line: utt``, how every error about one entry starts."""
+    return f"{scp}:{_scp_lines(Path(scp)).get(utt, '?')}: {utt}"
 
 
 def check_feats(data_dir: str | Path) -> list[str]:

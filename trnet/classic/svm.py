@@ -14,13 +14,13 @@ whole multi-condition set. ``C`` is chosen on dev UAR, every dev utterance in ev
 condition; the model is then the fit on the training set with that C (the dev set is never
 trained on, as for the deep systems). Posteriors are Platt-scaled (``probability=True``,
 seeded); the decode dirs are those of ``trnet decode``, with the standardised functionals as
-the embedding. ``<out>/model.pkl`` holds the scaler and the SVM, ``config.yaml`` the
-resolved config, ``train.log`` the dev UAR of each C, ``.done`` comes last.
+the embedding. ``<out>/model.npz`` + ``model.json`` hold the scaler and the SVM
+(:mod:`trnet.classic.svm_model`: arrays and scalars, no pickle), ``config.yaml`` the resolved
+config, ``train.log`` the dev UAR of each C, ``.done`` comes last.
 """
 
 from __future__ import annotations
 
-import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from trnet.classic.svm_model import SvmModel, load_model, save_model
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.train.config import condition_list, read_yaml
@@ -169,13 +170,15 @@ def _choose_temperature(values: np.ndarray, y: Sequence[int]) -> float:
 
 
 def _decision_values(model: Any, x: np.ndarray) -> np.ndarray:
-    """(N, C) one-vs-rest decision values, columns in the toolkit's class order (absent
-    classes: -inf)."""
+    """(N, C) one-vs-rest decision values of a fitted pipeline (training) or a
+    :class:`SvmModel` (decoding), columns in the toolkit's class order (absent classes:
+    -inf)."""
     from trnet.contract import CLASSES
 
+    classes = model.classes if isinstance(model, SvmModel) else model.classes_
     values = np.asarray(model.decision_function(x), dtype=np.float64)
     out = np.full((len(x), len(CLASSES)), -np.inf)
-    for j, k in enumerate(model.classes_):
+    for j, k in enumerate(classes):
         out[:, int(k)] = values[:, j]
     return out
 
@@ -215,10 +218,8 @@ def train_svm_fold(
             best_c, best_uar, model = c, score, fitted
     temperature = _choose_temperature(_decision_values(model, x_dev), y_dev)
     log.append(f"best C {best_c:g}: dev UAR {best_uar:.4f}; temperature {temperature:.4g}")
-    with atomic_write(out / "model.pkl", "wb") as f:
-        pickle.dump(
-            {"model": model, "fold": fold, "c": best_c, "dev_uar": best_uar, "t": temperature}, f
-        )
+    meta = {"fold": fold, "c": best_c, "dev_uar": best_uar, "temperature": temperature}
+    save_model(out, SvmModel.from_pipeline(model), meta)
     with atomic_write(out / "train.log") as f:
         f.write("".join(line + "\n" for line in log))
     with atomic_write(out / ".done") as f:
@@ -236,21 +237,17 @@ def decode_svm(
     if not (exp_fold / ".done").is_file():
         raise TrnetError(f"{exp_fold}: training not finished (no .done)")
     cfg = load_svm_config(exp_fold / "config.yaml")
-    try:
-        with open(exp_fold / "model.pkl", "rb") as f:
-            saved = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError) as err:
-        raise TrnetError(f"{exp_fold / 'model.pkl'}: cannot load the model ({err})") from None
+    model, meta = load_model(exp_fold)
     test, labels, corpus = load_test(test_dir, conditions)
-    model, fold = saved["model"], saved["fold"]
+    fold = meta["fold"]
     done = []
     for condition in conditions:
         dest = out / condition / f"fold{fold}"
         if not (dest / ".done").is_file():
             x = _features(dump, [(u, condition) for u in test.utts])
             info = decode_info(cfg.system, fold, condition, corpus, dump)
-            post = _softmax(_decision_values(model, x), saved["t"])
-            emb = model[0].transform(x).astype(np.float32)
+            post = _softmax(_decision_values(model, x), meta["temperature"])
+            emb = model.transform(x).astype(np.float32)
             write_decode_dir(dest, test.utts, labels, post, emb, None, info)
         done.append(dest)
     return done

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from typer.core import TyperCommand
@@ -30,6 +33,24 @@ def expand_multi_value(args: list[str], option: str) -> list[str]:
     return out
 
 
+def bounded(low: float | None = None, *, above: bool = False) -> Callable[..., Any]:
+    """A typer option callback: the value (when given) must be a finite number ``>= low``
+    (``> low`` with ``above``; any finite number when ``low`` is None), else a one-line
+    :class:`TrnetError` naming the option. Click's own ranges let ``nan`` through."""
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        if value is None:
+            return value
+        ok = math.isfinite(value) and (low is None or (value > low if above else value >= low))
+        if not ok:
+            name = next((o for o in param.opts if o.startswith("--")), param.name)
+            bound = "" if low is None else f" {'>' if above else '>='} {low:g}"
+            raise TrnetError(f"{name}: must be a finite number{bound}, got {value}")
+        return value
+
+    return check
+
+
 class ConditionsCommand(TyperCommand):
     """Lets ``--conditions clean esc50_0 musan_0`` take several values in a row."""
 
@@ -41,7 +62,10 @@ ALLOW_PARTIAL = typer.Option(
     False, "--allow-partial", help="Score a hyp that covers only part of ref (on the overlap)."
 )
 N_BOOT = typer.Option(
-    1000, "--n-boot", help="Bootstrap resamples for the CI of the UAR difference."
+    1000,
+    "--n-boot",
+    help="Bootstrap resamples for the CI of the UAR difference.",
+    callback=bounded(1),
 )
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and of t-SNE).")
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from trnet.commands._shared import bounded
+
 bench_app = typer.Typer(help="Throughput benchmarks (× real time).", no_args_is_help=True)
 
 
@@ -13,10 +15,14 @@ bench_app = typer.Typer(help="Throughput benchmarks (× real time).", no_args_is
 def mix_feats(
     data_dir: Path = typer.Argument(None, help="data dir to mix (default: a generated set)"),
     noise: Path = typer.Option(None, help="noise-set dir (default: a generated 44.1 kHz set)"),
-    nj: int = typer.Option(1, help="processes for trnet mix / feats"),
-    snr: float = typer.Option(10.0, help="SNR of the benchmarked condition"),
-    n_utts: int = typer.Option(200, help="utterances (3 s each) of the generated set"),
-    repeat: int = typer.Option(3, help="runs of each pipeline; the fastest is reported"),
+    nj: int = typer.Option(1, help="processes for trnet mix / feats", callback=bounded(1)),
+    snr: float = typer.Option(10.0, help="SNR of the benchmarked condition", callback=bounded()),
+    n_utts: int = typer.Option(
+        200, help="utterances (3 s each) of the generated set", callback=bounded(1)
+    ),
+    repeat: int = typer.Option(
+        3, help="runs of each pipeline; the fastest is reported", callback=bounded(1)
+    ),
 ) -> None:
     """Mixing + fbank throughput, and its ratio to a bare soundfile read + fbank loop."""
     from rich.console import Console
@@ -54,11 +60,19 @@ def infer(
         Path("egs/iemocap/conf"), help="config dir of the paper-size model (and its SE)"
     ),
     sizes: str = typer.Option("slim paper", help="which of the two to run"),
-    n_files: int = typer.Option(4, help="generated audio files"),
-    seconds: float = typer.Option(6.0, help="length of each file (windows of 4 s, hop 2 s)"),
-    batch: int = typer.Option(16, help="windows per batch of the batched rows"),
-    repeat: int = typer.Option(2, help="runs per row; the fastest is reported"),
-    threads: int = typer.Option(0, help="torch threads of the measured process (0: default)"),
+    n_files: int = typer.Option(4, help="generated audio files", callback=bounded(1)),
+    seconds: float = typer.Option(
+        6.0, help="length of each file (windows of 4 s, hop 2 s)", callback=bounded(0, above=True)
+    ),
+    batch: int = typer.Option(
+        16, help="windows per batch of the batched rows", callback=bounded(1)
+    ),
+    repeat: int = typer.Option(
+        2, help="runs per row; the fastest is reported", callback=bounded(1)
+    ),
+    threads: int = typer.Option(
+        0, help="torch threads of the measured process (0: default)", callback=bounded(0)
+    ),
 ) -> None:
     """Real-time factor and peak memory of trnet infer on CPU (untrained weights)."""
     import platform

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from trnet.commands._shared import bounded
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -17,7 +19,7 @@ def register(app: typer.Typer) -> None:
             ..., "--conditions", help="clean esc50_20 ... musan_0 (repeat or space-separate)"
         ),
         out: Path = typer.Option(..., "--out", help="decode root, e.g. exp/trnet/decode"),
-        batch_size: int = typer.Option(64, "--batch-size"),
+        batch_size: int = typer.Option(64, "--batch-size", callback=bounded(1)),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]"),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="redo decodes made by another model (a retrained fold)"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from trnet.commands._shared import ConditionsCommand
+from trnet.commands._shared import ConditionsCommand, bounded
 
 
 def _enhance(
@@ -16,9 +16,15 @@ def _enhance(
     conditions: list[str] = typer.Option(
         None, help="condition dirs to enhance (several in a row); default: all without _enh"
     ),
-    nj: int = typer.Option(2, help="worker processes (SE on CPU, fbank; one thread each)"),
-    batch_size: int = typer.Option(8, help="utterances per SE batch (length-sorted)"),
-    dither: float = typer.Option(0.0, help="fbank dither (reproducible under --seed)"),
+    nj: int = typer.Option(
+        2, help="worker processes (SE on CPU, fbank; one thread each)", callback=bounded(1)
+    ),
+    batch_size: int = typer.Option(
+        8, help="utterances per SE batch (length-sorted)", callback=bounded(1)
+    ),
+    dither: float = typer.Option(
+        0.0, help="fbank dither (reproducible under --seed)", callback=bounded(0)
+    ),
     seed: int = typer.Option(0, help="fbank dither seed"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     overwrite: bool = typer.Option(False, help="replace enhanced dirs made with other settings"),

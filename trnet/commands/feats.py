@@ -6,13 +6,17 @@ from pathlib import Path
 
 import typer
 
+from trnet.commands._shared import bounded
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def feats(
         data_dir: Path = typer.Argument(..., help="Kaldi data dir with wav.scp"),
         nj: int = typer.Option(2, help="parallel processes"),
-        dither: float = typer.Option(0.0, help="dither (reproducible under --seed)"),
+        dither: float = typer.Option(
+            0.0, help="dither (reproducible under --seed)", callback=bounded(0)
+        ),
         seed: int = typer.Option(0, help="per-utterance dither seeds derive from it"),
     ) -> None:
         """Write feats.scp/feats.ark, utt2num_frames and cmvn.ark; skip when already complete."""

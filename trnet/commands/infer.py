@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from trnet.commands._shared import bounded
 from trnet.errors import TrnetError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au",
@@ -93,14 +94,20 @@ def register(app: typer.Typer) -> None:
         inputs: list[str] = typer.Argument(
             ..., help="audio files, directories (searched recursively) or a wav.scp"
         ),
-        window: float = typer.Option(None, "--window", help="window length, s (default 4)"),
-        hop: float = typer.Option(None, "--hop", help="window hop, s (default 2)"),
+        window: float = typer.Option(
+            None, "--window", help="window length, s (default 4)", callback=bounded(0, above=True)
+        ),
+        hop: float = typer.Option(
+            None, "--hop", help="window hop, s (default 2)", callback=bounded(0, above=True)
+        ),
         output: Path = typer.Option(
             None, "--output", "-o", help="results.json | .csv | .tsv (per window and per file)"
         ),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]"),
         backend: str = typer.Option("torch", "--backend", help="torch | onnx (onnxruntime)"),
-        batch_size: int = typer.Option(16, "--batch-size", help="windows per batch"),
+        batch_size: int = typer.Option(
+            16, "--batch-size", help="windows per batch", callback=bounded(1)
+        ),
         show_windows: bool = typer.Option(
             False, "--windows", help="also print a row per window of multi-window files"
         ),
@@ -170,7 +177,11 @@ def _print_table(
         table.add_column(col, justify="right", no_wrap=True)
 
     def row(name: str, label: str, probs: dict, s: Any, snr: Any, dur: str, nw: str) -> None:
-        cells = [name, label, *(f"{probs[c]:.3f}" for c in rec.classes)]
+        cells = [
+            name,
+            label,
+            *("-" if probs[c] is None else f"{probs[c]:.3f}" for c in rec.classes),
+        ]
         if has_s:
             cells.append("-" if s is None else f"{s:.3f}")
         if has_snr:
@@ -182,7 +193,8 @@ def _print_table(
         if not isinstance(r, Prediction):
             errors.append(str(r))
             continue
-        row(name, r.label, r.probs, r.s, r.snr_db, f"{r.duration:.2f}", str(len(r.windows)))
+        label = f"{r.label} ({r.note})" if r.note else r.label
+        row(name, label, r.probs, r.s, r.snr_db, f"{r.duration:.2f}", str(len(r.windows)))
         if windows and len(r.windows) > 1:
             for w in r.windows:
                 span = f"  {w.start:.1f}-{w.end:.1f} s"

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperCommand
 
-from trnet.commands._shared import expand_multi_value
+from trnet.commands._shared import bounded, expand_multi_value
 
 
 class SnrCommand(TyperCommand):
@@ -38,7 +38,9 @@ def register(app: typer.Typer) -> None:
         ),
         fmt: str = typer.Option("ark", "--format", help="audio: ark (kaldiio, int16) | flac | wav"),
         feats: bool = typer.Option(True, "--feats/--no-feats", help="fbank for each condition"),
-        dither: float = typer.Option(0.0, help="fbank dither (reproducible under --seed)"),
+        dither: float = typer.Option(
+            0.0, help="fbank dither (reproducible under --seed)", callback=bounded(0)
+        ),
         overwrite: bool = typer.Option(False, help="replace conditions made with other settings"),
         force: bool = typer.Option(False, help="allow an SNR outside [-20, 60] dB"),
     ) -> None:

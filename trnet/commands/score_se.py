@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from trnet.commands._shared import ConditionsCommand
+from trnet.commands._shared import ConditionsCommand, bounded
 
 
 def _score_se(
@@ -23,9 +23,9 @@ def _score_se(
         "with several --model: one table of all)",
     ),
     max_utts: int = typer.Option(
-        50, help="utterances scored per condition (seeded sample; 0: all)"
+        50, help="utterances scored per condition (seeded sample; 0: all)", callback=bounded(0)
     ),
-    nj: int = typer.Option(2, help="parallel scoring processes"),
+    nj: int = typer.Option(2, help="parallel scoring processes", callback=bounded(1)),
     seed: int = typer.Option(0, help="subsample seed"),
     model: list[Path] = typer.Option(
         None,

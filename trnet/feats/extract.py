@@ -35,6 +35,13 @@ class FeatsWriter:
         self.stats: np.ndarray | None = None
 
     def add(self, utt: str, feats: np.ndarray) -> None:
+        """Append one utterance; a NaN or infinite value is refused (it would reach every
+        later stage: training, decoding, scoring), naming the ark and the utterance."""
+        if not np.isfinite(feats).all():
+            raise TrnetError(
+                f"{self.ark.path}: {utt}: NaN or infinite feature values, not written "
+                "(the audio or the fbank options?)"
+            )
         self.ark.add(utt, feats)
         self.num_frames[utt] = int(feats.shape[0])
         x = feats.astype(np.float64)

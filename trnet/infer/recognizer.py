@@ -11,11 +11,15 @@ Per file: window posteriors are averaged with weights = the window's fraction of
 frames (10 ms frames within :data:`ACTIVITY_RANGE_DB` of the file's loudest frame and above
 :data:`ACTIVITY_FLOOR_DB` dBFS, on the enhanced audio where there is an SE); s likewise.
 The SNR estimate is ``10 log10`` of the enhanced signal's power over the power of what the
-SE removed (noisy − enhanced), over the same weighted windows.
+SE removed (noisy − enhanced), over the same weighted windows. A file without one active
+frame (digital silence, or nothing above the floor) gets no emotion: label
+:data:`NO_SPEECH`, no probabilities, and the note ``no speech`` (the model's answer on
+silence is no answer about the speaker).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +34,8 @@ from trnet.infer.source import Source, array_source, check_length, file_source
 ACTIVITY_RANGE_DB = 35.0
 ACTIVITY_FLOOR_DB = -65.0
 FRAME, SHIFT = 400, 160
+NO_SPEECH = "none"
+"""The label of an input with no active frame (``note``: ``no speech``)."""
 
 
 @dataclass
@@ -39,7 +45,7 @@ class WindowResult:
     start: float
     end: float
     label: str
-    probs: dict[str, float]
+    probs: dict[str, float | None]
     s: float | None
     snr_db: float | None
     speech: float
@@ -52,11 +58,13 @@ class Prediction:
 
     name: str
     label: str
-    probs: dict[str, float]
+    probs: dict[str, float | None]
     s: float | None
     snr_db: float | None
     duration: float
     windows: list[WindowResult] = field(default_factory=list)
+    note: str | None = None
+    """Why there is no emotion (``no speech``); None when there is one."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -216,7 +224,7 @@ class EmotionRecognizer:
 
         window = self.window_s if window is None else float(window)
         hop = self.hop_s if hop is None else float(hop)
-        if not (window > 0 and hop > 0):
+        if not (math.isfinite(window) and math.isfinite(hop) and window > 0 and hop > 0):
             raise TrnetError(f"--window and --hop must be positive (got {window}, {hop})")
         win, hop_n = round(window * SAMPLE_RATE), max(1, round(hop * SAMPLE_RATE))
         min_samples = int(SAMPLE_RATE * self.fbank.frame_length / 1000)
@@ -304,14 +312,50 @@ class EmotionRecognizer:
             outs.append(out)
         return outs
 
-    def _finish(self, p: _Pending) -> Prediction:
-        from trnet.audio import SAMPLE_RATE
-
+    def _finish(self, p: _Pending) -> Prediction | TrnetError:
+        """The file's prediction; an error (not raised: the other inputs go on) when the
+        model gave a non-finite posterior."""
         outs = [p.outputs[k] for k in range(p.expected)]
+        if not all(np.isfinite(o["post"]).all() for o in outs):
+            return TrnetError(f"{p.source.name}: the model gave NaN or infinite posteriors")
         peak = max(float(o["energy"].max()) for o in outs)
         threshold = max(peak - ACTIVITY_RANGE_DB, ACTIVITY_FLOOR_DB)
         speech = np.array([float(np.mean(o["energy"] > threshold)) for o in outs])
-        weights = speech if speech.sum() > 0 else np.ones(len(outs))
+        if speech.sum() == 0:
+            return self._no_speech(p, outs)
+        return self._average(p, outs, speech)
+
+    def _no_speech(self, p: _Pending, outs: list[dict]) -> Prediction:
+        """No active frame anywhere: no emotion, no probabilities, no SNR."""
+        none = dict.fromkeys(self.classes)
+        windows = [
+            WindowResult(
+                **self._span(o), label=NO_SPEECH, probs=none, s=None, snr_db=None, speech=0.0
+            )
+            for o in outs
+        ]
+        return Prediction(
+            name=p.source.name,
+            label=NO_SPEECH,
+            probs=dict(none),
+            s=None,
+            snr_db=None,
+            duration=round(p.source.duration, 3),
+            windows=windows,
+            note="no speech",
+        )
+
+    @staticmethod
+    def _span(o: dict) -> dict[str, float]:
+        from trnet.audio import SAMPLE_RATE
+
+        return {
+            "start": round(o["start"] / SAMPLE_RATE, 3),
+            "end": round((o["start"] + o["length"]) / SAMPLE_RATE, 3),
+        }
+
+    def _average(self, p: _Pending, outs: list[dict], speech: np.ndarray) -> Prediction:
+        """Window outputs averaged with the windows' active fractions as weights."""
         windows = []
         for o, act in zip(outs, speech, strict=True):
             snr = None
@@ -319,8 +363,7 @@ class EmotionRecognizer:
                 snr = round(_snr_db(o["speech_power"], o["removed_power"]), 2)
             windows.append(
                 WindowResult(
-                    start=round(o["start"] / SAMPLE_RATE, 3),
-                    end=round((o["start"] + o["length"]) / SAMPLE_RATE, 3),
+                    **self._span(o),
                     label=self.classes[int(np.argmax(o["post"]))],
                     probs={c: float(v) for c, v in zip(self.classes, o["post"], strict=True)},
                     s=o["s"],
@@ -330,14 +373,14 @@ class EmotionRecognizer:
             )
         post, s = outs[0]["post"], outs[0]["s"]
         if len(outs) > 1:
-            w = weights / weights.sum()
+            w = speech / speech.sum()
             post = np.sum([wi * o["post"] for wi, o in zip(w, outs, strict=True)], axis=0)
             if outs[0]["s"] is not None:
                 s = float(sum(wi * o["s"] for wi, o in zip(w, outs, strict=True)))
         snr_db = None
         if "speech_power" in outs[0]:
-            sp = sum(wi * o["speech_power"] for wi, o in zip(weights, outs, strict=True))
-            rm = sum(wi * o["removed_power"] for wi, o in zip(weights, outs, strict=True))
+            sp = sum(wi * o["speech_power"] for wi, o in zip(speech, outs, strict=True))
+            rm = sum(wi * o["removed_power"] for wi, o in zip(speech, outs, strict=True))
             snr_db = round(_snr_db(sp, rm), 2)
         return Prediction(
             name=p.source.name,

@@ -28,6 +28,10 @@ from trnet.errors import TrnetError
 BLOCK_S = 20.0
 """Seconds of input audio read at a time."""
 
+NON_FINITE = "audio has NaN or infinite samples"
+"""The error of an input with a non-finite sample (the words of :func:`trnet.audio.read_audio`):
+its features and posteriors would be NaN, and the argmax of NaN is the first class."""
+
 
 def window_starts(n: int, win: int, hop: int) -> list[tuple[int, int]]:
     """``(start, end)`` sample ranges of the windows of ``n`` samples."""
@@ -71,6 +75,8 @@ def _stream_file(path: str, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
                 data = f.read(n, dtype="float32", always_2d=True)
             except Exception as err:
                 raise TrnetError(f"{path}: cannot read audio ({err})") from None
+            if not np.isfinite(data).all():
+                raise TrnetError(f"{path}: {NON_FINITE}")
             return data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
 
         if sr == SAMPLE_RATE:
@@ -176,6 +182,8 @@ def array_source(name: str, wave: np.ndarray, sample_rate: int) -> Source:
         wave = wave.astype(np.float32) / 32768.0
     if wave.shape[0] == 0:
         raise TrnetError(f"{name}: audio is empty (no samples)")
+    if not np.isfinite(wave).all():
+        raise TrnetError(f"{name}: {NON_FINITE}")
     if int(sample_rate) <= 0:
         raise TrnetError(f"{name}: sample rate must be positive, got {sample_rate}")
     mono = to_mono_16k(wave, int(sample_rate))

@@ -8,6 +8,7 @@ file, so a broken decode never turns silently into a score on a subset.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -71,16 +72,10 @@ class DecodeDir:
 
     def embeddings(self) -> dict[str, np.ndarray] | None:
         """Utterance embeddings z from ``emb.scp``, or None when absent."""
-        path = self.path / "emb.scp"
-        if not path.is_file():
-            return None
-        import kaldiio
+        from trnet.kaldi_io import read_scp_vectors
 
-        try:
-            with kaldiio.ReadHelper(f"scp:{path}") as reader:
-                return {utt: np.asarray(vec, dtype=np.float32).ravel() for utt, vec in reader}
-        except (OSError, ValueError) as err:
-            raise TrnetError(f"{path}: cannot read embeddings: {err}") from None
+        path = self.path / "emb.scp"
+        return read_scp_vectors(path) if path.is_file() else None
 
 
 def find_decode_dirs(root: str | os.PathLike) -> list[Path]:
@@ -157,6 +152,23 @@ def _encode(table: dict[str, str], utts: list[str], classes: tuple[str, ...], sr
     return out
 
 
+def _check_posteriors(path: Path, num_classes: int) -> None:
+    """A ``posteriors`` file (when the dir has one) holds ``num_classes`` finite numbers per
+    utterance: a NaN row means the hyp is the argmax of nothing (``ang`` by default), so the
+    decode is refused rather than scored."""
+    if not path.is_file():
+        return
+    for utt, value in read_kv(path).items():
+        try:
+            row = [float(v) for v in value.split()]
+        except ValueError:
+            row = []
+        if len(row) != num_classes:
+            raise TrnetError(f"{path}: {utt}: expected {num_classes} numbers, got {value!r}")
+        if not all(math.isfinite(v) for v in row):
+            raise TrnetError(f"{path}: {utt}: NaN or infinite posteriors ({value}); not scored")
+
+
 def load_decode_dir(path: str | os.PathLike, allow_partial: bool = False) -> DecodeDir:
     """Read and check one decode dir (see module docstring for what is an error)."""
     path = Path(path)
@@ -181,6 +193,7 @@ def load_decode_dir(path: str | os.PathLike, allow_partial: bool = False) -> Dec
     info = _read_info(path)
     system, fold, noise, snr = _identity(path, info)
     classes = _read_classes(path)
+    _check_posteriors(path / "posteriors", len(classes))
     utts = sorted(hyp, key=lambda u: u.encode("utf-8"))
     return DecodeDir(
         path=path,

@@ -169,6 +169,20 @@ def decode_condition(
     write_decode_dir(dest, utts, labels, res.posteriors, res.z, res.s, info, mark_done=False)
 
 
+def check_finite(posteriors: np.ndarray, utts: list[str], info: dict, dest: Path) -> None:
+    """Refuse NaN or infinite posteriors (a diverged model): their argmax is the first
+    class, a silent ``ang`` for every utterance that scoring would count."""
+    import numpy as np
+
+    bad = [u for u, ok in zip(utts, np.isfinite(posteriors).all(1), strict=True) if not ok]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise TrnetError(
+            f"{info['system']} fold {info['fold']}: NaN or infinite posteriors for {bad[0]}"
+            f"{more} ({info['condition']}); nothing written to {dest}"
+        )
+
+
 def write_decode_dir(
     dest: Path,
     utts: list[str],
@@ -183,6 +197,7 @@ def write_decode_dir(
     unless ``mark_done`` is false (the caller then writes its signature there)."""
     from trnet.kaldi_io import write_vectors
 
+    check_finite(posteriors, utts, info, dest)
     hyp = posteriors.argmax(1)
     dest.mkdir(parents=True, exist_ok=True)
     write_kv(dest / "hyp", {u: CLASSES[int(k)] for u, k in zip(utts, hyp, strict=True)})
