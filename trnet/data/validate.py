@@ -18,8 +18,10 @@ from pathlib import Path
 
 from trnet.contract import SAMPLE_RATE
 from trnet.data.datadir import (
+    ID_RULE,
     Entry,
     is_per_utt_table,
+    is_valid_id,
     kaldi_sorted,
     read_entries,
     spk2utt_from,
@@ -113,7 +115,8 @@ def check_form(file: Path, entries: list[Entry]) -> list[str]:
     counts = Counter(e.key for e in entries)
     problems += fault(file, "duplicate ids", kaldi_sorted(k for k, n in counts.items() if n > 1))
     problems += fault(file, "ids with an empty value", [e.key for e in entries if not e.value])
-    return problems
+    bad = [repr(e.key) for e in entries if not is_valid_id(e.key)]
+    return problems + fault(file, f"ids not allowed ({ID_RULE})", bad)
 
 
 def check_speakers(path: Path, tables: dict[str, dict[str, str]]) -> list[str]:
@@ -121,6 +124,8 @@ def check_speakers(path: Path, tables: dict[str, dict[str, str]]) -> list[str]:
     utt2spk = tables["utt2spk"]
     unprefixed = [u for u in kaldi_sorted(utt2spk) if not u.startswith(utt2spk[u])]
     problems = fault(path / "utt2spk", "utterance ids not prefixed by their speaker id", unprefixed)
+    bad = [repr(s) for s in kaldi_sorted(set(utt2spk.values())) if s and not is_valid_id(s)]
+    problems += fault(path / "utt2spk", f"speaker ids not allowed ({ID_RULE})", bad)
     if "spk2utt" not in tables:
         return problems + [f"{path / 'spk2utt'}: missing; run 'trnet data fix'"]
     expected = {spk: set(utts.split()) for spk, utts in spk2utt_from(utt2spk).items()}
