@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from cli_main import run_main
 from test_mix import make_data_dir, make_noise_set
 from test_noise_index import musan  # noqa: F401 (fixture)
@@ -22,6 +23,7 @@ from trnet.errors import TrnetError
 from trnet.io import read_kv, write_kv
 from trnet.mix.conditions import AudioWriter
 from trnet.noise.index import build_noise_index
+from trnet.prep import prepare
 from trnet.prep.iemocap import prepare as prepare_iemocap
 from trnet.se.enhance import find_conditions
 
@@ -218,3 +220,41 @@ def test_noise_index_skips_a_clip_whose_name_is_no_id(musan, tmp_path, capsys): 
         "noise-sound-bible-0000",
     ]
     DataDir.load(tmp_path / "noise" / "musan")
+
+
+def _replace_audio(path: Path, seconds: float) -> None:
+    t = np.arange(int(seconds * 16000)) / 16000
+    sf.write(path, 0.1 * np.sin(2 * np.pi * 330 * t), 16000)
+
+
+def test_a_corpus_replaced_under_its_data_dir_is_refused(tmp_path, monkeypatch, capsys):
+    emodb = make_emodb(tmp_path)
+    data = tmp_path / "data" / "emodb"
+    prepare("emodb", emodb, data)
+    DataDir.load(data)
+    _replace_audio(emodb / "wav" / "08a01Wa.wav", 0.7)
+    refused = (
+        f"{data}: prepared from other audio: 1 of 5 audio files changed since trnet prep read "
+        f"them (e.g. {emodb}/wav/08a01Wa.wav: size "
+    )
+    for args in (
+        ["mix", data, tmp_path / "dump", "--snr", "clean", "--nj", 1],
+        ["folds", data, tmp_path / "folds", "--protocol", "kfold", "--k", "2"],
+        ["prep", "emodb", emodb, data],
+    ):
+        line = run_main(args, monkeypatch, capsys).error_line
+        assert line.startswith(refused) and line.endswith(
+            "the corpus under it was replaced, so prepare it again: rerun trnet prep with "
+            "--overwrite"
+        )
+    assert not (tmp_path / "dump").exists() and not (tmp_path / "folds").exists()
+    assert [p for p in validate(data) if "durations disagreeing" in p] == [
+        f"{data / 'wav.scp'}: audio durations disagreeing with utt2dur (1): "
+        "emodb08-08a01Wa (0.700 s, utt2dur 0.100)"
+    ]
+    report = prepare("emodb", emodb, data, overwrite=True)
+    assert not report.up_to_date
+    assert read_kv(data / "utt2dur")["emodb08-08a01Wa"] == "0.700"
+    assert prepare("emodb", emodb, data).up_to_date
+    assert validate(data) == []
+    DataDir.load(data)

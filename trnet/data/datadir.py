@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from trnet.data.sources import check_sources
 from trnet.errors import TrnetError
 from trnet.io import read_kv, write_kv
 
@@ -153,7 +154,9 @@ class DataDir:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DataDir:
-        """The tables of the dir at ``path``, its ids checked (:func:`check_ids`)."""
+        """The tables of the dir at ``path``; its ids checked (:func:`check_ids`) and, for a
+        dir ``trnet prep`` made, its audio compared with what prep read
+        (:mod:`trnet.data.sources`)."""
         path = Path(path)
         if not path.is_dir():
             raise TrnetError(f"{path}: data directory not found")
@@ -165,6 +168,7 @@ class DataDir:
             if p.is_file() and is_per_utt_table(p.name)
         }
         check_ids(path, tables)
+        check_sources(path, tables.get("wav.scp", {}))
         return cls(tables=tables, path=path)
 
     @property

@@ -35,6 +35,9 @@ SHOWN = 3
 SEGMENT_TOLERANCE = 0.01
 """Seconds a segment's end may pass its recording's end (rounding of the times)."""
 
+DURATION_TOLERANCE = 0.01
+"""Seconds an audio file's duration may differ from its utt2dur value (written in ms)."""
+
 
 def fault(path: Path, what: str, items: Sequence[str]) -> list[str]:
     """Zero or one problem line: ``path: what (N): first, second, third ...``."""
@@ -268,7 +271,21 @@ def check_wavs(path: Path, tables: dict[str, dict[str, str]], sample_rate: int |
     problems = [
         line for what, items in kinds.items() for line in fault(path / "wav.scp", what, items)
     ]
+    if "segments" not in tables:
+        problems += check_durations(path, tables.get("utt2dur", {}), durations)
     return problems + check_segment_ends(path, tables.get("segments", {}), durations)
+
+
+def check_durations(path: Path, utt2dur: dict[str, str], durations: dict[str, float]) -> list[str]:
+    """Audio files whose duration is not the one utt2dur records: the audio under wav.scp
+    was replaced after the dir was made (ark entries, of unknown length, are not checked)."""
+    wrong = [
+        f"{utt} ({durations[utt]:.3f} s, utt2dur {utt2dur[utt]})"
+        for utt in kaldi_sorted(durations.keys() & utt2dur.keys())
+        if _positive_float(utt2dur[utt])
+        and abs(durations[utt] - float(utt2dur[utt])) > DURATION_TOLERANCE
+    ]
+    return fault(path / "wav.scp", "audio durations disagreeing with utt2dur", wrong)
 
 
 def check_segment_ends(

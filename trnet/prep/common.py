@@ -23,6 +23,7 @@ import soundfile as sf
 
 from trnet.contract import CLASSES, CorpusInfo
 from trnet.data.datadir import DataDir, check_id, check_utf8_name
+from trnet.data.sources import record_sources
 from trnet.errors import TrnetError
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
 
@@ -231,6 +232,7 @@ def write_data_dir(
         )
     DataDir(tables=tables).write(out)
     CorpusInfo(corpus, str(root), False, sample_rate_of(tables["wav.scp"].values())).write(out)
+    record_sources(out, tables["wav.scp"])
     finish(out, signature, {"dropped": report.dropped, "filtered": 0})
     return report
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from trnet.audio import SAMPLE_RATE
 from trnet.contract import CorpusInfo, made_by_make_corpus
 from trnet.data.datadir import DataDir, check_utf8_name, is_valid_id
+from trnet.data.sources import record_sources
 from trnet.errors import TrnetError
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
 from trnet.prep.common import audio_duration
@@ -265,5 +266,6 @@ def prepare(
         )
     DataDir(tables=tables).write(out)
     CorpusInfo("iemocap", str(root), generated).write(out)
+    record_sources(out, tables["wav.scp"])
     finish(out, signature, {"dropped": report.dropped, "filtered": report.n_filtered})
     return report
