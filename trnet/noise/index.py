@@ -75,7 +75,8 @@ def parse_esc50_split(spec: str) -> dict[str, tuple[int, ...]]:
 
 def _probe(path: Path, skipped: list[Skipped]) -> float | None:
     """Duration in seconds, or None (recorded in ``skipped``) for a missing/empty/bad file
-    or one whose name is no valid clip id (:func:`~trnet.data.datadir.is_valid_id`)."""
+    or one whose name is no valid clip id (:func:`~trnet.data.datadir.is_valid_id`); a name
+    that is not UTF-8 is an error naming the file (no table could list it)."""
     if not is_valid_id(check_utf8_name(path).stem):
         skipped.append(Skipped(path, f"clip id {path.stem!r} not allowed ({ID_RULE})"))
         return None
