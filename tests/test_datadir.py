@@ -157,6 +157,11 @@ FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
         lambda d: edit(d, "wav.scp", **{"Ses01F-a": str(d / "nope.ark") + ":12"}),
         r"wav.scp: audio files not found \(1\): Ses01F-a",
     ),
+    "wav replaced after the dir was made": (
+        lambda d: sf.write(wav_of(d, "Ses01F-b"), tone(0.5), SR),
+        r"wav.scp: audio durations disagreeing with utt2dur \(1\): Ses01F-b \(0.500 s, "
+        r"utt2dur 0.25\)",
+    ),
     "utt2dur zero": (
         lambda d: edit(d, "utt2dur", **{"Ses01F-a": "0"}),
         r"utt2dur: durations that are not positive numbers \(1\): Ses01F-a",

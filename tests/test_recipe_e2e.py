@@ -278,6 +278,35 @@ def test_a_missing_corpus_root_is_one_line_naming_the_option(tmp_path):
     assert not (work / "data").exists()
 
 
+def test_generated_noise_has_the_corpus_size_and_a_replaced_corpus_is_refused(tmp_path):
+    """--noise_dir generated with a tiny generated corpus: stage 1 uses the corpus made by
+    stage 0 (same size) instead of failing on it; when db/generated is later made again
+    with another seed, stage 2 refuses data/iemocap instead of mixing other audio."""
+    work = scratch_recipe(RECIPE, tmp_path / "iemocap")
+    args = ["./run.sh", "--corpus_size", "tiny", "--noise_dir", "generated"]
+    done = subprocess.run(
+        [*args, "--stop_stage", "1"], cwd=work, env=ENV, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    marker = json.loads((work / "db" / "generated" / "TRNET_GENERATED").read_text())
+    assert marker["size"] == "tiny"
+    assert (work / "data" / "noise" / "esc50_train" / "wav.scp").is_file()
+    trnet = shutil.which("trnet", path=ENV["PATH"]) or f"{sys.executable} -m trnet"
+    again = [*trnet.split(), "make-corpus", "db/generated", "--size", "tiny", "--seed", "1"]
+    subprocess.run([*again, "--overwrite"], cwd=work, env=ENV, capture_output=True, check=True)
+    done = subprocess.run(
+        [*args, "--stage", "2", "--stop_stage", "2"],
+        cwd=work,
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: data/iemocap: prepared from other audio: "), done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert not (work / "dump").exists()
+
+
 def test_a_dependency_cycle_between_configs_stops_stage4(tmp_path):
     work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
     (work / "conf").mkdir()

@@ -6,17 +6,24 @@ Per-utterance tables are ``wav.scp``, ``feats.scp``, ``segments`` and every ``ut
 
 With a ``segments`` file (Kaldi's layout) ``wav.scp`` is keyed by *recording* id, and
 ``segments`` maps each utterance to ``recording start end`` (seconds).
+
+Ids (utterance, recording and speaker ids) are names that may become file names (``trnet
+mix --format wav`` writes ``<utt>.wav``): :func:`check_id` allows ``[A-Za-z0-9_.:-]`` with
+no leading dot, and :meth:`DataDir.load` checks every id it reads. A file path built from
+a name goes through :func:`confined`, which refuses one outside its folder.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from trnet.data.sources import check_sources
 from trnet.errors import TrnetError
 from trnet.io import read_kv, write_kv
 
@@ -25,6 +32,54 @@ PER_UTT_FILES = ("wav.scp", "feats.scp", "segments")
 
 CARRIED_FILES = ("corpus.json", "classes")
 """Non-table files a subset inherits from its source."""
+
+
+ID_CHARS = "A-Za-z0-9_.:-"
+"""What an id or a name that becomes a path may hold (Kaldi ids of every corpus trnet
+knows stay within it: ``Ses01F-Ses01F_impro01_F000``, ``emodb03-03a01Fa``...)."""
+_ID = re.compile(f"[{ID_CHARS}]+")
+
+
+ID_RULE = f"only [{ID_CHARS}], no leading dot"
+
+
+def is_valid_id(name: str) -> bool:
+    """Whether ``name`` may be an id or a file-name part (see :data:`ID_CHARS`)."""
+    return bool(_ID.fullmatch(name)) and not name.startswith(".")
+
+
+def check_id(name: str, where: str | os.PathLike, what: str = "id") -> str:
+    """``name`` itself when it is a valid id; else a :class:`TrnetError` naming ``where``
+    (the file or option it came from) and ``what`` it is."""
+    if not is_valid_id(name):
+        raise TrnetError(f"{where}: {what} {name!r} not allowed ({ID_RULE})")
+    return name
+
+
+def check_utf8_name(path: str | os.PathLike) -> Path:
+    """``path`` when its name is UTF-8 text; else a :class:`TrnetError` showing the name
+    with its undecodable bytes escaped (a table cannot hold it, and printing it as it is
+    would fail)."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise TrnetError(f"{shown}: file name is not UTF-8; rename the file") from None
+    return Path(path)
+
+
+def confined(root: str | os.PathLike, name: str) -> Path:
+    """``root / name``, refused (:class:`TrnetError`) when it would lie outside ``root``.
+
+    The check is on the normalised path (``..`` resolved, absolute): symlinks the user made
+    inside ``root`` (a ``wav/`` on another disk) are theirs and are followed as before.
+    """
+    root = Path(root)
+    base = Path(os.path.abspath(root))
+    target = Path(os.path.abspath(base / name))
+    if target == base or base not in target.parents:
+        raise TrnetError(f"{root}: {name!r} would be written outside this folder")
+    return root / name
 
 
 class Entry(NamedTuple):
@@ -60,6 +115,17 @@ def read_entries(path: str | os.PathLike) -> list[Entry]:
     return entries
 
 
+def check_ids(path: Path, tables: dict[str, dict[str, str]]) -> None:
+    """Every key of every table, and every speaker, is a valid id (:func:`check_id`)."""
+    seen: set[str] = set()
+    for name, table in tables.items():
+        for key in table.keys() - seen:
+            check_id(key, path / name)
+        seen |= table.keys()
+    for spk in set(tables["utt2spk"].values()):
+        check_id(spk, path / "utt2spk", "speaker id")
+
+
 def utt_keyed_tables(names: Iterable[str]) -> list[str]:
     """The tables keyed by utterance id (``wav.scp`` is keyed by recording with segments)."""
     names = list(names)
@@ -88,6 +154,9 @@ class DataDir:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DataDir:
+        """The tables of the dir at ``path``; its ids checked (:func:`check_ids`) and, for a
+        dir ``trnet prep`` made, its audio compared with what prep read
+        (:mod:`trnet.data.sources`)."""
         path = Path(path)
         if not path.is_dir():
             raise TrnetError(f"{path}: data directory not found")
@@ -98,6 +167,8 @@ class DataDir:
             for p in sorted(path.iterdir())
             if p.is_file() and is_per_utt_table(p.name)
         }
+        check_ids(path, tables)
+        check_sources(path, tables.get("wav.scp", {}))
         return cls(tables=tables, path=path)
 
     @property

@@ -16,6 +16,8 @@ from random import Random
 from trnet.data.datadir import (
     CARRIED_FILES,
     DataDir,
+    Entry,
+    check_id,
     is_per_utt_table,
     kaldi_sorted,
     read_entries,
@@ -109,16 +111,27 @@ def _backup(path: Path, files: list[Path]) -> Path:
     return backup
 
 
+def _check_entry_ids(file: Path, entries: list[Entry]) -> None:
+    """Every key (and utt2spk's speakers) a valid id: fix cannot repair a bad one."""
+    for entry in entries:
+        check_id(entry.key, f"{file}:{entry.lineno}")
+        if file.name == "utt2spk" and entry.value:
+            check_id(entry.value, f"{file}:{entry.lineno}", "speaker id")
+
+
 def fix(path: str | os.PathLike) -> FixReport:
     """Keep the utterances present in every table, re-sort, regenerate spk2utt.
 
     The original tables are copied into ``path/.backup/`` before anything changes; a dir
-    that needs no change is left untouched (no backup).
+    that needs no change is left untouched (no backup). An id that is not allowed
+    (:func:`~trnet.data.datadir.check_id`) is an error naming its line: no change is made.
     """
     path = Path(path)
     _require_datadir(path)
     files = _table_files(path)
     raw = {f.name: read_entries(f) for f in files}
+    for name, entries in raw.items():
+        _check_entry_ids(path / name, entries)
     fixed = _fixed_tables(raw)
     if not fixed["utt2spk"]:
         raise TrnetError(f"{path}: no utterance is in every table; nothing would be left")

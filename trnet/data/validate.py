@@ -18,8 +18,10 @@ from pathlib import Path
 
 from trnet.contract import SAMPLE_RATE
 from trnet.data.datadir import (
+    ID_RULE,
     Entry,
     is_per_utt_table,
+    is_valid_id,
     kaldi_sorted,
     read_entries,
     spk2utt_from,
@@ -32,6 +34,9 @@ SHOWN = 3
 
 SEGMENT_TOLERANCE = 0.01
 """Seconds a segment's end may pass its recording's end (rounding of the times)."""
+
+DURATION_TOLERANCE = 0.01
+"""Seconds an audio file's duration may differ from its utt2dur value (written in ms)."""
 
 
 def fault(path: Path, what: str, items: Sequence[str]) -> list[str]:
@@ -113,7 +118,8 @@ def check_form(file: Path, entries: list[Entry]) -> list[str]:
     counts = Counter(e.key for e in entries)
     problems += fault(file, "duplicate ids", kaldi_sorted(k for k, n in counts.items() if n > 1))
     problems += fault(file, "ids with an empty value", [e.key for e in entries if not e.value])
-    return problems
+    bad = [repr(e.key) for e in entries if not is_valid_id(e.key)]
+    return problems + fault(file, f"ids not allowed ({ID_RULE})", bad)
 
 
 def check_speakers(path: Path, tables: dict[str, dict[str, str]]) -> list[str]:
@@ -121,6 +127,8 @@ def check_speakers(path: Path, tables: dict[str, dict[str, str]]) -> list[str]:
     utt2spk = tables["utt2spk"]
     unprefixed = [u for u in kaldi_sorted(utt2spk) if not u.startswith(utt2spk[u])]
     problems = fault(path / "utt2spk", "utterance ids not prefixed by their speaker id", unprefixed)
+    bad = [repr(s) for s in kaldi_sorted(set(utt2spk.values())) if s and not is_valid_id(s)]
+    problems += fault(path / "utt2spk", f"speaker ids not allowed ({ID_RULE})", bad)
     if "spk2utt" not in tables:
         return problems + [f"{path / 'spk2utt'}: missing; run 'trnet data fix'"]
     expected = {spk: set(utts.split()) for spk, utts in spk2utt_from(utt2spk).items()}
@@ -263,7 +271,21 @@ def check_wavs(path: Path, tables: dict[str, dict[str, str]], sample_rate: int |
     problems = [
         line for what, items in kinds.items() for line in fault(path / "wav.scp", what, items)
     ]
+    if "segments" not in tables:
+        problems += check_durations(path, tables.get("utt2dur", {}), durations)
     return problems + check_segment_ends(path, tables.get("segments", {}), durations)
+
+
+def check_durations(path: Path, utt2dur: dict[str, str], durations: dict[str, float]) -> list[str]:
+    """Audio files whose duration is not the one utt2dur records: the audio under wav.scp
+    was replaced after the dir was made (ark entries, of unknown length, are not checked)."""
+    wrong = [
+        f"{utt} ({durations[utt]:.3f} s, utt2dur {utt2dur[utt]})"
+        for utt in kaldi_sorted(durations.keys() & utt2dur.keys())
+        if _positive_float(utt2dur[utt])
+        and abs(durations[utt] - float(utt2dur[utt])) > DURATION_TOLERANCE
+    ]
+    return fault(path / "wav.scp", "audio durations disagreeing with utt2dur", wrong)
 
 
 def check_segment_ends(

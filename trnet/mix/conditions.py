@@ -30,7 +30,7 @@ from trnet.contract import (
     stable_seed,
     utt_feats_seed,
 )
-from trnet.data.datadir import DataDir
+from trnet.data.datadir import DataDir, check_id, confined
 from trnet.errors import TrnetError
 from trnet.feats.extract import FeatsWriter, feats_marker, make_feats
 from trnet.feats.fbank import FbankConfig, TooShortError, compute_fbank
@@ -156,7 +156,7 @@ class AudioWriter:
         if self.ark is not None:
             self.ark.add_wav(utt, samples, sr)
             return
-        path = self.out_dir / "wav" / f"{utt}.{self.fmt}"
+        path = confined(self.out_dir / "wav", f"{utt}.{self.fmt}")
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, "wb") as f:
             sf.write(f, samples, sr, format=self.fmt.upper(), subtype="PCM_16")
@@ -190,8 +190,7 @@ def mix_condition(
     src: DataDir, out_root: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
 ) -> dict:
     """Write one condition (skipping it when ``.done`` says it is complete); its summary."""
-    name = condition_name(noise, snr)
-    out_dir = Path(out_root) / name
+    out_dir = confined(out_root, condition_name(noise, snr))
     with lock(out_dir):
         return _mix_locked(src, out_dir, noise, snr, opts)
 
@@ -323,6 +322,8 @@ def mix_data_dir(
 ) -> list[dict]:
     """Every condition of ``snrs`` (``None`` = clean); summaries in the same order."""
     src = DataDir.load(src_dir)
+    if noise is not None:  # it names the condition dirs
+        check_id(noise.name, noise.path, "noise-set name")
     if noise is not None and noise.skipped:
         print(
             f"warning: {noise.path}: {len(noise.skipped)} zero-length clips not used "

@@ -27,7 +27,7 @@ from rich.console import Console
 
 from trnet.audio import audio_info
 from trnet.contract import NOISE_JSON, made_by_make_corpus
-from trnet.data.datadir import DataDir
+from trnet.data.datadir import ID_RULE, DataDir, check_utf8_name, is_valid_id
 from trnet.errors import TrnetError
 from trnet.io import read_csv
 
@@ -74,7 +74,12 @@ def parse_esc50_split(spec: str) -> dict[str, tuple[int, ...]]:
 
 
 def _probe(path: Path, skipped: list[Skipped]) -> float | None:
-    """Duration in seconds, or None (recorded in ``skipped``) for a missing/empty/bad file."""
+    """Duration in seconds, or None (recorded in ``skipped``) for a missing/empty/bad file
+    or one whose name is no valid clip id (:func:`~trnet.data.datadir.is_valid_id`); a name
+    that is not UTF-8 is an error naming the file (no table could list it)."""
+    if not is_valid_id(check_utf8_name(path).stem):
+        skipped.append(Skipped(path, f"clip id {path.stem!r} not allowed ({ID_RULE})"))
+        return None
     if not path.is_file():
         skipped.append(Skipped(path, "missing"))
         return None

@@ -5,9 +5,10 @@ One module per corpus, ``trnet/prep/<corpus>.py``, each exposing
 the ``trnet prep`` command dispatches through.
 
 Resumability is shared: ``out/local/prep.json`` holds a signature of the inputs (root,
-options, a hash of the label files), written before anything else; ``out/.done`` is written
-last. A complete dir with the same signature is left alone; any other non-empty dir is
-replaced only with ``overwrite=True``.
+options, a hash of the label files), written before anything else; ``out/local/audio.stat``
+the size and time of every audio file read (:mod:`trnet.data.sources`); ``out/.done`` is
+written last. A complete dir with the same signature and unchanged audio is left alone; any
+other non-empty dir is replaced only with ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from trnet.contract import is_generated
 from trnet.data.datadir import is_per_utt_table
+from trnet.data.sources import changed_sources, check_sources
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, read_kv
 from trnet.stage import DONE, Record, claim, lock
@@ -81,7 +83,17 @@ def start(out: Path, signature: dict, overwrite: bool) -> bool:
     """Claim ``out`` for a run with ``signature``; True if it is already complete for it.
 
     A dir holding our signature but no ``.done`` is a killed run of the same job: redone.
+    A complete dir whose audio files changed since (:mod:`trnet.data.sources`: the corpus
+    was replaced under it) is refused, or redone with ``overwrite``.
     """
+    if not claim(out, signature, overwrite, PREP_RECORD, _clear):
+        return False
+    wav_scp = read_kv(out / "wav.scp")
+    if not changed_sources(out, wav_scp)[0]:
+        return True
+    if not overwrite:
+        check_sources(out, wav_scp)
+    (out / DONE_FILE).unlink()
     return claim(out, signature, overwrite, PREP_RECORD, _clear)
 
 

@@ -22,7 +22,8 @@ import numpy as np
 import soundfile as sf
 
 from trnet.contract import CLASSES, CorpusInfo
-from trnet.data.datadir import DataDir
+from trnet.data.datadir import DataDir, check_id, check_utf8_name
+from trnet.data.sources import record_sources
 from trnet.errors import TrnetError
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
 
@@ -96,11 +97,12 @@ def parse_files(
     folder: Path, parse: Callable[[str], tuple[T | None, str]]
 ) -> tuple[list[tuple[Path, T]], list[tuple[str, str]]]:
     """The files of ``folder`` (sorted) whose names ``parse`` accepts, with what it returned;
-    the others with its reason (for corpora labelled by file name)."""
+    the others with its reason (for corpora labelled by file name). A name that is not
+    UTF-8 is a :class:`TrnetError` naming it: no table could list it."""
     parsed: list[tuple[Path, T]] = []
     skipped: list[tuple[str, str]] = []
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        value, reason = parse(path.name)
+        value, reason = parse(check_utf8_name(path).name)
         if value is None:
             skipped.append((str(path), reason))
         else:
@@ -210,6 +212,9 @@ def write_data_dir(
     ``corpus.json`` also records ``sample_rate``: the rate every file has, or null when the
     rates differ, so a checker can expect the corpus's own rate instead of 16 kHz.
     """
+    for item in items:
+        check_id(item.utt, item.wav, "utterance id")
+        check_id(item.spk, item.wav, "speaker id")
     if len({item.utt for item in items}) != len(items):
         raise TrnetError(f"{root}: the same utterance id is listed twice")
     signature = _signature(corpus, root, items, skipped, mapping)
@@ -227,6 +232,7 @@ def write_data_dir(
         )
     DataDir(tables=tables).write(out)
     CorpusInfo(corpus, str(root), False, sample_rate_of(tables["wav.scp"].values())).write(out)
+    record_sources(out, tables["wav.scp"])
     finish(out, signature, {"dropped": report.dropped, "filtered": 0})
     return report
 
@@ -249,5 +255,6 @@ def prepare_listed(
 
 
 def absolute(root: Path) -> Path:
-    """``root`` made absolute (symlinks kept), so wav.scp paths work from any folder."""
-    return Path(os.path.abspath(Path(root).expanduser()))
+    """``root`` made absolute (symlinks kept), so wav.scp paths work from any folder; a
+    root whose path is not UTF-8 is refused (wav.scp could not hold its files' paths)."""
+    return check_utf8_name(os.path.abspath(Path(root).expanduser()))

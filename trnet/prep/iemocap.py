@@ -21,7 +21,8 @@ from pathlib import Path
 
 from trnet.audio import SAMPLE_RATE
 from trnet.contract import CorpusInfo, made_by_make_corpus
-from trnet.data.datadir import DataDir
+from trnet.data.datadir import DataDir, check_utf8_name, is_valid_id
+from trnet.data.sources import record_sources
 from trnet.errors import TrnetError
 from trnet.prep import PrepReport, finish, report_from_dir, start, write_skipped
 from trnet.prep.common import audio_duration
@@ -98,7 +99,7 @@ def label_files(session_dir: Path) -> list[Path]:
     if not emo_dir.is_dir():
         raise TrnetError(f"{emo_dir}: not found; every Session folder needs dialog/EmoEvaluation")
     return sorted(
-        p
+        check_utf8_name(p)
         for p in emo_dir.iterdir()
         if p.is_file() and p.suffix == ".txt" and not p.name.startswith("._")
     )
@@ -131,7 +132,7 @@ def parse_label_file(path: Path, session: str) -> tuple[list[Turn], list[tuple[s
             skipped.append((where, "malformed line"))
             continue
         utt, label = match.group(1), match.group(2).lower()
-        id_match = _UTT.match(utt)
+        id_match = _UTT.match(utt) if is_valid_id(utt) else None
         if not id_match:
             skipped.append((where, f"malformed utterance id {utt}"))
         elif f"Ses{id_match.group(1)}" != session:
@@ -152,8 +153,8 @@ def unlabelled_wavs(wav_root: Path, turns: list[Turn]) -> list[tuple[str, str]]:
     found = []
     if not wav_root.is_dir():
         return found
-    for folder in sorted(p for p in wav_root.iterdir() if p.is_dir()):
-        for wav in sorted(folder.glob("*.wav")):
+    for folder in sorted(check_utf8_name(p) for p in wav_root.iterdir() if p.is_dir()):
+        for wav in sorted(check_utf8_name(p) for p in folder.glob("*.wav")):
             if not wav.name.startswith("._") and wav.stem not in listed:
                 why = f"no label line in EmoEvaluation/{folder.name}.txt"
                 found.append((str(wav), why))
@@ -165,7 +166,8 @@ def find_debris(session_dir: Path) -> list[tuple[str, str]]:
     found = []
     for top in (session_dir / "dialog" / "EmoEvaluation", session_dir / "sentences" / "wav"):
         for folder, _, names in os.walk(top):
-            found += [(str(Path(folder) / n), DEBRIS) for n in names if n.startswith("._")]
+            debris = [check_utf8_name(Path(folder) / n) for n in names if n.startswith("._")]
+            found += [(str(path), DEBRIS) for path in debris]
     return found
 
 
@@ -241,7 +243,7 @@ def prepare(
     root: Path, out: Path, improvised_only: bool = False, overwrite: bool = False
 ) -> PrepReport:
     """Write the data dir ``out`` from the IEMOCAP release at ``root`` (see module doc)."""
-    root = Path(os.path.abspath(Path(root).expanduser()))
+    root = check_utf8_name(os.path.abspath(Path(root).expanduser()))
     out = Path(out)
     sessions = find_sessions(root)
     files = {session: label_files(folder) for session, folder in sessions}
@@ -264,5 +266,6 @@ def prepare(
         )
     DataDir(tables=tables).write(out)
     CorpusInfo("iemocap", str(root), generated).write(out)
+    record_sources(out, tables["wav.scp"])
     finish(out, signature, {"dropped": report.dropped, "filtered": report.n_filtered})
     return report

@@ -19,7 +19,7 @@ import torch
 
 from trnet.audio import read_audio, to_int16
 from trnet.contract import ENH_SUFFIX, SAMPLE_RATE, enhanced, unenhanced
-from trnet.data.datadir import DataDir
+from trnet.data.datadir import DataDir, check_id, confined
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig
 from trnet.models.stft import SpectralEnhancer
@@ -138,6 +138,7 @@ def find_conditions(dump_root: Path, names: list[str] | None) -> list[str]:
     """The named conditions, or every complete (``.done``) condition dir without ``_enh``."""
     if names:
         for name in names:
+            check_id(name, "--conditions", "condition")
             if not (dump_root / name / "wav.scp").is_file():
                 raise TrnetError(f"{dump_root / name}: condition dir not found (no wav.scp)")
         return names
@@ -181,7 +182,7 @@ def enhance_dump(
         "seed": seed,
     }
     for cond in find_conditions(dump_root, conditions):
-        dst = dump_root / enhanced(cond)
+        dst = confined(dump_root, enhanced(cond))
         status = enhance_condition(
             net, settings, dump_root / cond, dst, batch_size, nj, dither, seed, dev, overwrite
         )

@@ -34,12 +34,12 @@ deterministic=true      # same numbers on Intel and AMD x86-64 CPUs (not NSNet2'
 ## Data (stage 0: local/data.sh)
 corpus=                 # required: corpus name (trnet prep <corpus>, data/<corpus>, dump/<corpus>)
 corpus_root=            # the corpus on disk; empty: db.sh's <CORPUS> (e.g. EMODB) if set
-corpus_size=            # no corpus root: generate a corpus of this size (tiny | small; IEMOCAP)
+corpus_size=            # no corpus root: generate a corpus of this size (tiny | small; IEMOCAP); the size of --noise_dir generated too (empty: small)
 protocol=speaker        # fold protocol (trnet folds): speaker | session | kfold | official
 prep_opts=              # more options of trnet prep, e.g. "--map calm=neu"
 fold_opts=              # more options of trnet folds, e.g. "--k 5 --n-dev-speakers 1"
 ## Noise and mixing (stages 1-2)
-noise_dir=${NOISE_DIR}  # holds ESC-50-master/ and musan/; empty: download (generated: db/generated); "generated": make GENERATED noise corpora in db/generated
+noise_dir=${NOISE_DIR}  # holds ESC-50-master/ and musan/; empty: download (generated: db/generated); "generated": make GENERATED noise corpora (of --corpus_size) in db/generated
 snrs="20 15 10 5 0"     # SNRs (dB) of the noisy conditions; clean is always included
 ## Systems (stages 3-6)
 conf_dir=               # <system>.yaml and se.yaml; empty: conf (generated corpus: conf/slim)
@@ -149,9 +149,11 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     log "data/noise/.done exists: noise sets already indexed"
   else
     noise_src=$noise_dir           # ESC-50-master/ and musan/ already on disk
-    if [ "$noise_src" = generated ]; then  # real speech, GENERATED noise (ESC-50/MUSAN layout)
+    if [ "$noise_src" = generated ]; then  # GENERATED noise (ESC-50/MUSAN layout)
+      # of the corpus size in force: a generated corpus made by stage 0 in db/generated is
+      # the same one (made with this size), never replaced under data/$corpus
       noise_src=db/generated
-      trnet make-corpus "$noise_src" --size small --seed "$seed"
+      trnet make-corpus "$noise_src" --size "${corpus_size:-small}" --seed "$seed"
     elif [ -z "$noise_src" ]; then  # otherwise: resumable, checksum-verified download
       noise_src=downloads
       trnet download esc50 --dest "$noise_src"
