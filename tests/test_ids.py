@@ -258,3 +258,18 @@ def test_a_corpus_replaced_under_its_data_dir_is_refused(tmp_path, monkeypatch, 
     assert prepare("emodb", emodb, data).up_to_date
     assert validate(data) == []
     DataDir.load(data)
+
+
+def test_a_copied_corpus_with_new_times_is_not_refused_but_new_audio_of_one_size_is(tmp_path):
+    """A copy (``cp`` without ``-p``: new modification times) is the same corpus; audio of
+    the same size with other samples is not."""
+    emodb = make_emodb(tmp_path)
+    data = tmp_path / "data" / "emodb"
+    prepare("emodb", emodb, data)
+    wav = emodb / "wav" / "08a01Wa.wav"
+    os.utime(wav, ns=(0, 12345))
+    DataDir.load(data)  # same size and head: unchanged
+    audio, rate = sf.read(wav, dtype="int16")
+    sf.write(wav, audio[::-1].copy(), rate, subtype="PCM_16")  # same size, other samples
+    with pytest.raises(TrnetError, match="prepared from other audio: 1 of 5 .* modified"):
+        DataDir.load(data)
