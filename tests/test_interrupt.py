@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -99,3 +100,43 @@ def test_ctrl_c_during_mix_exits_130_with_one_line(tmp_path, nj):
     assert lines == ["interrupted"], err.decode()
     time.sleep(0.5)
     assert not [w for w in workers if _alive(w)]  # no worker left behind
+
+
+def _children(pid: int) -> list[int]:
+    """Every child of ``pid``: the pool's workers and multiprocessing's resource tracker."""
+    return [
+        int(c)
+        for t in Path(f"/proc/{pid}/task").iterdir()
+        for c in (t / "children").read_text().split()
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_workers_die_with_a_sigkilled_mix(tmp_path):
+    """SIGKILL of the main ``trnet mix`` alone (the OOM killer's way: no clean-up runs):
+    its workers and the resource tracker must not stay alive, blocked (issue 22)."""
+    data, noise = _corpus(tmp_path, n=300)
+    cmd = [sys.executable, "-m", "trnet", "mix", str(data), str(tmp_path / "dump")]
+    cmd += ["--noise", str(noise), "--snr", "20", "10", "5", "0", "--nj", "2"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and len(_workers(proc.pid)) < 2:
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate()
+        children = _children(proc.pid)
+        assert len(children) >= 3  # two workers and the resource tracker
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 20  # a bound, not a timing: measured well under 1 s
+        while time.monotonic() < deadline and any(_alive(c) for c in children):
+            time.sleep(0.1)
+        assert not [c for c in children if _alive(c)], "workers outlived their SIGKILLed parent"
+    finally:
+        for child in children:  # the old code leaves them blocked for good
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()

@@ -8,6 +8,7 @@ Audio I/O uses soundfile; resampling uses torchaudio.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -92,8 +93,18 @@ def write_audio(
 
     path = Path(path)
     fmt = path.suffix.lstrip(".").upper() or "WAV"
+    data = encode(np.asarray(wave, dtype=np.float32), sr, fmt, subtype)
     with atomic_write(path, "wb") as f:
-        sf.write(f, np.asarray(wave, dtype=np.float32), sr, format=fmt, subtype=subtype)
+        f.write(data)
+
+
+def encode(wave: np.ndarray, sr: int, fmt: str, subtype: str = "PCM_16") -> bytes:
+    """An audio file's bytes, made in memory: a full disk is then a plain OSError of the
+    write that follows, not an error inside libsndfile's write callback (which Python
+    prints as an ignored exception before the real one)."""
+    buf = io.BytesIO()
+    sf.write(buf, wave, sr, format=fmt, subtype=subtype)
+    return buf.getvalue()
 
 
 def to_int16(wave: np.ndarray) -> np.ndarray:

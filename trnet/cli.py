@@ -17,7 +17,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from trnet import commands  # noqa: E402
-from trnet.errors import TrnetError  # noqa: E402
+from trnet.errors import TrnetError, os_error_line  # noqa: E402
 
 app = typer.Typer(
     help="trnet: noise-robust speech emotion recognition (TRNet and baselines), Kaldi-style.",
@@ -40,20 +40,31 @@ for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.nam
 determinism.apply_torch()
 
 
+def _fail(line: str) -> None:
+    Console(stderr=True).print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 1; Ctrl-C is the
-    line ``interrupted`` and exit status 130 (Typer turns it into ``Exit(130)``)."""
+    """Entry point: user errors, and OS errors about a path (:func:`os_error_line`: a full
+    disk, a read-only dir, a file where a dir must be), become one line on stderr and exit
+    status 1; Ctrl-C is the line ``interrupted`` and exit status 130 (Typer turns it into
+    ``Exit(130)``)."""
     interrupt.install()
     try:
         app()
     except TrnetError as err:
         if interrupt.in_progress():  # a worker killed by the Ctrl-C deadline: not an error
             threading.Event().wait()
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail(str(err))
     except KeyboardInterrupt:
         interrupt.interrupted()
     except SystemExit as done:
         if done.code == 130:
             interrupt.interrupted()
         raise
+    except Exception as err:  # an OSError, or a library's error raised from one
+        line = os_error_line(err)
+        if line is None:  # a bug: keep the traceback
+            raise
+        _fail(line)

@@ -24,17 +24,30 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file next to ``path``; rename it onto ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        name_target(err, path)
+        raise
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            name_target(err, path)
         raise
+
+
+def name_target(err: OSError, path: Path) -> None:
+    """Make an error of writing ``path`` name it: not its temporary file, and not nothing
+    (a full disk is reported by ``write`` with no file name)."""
+    if err.filename is None or Path(err.filename).name.startswith(f".{path.name}."):
+        err.filename = str(path)
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:

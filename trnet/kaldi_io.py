@@ -8,15 +8,17 @@ process in Kaldi (sorted) order, so the bytes written do not depend on the numbe
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
 from trnet.errors import TrnetError
-from trnet.io import atomic_write, write_kv
+from trnet.io import atomic_write, name_target, write_kv
 
 
 class ArkWriter:
@@ -32,7 +34,8 @@ class ArkWriter:
         import kaldiio
 
         start = self._f.tell()
-        kaldiio.save_ark(self._f, {key: value})
+        with self._naming():
+            kaldiio.save_ark(self._f, {key: value})
         self.scp[key] = f"{self.path}:{start + len((key + ' ').encode('utf-8'))}"
 
     def add_wav(self, key: str, samples: np.ndarray, sr: int) -> None:
@@ -44,9 +47,19 @@ class ArkWriter:
             *(b"data", len(data)),
         )
         start = self._f.tell()
-        self._f.write((key + " ").encode("utf-8") + header)
-        self._f.write(data)
+        with self._naming():
+            self._f.write((key + " ").encode("utf-8") + header)
+            self._f.write(data)
         self.scp[key] = f"{self.path}:{start + len((key + ' ').encode('utf-8'))}"
+
+    @contextlib.contextmanager
+    def _naming(self) -> Iterator[None]:
+        """An error of a write (a full disk) names the ark, not nothing."""
+        try:
+            yield
+        except OSError as err:
+            name_target(err, self.path)
+            raise
 
     def close(self) -> None:
         self._ctx.__exit__(None, None, None)

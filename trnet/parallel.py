@@ -21,6 +21,7 @@ killer):
 - a map that is left before its end (an error, Ctrl-C, or a consumer that stops reading)
   kills the pool, so no stale work delays the next map or the exit; the next map starts a
   fresh pool.
+- workers die with this process, even of a SIGKILL (:func:`_die_with`).
 
 Workers (and this process while it runs a ``nj == 1`` map) use one torch thread, so
 results do not depend on ``nj``.
@@ -37,6 +38,7 @@ import pickle
 import signal
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,14 +54,47 @@ IN_FLIGHT_PER_WORKER = 4
 """Chunks submitted ahead per worker: enough to keep workers busy, few results held."""
 
 
-def _worker_start() -> None:
+def _worker_start(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with(parent)
     import torch
 
     from trnet import determinism
 
     torch.set_num_threads(1)
     determinism.apply_torch()  # the parent's numerics (no oneDNN in deterministic mode)
+
+
+PR_SET_PDEATHSIG = 1
+WATCH_S = 0.5
+"""How often a worker without PR_SET_PDEATHSIG checks that its parent lives."""
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when ``parent`` (the process that maps) dies, also of a SIGKILL
+    (the OOM killer) that runs none of its clean-up: otherwise the workers, and the
+    resource tracker whose pipe they hold, stay alive for good, blocked on the task queue.
+
+    Linux: the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``; pools
+    are started by the thread that maps, trnet's main thread). Elsewhere: a daemon thread
+    sees the parent change."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before the request
+                    os._exit(1)
+                return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="trnet-parent-watch", daemon=True).start()
 
 
 def _run_chunk(task: tuple) -> list:
@@ -78,7 +113,10 @@ def _run_chunk(task: tuple) -> list:
 def _shared_pool(nj: int) -> ProcessPoolExecutor:
     if nj not in _POOLS:
         _POOLS[nj] = ProcessPoolExecutor(
-            nj, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start
+            nj,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
         )
     return _POOLS[nj]
 
@@ -103,6 +141,11 @@ def _kill(pool: ProcessPoolExecutor) -> None:
     for proc in processes:
         with contextlib.suppress(Exception):
             proc.kill()
+    # A worker killed while it sent a result leaves half a message in the result pipe, and
+    # the pool's manager thread would wait for the rest for good (this process holds the
+    # pipe's write end too): exit would hang. Closing that end makes it an end of file.
+    with contextlib.suppress(Exception):
+        pool._result_queue._writer.close()  # type: ignore[attr-defined]
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         with contextlib.suppress(Exception):

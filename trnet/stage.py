@@ -5,7 +5,10 @@ compares it with the one the dir records:
 
 - same signature and the done file present: the dir is complete, the stage is skipped;
 - another signature (or, for stages that sign the dir when they start, foreign content):
-  refused with :func:`refusal` unless ``overwrite``, then cleared;
+  refused with :func:`refusal` unless ``overwrite``, then cleared: never ``/``, ``$HOME``,
+  the cwd or a parent of it, and emptied (:func:`clear_all`) only when it carries the
+  stage's marker (:func:`check_replaceable`); a signature left alone by a run that failed
+  before it wrote anything does not count as another signature;
 - otherwise (new dir, or a killed run of the same job): the done file is removed and the
   stage runs; :func:`finish` writes the done file last.
 
@@ -82,7 +85,13 @@ def _create(path: Path) -> bool:
         "argv": sys.argv,
     }
     tmp = path.with_name(f"{LOCK}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    try:
+        tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    except OSError as err:  # a full disk, a read-only dir: name the lock, leave no tmp
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        err.filename = str(path)
+        raise
     try:
         os.link(tmp, path)
     except FileExistsError:
@@ -177,7 +186,8 @@ def release_all() -> None:
 
 
 def clear_all(dest: Path) -> None:
-    """A ``clear`` for :func:`claim`: remove everything in ``dest`` but its lock."""
+    """A ``clear`` for :func:`claim`: remove everything in ``dest`` but its lock (claim
+    calls it only on a dir that :func:`check_replaceable` lets go)."""
     import shutil
 
     for path in Path(dest).iterdir():
@@ -192,6 +202,44 @@ def clear_all(dest: Path) -> None:
 def _has_content(dest: Path) -> bool:
     """Whether ``dest`` holds anything but its lock."""
     return dest.is_dir() and any(p.name != LOCK for p in dest.iterdir())
+
+
+def _protected(real: Path) -> str | None:
+    """Why the resolved dir ``real`` may never be cleared or replaced, or None."""
+    cwd = Path.cwd().resolve()
+    try:
+        home = Path.home().resolve()
+    except (KeyError, RuntimeError):  # no $HOME and no passwd entry
+        home = None
+    if real == Path(real.anchor):
+        return "the root directory"
+    if real == home:
+        return "your home directory"
+    if real == cwd:
+        return "the current directory"
+    if real in cwd.parents:
+        return "a parent of the current directory"
+    return None
+
+
+def check_replaceable(dest: Path, ours: Callable[[Path], bool] | None, what: str = "") -> None:
+    """Refuse, in one line, to clear or replace ``dest``: when it resolves to ``/``,
+    ``$HOME``, the current directory or one of its parents, or (given ``ours``) when it
+    holds anything and ``ours(dest)`` says trnet did not make it (``what``: what it is
+    not, with the marker).
+
+    Every place that deletes an output dir or its content on ``--overwrite``/``--force``
+    calls this first: a dir trnet made may be cleared whole, any other dir never.
+    """
+    dest = Path(dest)
+    why = _protected(dest.resolve())
+    if why is not None:
+        raise TrnetError(f"{dest}: is {why}; refusing to clear or replace it, choose another dir")
+    if ours is not None and _has_content(dest) and not ours(dest):
+        raise TrnetError(
+            f"{dest}: holds files and is not {what}; trnet clears or replaces only its own "
+            "output (even with --overwrite or --force): choose a new or empty dir"
+        )
 
 
 def dir_digest(path: Path, recursive: bool = False) -> str:
@@ -232,6 +280,24 @@ class Record:
     def signs_at_start(self) -> bool:
         return self.file != self.done
 
+    def owns(self, dest: Path) -> bool:
+        """Whether ``dest`` carries this stage's marker (its signature or done file)."""
+        return (dest / self.file).is_file() or (dest / self.done).is_file()
+
+    @property
+    def marker(self) -> str:
+        """The marker as :func:`check_replaceable` names it."""
+        names = sorted({self.file, self.done})
+        return f"a trnet output dir (no {' or '.join(names)})"
+
+    def unstarted(self, dest: Path) -> bool:
+        """Whether ``dest`` holds nothing but a signature written at the start (and the
+        lock, and temporary files): a run that failed before it wrote anything."""
+        return self.signs_at_start and all(
+            p.name in (LOCK, self.file) or (p.name.startswith(".") and p.name.endswith(".tmp"))
+            for p in dest.iterdir()
+        )
+
     def read(self, dest: Path) -> object | None:
         try:
             meta = json.loads((dest / self.file).read_text(encoding="utf-8"))
@@ -271,12 +337,15 @@ def claim(
     if previous == signature and (dest / record.done).is_file():
         return True
     if previous is not None and previous != signature:
-        foreign = True
+        foreign = not record.unstarted(dest)  # a failed run's signature blocks nothing
     else:
         foreign = previous is None and record.signs_at_start and _has_content(dest)
     if foreign and not overwrite:
         raise refusal(dest)
     if clear is not None and _has_content(dest):
+        # never /, $HOME or the cwd; and clear_all, which empties the dir, only a dir of
+        # this stage (a stage's own clear removes only its own outputs, as prep's does)
+        check_replaceable(dest, record.owns if clear is clear_all else None, record.marker)
         clear(dest)
     if dest.is_dir():  # temporary files of atomic writes a killed run left behind
         for stale in dest.glob(".*.tmp"):

@@ -19,15 +19,20 @@ error line. Nothing under ``exp/`` or ``dump/`` is read after export.
 from __future__ import annotations
 
 import datetime
+import errno
+import glob
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256
+from trnet.stage import LOCK, check_replaceable, lock
 from trnet.train.ensemble import is_ensemble, read_done
 
 FORMAT_VERSION = 1
@@ -141,6 +146,51 @@ def se_files(se_dir: Path) -> list[Path]:
     return files
 
 
+def is_package(root: Path) -> bool:
+    """Whether ``root`` holds a package's manifest (a json object with format_version and
+    files): the mark of a dir that ``export --force`` may replace."""
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and {"format_version", "files"} <= manifest.keys()
+
+
+def _check_dest(dest: Path, real: Path, force: bool) -> None:
+    """``dest`` may receive a package: new or empty, or a package and ``force``."""
+    if real.exists() and not real.is_dir():
+        raise TrnetError(f"{dest}: exists and is not a directory")
+    check_replaceable(dest, is_package, f"a trnet model package (no valid {MANIFEST})")
+    if real.is_dir() and not force and any(p.name != LOCK for p in real.iterdir()):
+        raise TrnetError(f"{dest}: exists; remove it or pass --force")
+
+
+def _exchange(new: Path, dest: Path) -> None:
+    """Put the dir ``new`` at ``dest`` in one step; ``new`` then holds what ``dest`` held.
+
+    Linux swaps the two atomically (renameat2 RENAME_EXCHANGE): no moment without
+    ``dest``, in which another run could lock a new empty dir there. Elsewhere (or on a
+    file system without it): ``dest`` is moved aside to ``new``'s sibling, then ``new``
+    into place, and the old content into ``new``'s path.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_exchange = -100, 2
+        done = renameat2(at_fdcwd, bytes(new), at_fdcwd, bytes(dest), rename_exchange)
+        if done == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise OSError(code, os.strerror(code), str(dest))
+    aside = new.with_name(new.name + ".old")
+    os.rename(dest, aside)
+    os.rename(new, dest)
+    os.rename(aside, new)
+
+
 def write_package(
     dest: Path,
     cfg: Any,
@@ -151,46 +201,59 @@ def write_package(
     onnx: bool = False,
     force: bool = False,
 ) -> Path:
-    """Write a package into ``dest`` (built beside it, then renamed into place)."""
+    """Write a package into ``dest``: under ``dest``'s lock, built in a private dir beside
+    it, then put in place in one step. An existing ``dest`` is replaced only with ``force``
+    and only if it is a package (:func:`trnet.stage.check_replaceable`)."""
+    dest = Path(dest)
+    real = Path(os.path.realpath(dest))  # "pkg/..", a symlink: the dir they name
+    _check_dest(dest, real, force)  # before the lock: nothing is written into a refused dir
+    with lock(real):
+        _check_dest(dest, real, force)
+        for stale in real.parent.glob(f".{glob.escape(real.name)}.{'?' * 8}.partial*"):
+            shutil.rmtree(stale, ignore_errors=True)  # of a killed export (we hold the lock)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".partial", dir=real.parent))
+        try:
+            _build(tmp, cfg, state, se_dir, fbank, card, onnx)
+            _exchange(tmp, real)
+        except OSError as err:  # a full disk reports no file name: name the package
+            if err.filename is None:
+                err.filename = str(dest)
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def _build(
+    tmp: Path, cfg: Any, state: dict, se_dir: Path | None, fbank: dict, card: dict, onnx: bool
+) -> None:
+    """Write every file of a package into the empty dir ``tmp``, the manifest last."""
     import torch
 
     from trnet.train.config import dump_config
 
-    dest = Path(dest)
-    if dest.exists() and not force:
-        raise TrnetError(f"{dest}: exists; remove it or pass --force")
-    tmp = dest.with_name(f".{dest.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        (tmp / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
-        with open(tmp / "ser.pt", "wb") as f:
-            torch.save({k: v.detach().cpu() for k, v in state.items()}, f)
-        write_json(tmp / "frontend.json", frontend_info(cfg, state, fbank))
-        if se_dir is not None:
-            (tmp / SE_DIR).mkdir()
-            for src in se_files(se_dir):
-                shutil.copyfile(src, tmp / SE_DIR / src.name)
-        if onnx:
-            from trnet.infer.onnx_backend import export_onnx
+    (tmp / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+    with open(tmp / "ser.pt", "wb") as f:
+        torch.save({k: v.detach().cpu() for k, v in state.items()}, f)
+    write_json(tmp / "frontend.json", frontend_info(cfg, state, fbank))
+    if se_dir is not None:
+        (tmp / SE_DIR).mkdir()
+        for src in se_files(se_dir):
+            shutil.copyfile(src, tmp / SE_DIR / src.name)
+    if onnx:
+        from trnet.infer.onnx_backend import export_onnx
 
-            card = {**card, "onnx": export_onnx(tmp, cfg, state, se_dir is not None)}
-        write_json(tmp / "card.json", card)
-        (tmp / "card.md").write_text(card_markdown(card), encoding="utf-8")
-        files = {}
-        for p in sorted(tmp.rglob("*")):
-            if p.is_file():
-                p.chmod(0o644)  # a package is for sharing (atomic writes leave 0600)
-                files[p.relative_to(tmp).as_posix()] = file_sha256(p)
-        write_json(tmp / MANIFEST, {"format_version": FORMAT_VERSION, "files": files})
-        (tmp / MANIFEST).chmod(0o644)
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
+        card = {**card, "onnx": export_onnx(tmp, cfg, state, se_dir is not None)}
+    write_json(tmp / "card.json", card)
+    (tmp / "card.md").write_text(card_markdown(card), encoding="utf-8")
+    files = {}
+    for p in sorted(tmp.rglob("*")):
+        if p.is_file():
+            p.chmod(0o644)  # a package is for sharing (atomic writes leave 0600)
+            files[p.relative_to(tmp).as_posix()] = file_sha256(p)
+    write_json(tmp / MANIFEST, {"format_version": FORMAT_VERSION, "files": files})
+    (tmp / MANIFEST).chmod(0o644)
+    tmp.chmod(0o755)  # mkdtemp makes it 0700
 
 
 # ---- export of a trained fold -----------------------------------------------------------

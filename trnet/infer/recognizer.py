@@ -228,6 +228,11 @@ class EmotionRecognizer:
             raise TrnetError(f"--window and --hop must be positive (got {window}, {hop})")
         win, hop_n = round(window * SAMPLE_RATE), max(1, round(hop * SAMPLE_RATE))
         min_samples = int(SAMPLE_RATE * self.fbank.frame_length / 1000)
+        if win < min_samples:  # every window must give the model at least one fbank frame
+            raise TrnetError(
+                f"--window {window:g} s is shorter than one analysis frame "
+                f"({self.fbank.frame_length:g} ms, the least the model takes)"
+            )
         results: list[Prediction | TrnetError | None] = []
         pending: dict[int, _Pending] = {}
         batch: list[tuple[int, int, int, np.ndarray]] = []

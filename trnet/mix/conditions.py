@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.audio import read_audio, to_int16
+from trnet.audio import encode, read_audio, to_int16
 from trnet.contract import (
     CLEAN,
     SAMPLE_RATE,
@@ -151,15 +151,14 @@ class AudioWriter:
         self.scp: dict[str, str] = {}
 
     def add(self, utt: str, samples: np.ndarray, sr: int = SAMPLE_RATE) -> None:
-        import soundfile as sf
-
         if self.ark is not None:
             self.ark.add_wav(utt, samples, sr)
             return
         path = confined(self.out_dir / "wav", f"{utt}.{self.fmt}")
         path.parent.mkdir(parents=True, exist_ok=True)
+        data = encode(samples, sr, self.fmt.upper())
         with atomic_write(path, "wb") as f:
-            sf.write(f, samples, sr, format=self.fmt.upper(), subtype="PCM_16")
+            f.write(data)
         self.scp[utt] = str(path)
 
     def close(self) -> dict[str, str]:

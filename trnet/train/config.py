@@ -221,6 +221,20 @@ def _check(cfg: Config, where: str) -> None:
         )
     if cfg.data.max_len < 16 or not cfg.model.channels:
         raise TrnetError(f"{where}: data.max_len must be >= 16 and model.channels non-empty")
+    _check_ranges(cfg, where)
+
+
+def _check_ranges(cfg: Config, where: str) -> None:
+    """Dropout probabilities in [0, 1) and loss weights >= 0 (finite): a value out of range
+    would fail inside torch after the run has signed its dir, or train nonsense."""
+    for name in ("conv_dropout", "head_dropout"):
+        value = getattr(cfg.model, name)
+        if not 0 <= value < 1:
+            raise TrnetError(f"{where}: model.{name} must be in [0, 1), got {value}")
+    for name in ("alpha", "beta", "gradnorm_ratio", "branch_ce"):
+        value = getattr(cfg.loss, name)
+        if not 0 <= value < math.inf:
+            raise TrnetError(f"{where}: loss.{name} must be >= 0 (a weight), got {value}")
 
 
 REQUIRED = {"optim": ("lr",), "train": ("batch_size", "max_epochs")}
