@@ -37,25 +37,38 @@ class FeatsWriter:
     def add(self, utt: str, feats: np.ndarray) -> None:
         self.ark.add(utt, feats)
         self.num_frames[utt] = int(feats.shape[0])
-        x = feats.astype(np.float64)
-        if self.stats is None:
-            self.stats = np.zeros((2, feats.shape[1] + 1), dtype=np.float64)
-        self.stats[0, :-1] += x.sum(axis=0)
-        self.stats[0, -1] += x.shape[0]
-        self.stats[1, :-1] += (x**2).sum(axis=0)
+        self.stats = accumulate_cmvn(self.stats, feats)
 
     def close(self) -> None:
         """Finish the ark, then the tables, CMVN and (last) the marker."""
-        import kaldiio
-
         self.ark.close()
         write_kv(self.data_dir / "feats.scp", self.ark.scp)
         write_kv(self.data_dir / "utt2num_frames", self.num_frames)
         if self.stats is None:
             raise TrnetError(f"{self.data_dir}: no utterance to compute features for")
-        with atomic_write(self.data_dir / "cmvn.ark", "wb") as f:
-            kaldiio.save_ark(f, {"global": self.stats})
+        write_cmvn(self.data_dir, self.stats)
         finish(self.data_dir, self.marker, FEATS_RECORD)
+
+
+def accumulate_cmvn(stats: np.ndarray | None, feats: np.ndarray) -> np.ndarray:
+    """Kaldi's global CMVN stats (row 0: sums and the frame count, row 1: sums of squares)
+    with one utterance added, in float64. The sums depend on the order utterances are added
+    in: every writer adds them in Kaldi order, so one job and merged split jobs agree."""
+    x = feats.astype(np.float64)
+    if stats is None:
+        stats = np.zeros((2, feats.shape[1] + 1), dtype=np.float64)
+    stats[0, :-1] += x.sum(axis=0)
+    stats[0, -1] += x.shape[0]
+    stats[1, :-1] += (x**2).sum(axis=0)
+    return stats
+
+
+def write_cmvn(data_dir: Path, stats: np.ndarray) -> None:
+    """``data_dir/cmvn.ark``: the stats as one entry ``global``."""
+    import kaldiio
+
+    with atomic_write(Path(data_dir) / "cmvn.ark", "wb") as f:
+        kaldiio.save_ark(f, {"global": stats})
 
 
 def feats_marker(conf: FbankConfig, seed: int) -> dict:
