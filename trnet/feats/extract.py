@@ -71,6 +71,37 @@ def write_cmvn(data_dir: Path, stats: np.ndarray) -> None:
         kaldiio.save_ark(f, {"global": stats})
 
 
+def merge_features(out_dir: Path, parts: list[Path], utts: list[str], marker: dict) -> None:
+    """``out_dir``'s features assembled from the data dirs ``parts`` (array jobs' outputs):
+    ``feats.scp`` pointing into their arks, ``utt2num_frames``, ``cmvn.ark`` accumulated
+    again over ``utts`` in Kaldi order (one job's stats, byte for byte) and the marker."""
+    from trnet.data.datadir import kaldi_sorted
+    from trnet.kaldi_io import read_matrix
+
+    feats: dict[str, str] = {}
+    frames: dict[str, str] = {}
+    owner: dict[str, Path] = {}
+    for part in parts:
+        scp = read_kv(part / "feats.scp")
+        feats.update(scp)
+        frames.update(read_kv(part / "utt2num_frames"))
+        owner.update(dict.fromkeys(scp, part))
+    kept = kaldi_sorted(utts)
+    missing = [utt for utt in kept if utt not in feats or utt not in frames]
+    if missing:
+        raise TrnetError(f"{out_dir}: no features of {missing[0]!r} in the split outputs")
+    stats = None
+    for utt in kept:
+        x = read_matrix(owner[utt] / "feats.scp", utt, feats[utt], int(frames[utt]))
+        stats = accumulate_cmvn(stats, x)
+    if stats is None:
+        raise TrnetError(f"{out_dir}: no utterance to compute features for")
+    write_kv(out_dir / "feats.scp", {utt: feats[utt] for utt in kept})
+    write_kv(out_dir / "utt2num_frames", {utt: frames[utt] for utt in kept})
+    write_cmvn(out_dir, stats)
+    finish(out_dir, marker, FEATS_RECORD)
+
+
 def feats_marker(conf: FbankConfig, seed: int) -> dict:
     """What a finished feature extraction records, and what a resumed one compares against."""
     return {"fbank": conf.as_dict(), "seed": seed}

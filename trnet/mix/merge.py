@@ -22,16 +22,10 @@ import numpy as np
 
 from trnet.contract import SAMPLE_RATE
 from trnet.data.datadir import DataDir, kaldi_sorted
+from trnet.data.splits import split_dirs
 from trnet.errors import TrnetError
-from trnet.feats.extract import (
-    FEATS_MARKER,
-    FEATS_RECORD,
-    accumulate_cmvn,
-    feats_marker,
-    write_cmvn,
-)
+from trnet.feats.extract import FEATS_MARKER, feats_marker, merge_features
 from trnet.io import atomic_write, read_kv, write_kv
-from trnet.kaldi_io import read_matrix
 from trnet.mix.conditions import MixOptions, _write_datadir, condition_name, settings
 from trnet.mix.noiseset import NoiseSet
 from trnet.stage import DONE_RECORD, claim, finish, lock
@@ -48,18 +42,6 @@ class Part:
     data: DataDir
     skipped: dict[str, str]
     summary: dict
-
-
-def part_dirs(splits: Path, name: str) -> list[Path]:
-    """``SPLITS/<k>/<name>`` for k = 1..N (every numbered dir of ``splits``, none missing)."""
-    if not Path(splits).is_dir():
-        raise TrnetError(f"{splits}: no such dir of split outputs (SPLITS/<k>/<condition>)")
-    numbers = sorted(int(p.name) for p in Path(splits).iterdir() if p.name.isdigit())
-    if not numbers:
-        raise TrnetError(f"{splits}: no split output dirs 1..N (run trnet mix on each split)")
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise TrnetError(f"{splits}: split output dirs {numbers} are not 1..{len(numbers)}")
-    return [Path(splits) / str(k) / name for k in numbers]
 
 
 def _json(path: Path) -> object:
@@ -143,20 +125,6 @@ def _mix_tables(parts: list[Part], noise: NoiseSet | None) -> dict[str, dict[str
     return tables
 
 
-def _merge_feats(out_dir: Path, parts: list[Part], kept: list[str], opts: MixOptions) -> None:
-    """feats.scp, utt2num_frames, cmvn.ark (accumulated in Kaldi order) and the marker."""
-    feats, frames = _union(parts, "feats.scp"), _union(parts, "utt2num_frames")
-    owner = {utt: part.path for part in parts for utt in part.data.utts}
-    stats = None
-    for utt in kept:
-        x = read_matrix(owner[utt] / "feats.scp", utt, feats[utt], int(frames[utt]))
-        stats = accumulate_cmvn(stats, x)
-    write_kv(out_dir / "feats.scp", {utt: feats[utt] for utt in kept})
-    write_kv(out_dir / "utt2num_frames", {utt: frames[utt] for utt in kept})
-    write_cmvn(out_dir, stats)
-    finish(out_dir, feats_marker(opts.fbank, opts.seed), FEATS_RECORD)
-
-
 def _summary(name: str, parts: list[Part], n_kept: int, n_skipped: int) -> dict:
     sums = [p.summary for p in parts]
     samples = sum(round(s["hours"] * 3600 * SAMPLE_RATE) for s in sums)
@@ -193,7 +161,7 @@ def merge_condition(
         if claim(out_dir, wanted, opts.overwrite):
             summary = json.loads((out_dir / "mix_summary.json").read_text())
             return {**summary, "status": "kept"}
-        parts = [load_part(path, wanted, opts) for path in part_dirs(splits, name)]
+        parts = [load_part(path, wanted, opts) for path in split_dirs(splits, name, "trnet mix")]
         check_cover(src, parts)
         (out_dir / FEATS_MARKER).unlink(missing_ok=True)
         kept = kaldi_sorted(utt for part in parts for utt in part.data.utts)
@@ -205,7 +173,8 @@ def merge_condition(
         if skipped:
             print(f"warning: {out_dir}: {len(skipped)} utterances skipped", file=sys.stderr)
         if opts.feats:
-            _merge_feats(out_dir, parts, kept, opts)
+            marker = feats_marker(opts.fbank, opts.seed)
+            merge_features(out_dir, [part.path for part in parts], kept, marker)
         summary = _summary(name, parts, len(kept), len(skipped))
         with atomic_write(out_dir / "mix_summary.json") as f:
             json.dump(summary, f, indent=1, sort_keys=True)
