@@ -88,6 +88,23 @@ def test_enhance_as_4_split_jobs_equals_one_job(dumps, tmp_path, monkeypatch):
     assert "skipped" in trnet("enhance", split, *common, "--split", "2/4", "--split-root", parts)
 
 
+def test_enhance_with_more_jobs_than_batches(dumps, tmp_path):
+    """6 jobs, 5 batches: job 6 enhances nothing, and the merge is still the one job's."""
+    model, one, _ = dumps
+    six = tmp_path / "six"
+    shutil.copytree(one, six, ignore=shutil.ignore_patterns("*_enh"))
+    common = ["--model", model, *BATCH, "--device", "cpu", "--conditions", "noise_0"]
+    for k in range(1, 7):
+        out = trnet("enhance", six, "--split", f"{k}/6", "--split-root", tmp_path / "p", *common)
+        assert ("no batch" in out) == (k == 6), out
+    assert "merged" in trnet("enhance", six, "--from-splits", tmp_path / "p", *common)
+    assert _per_key(six / "noise_0_enh") == _per_key(one / "noise_0_enh")
+    for name in ("cmvn.ark", ".done", ".feats.done"):
+        assert (six / "noise_0_enh" / name).read_bytes() == (
+            one / "noise_0_enh" / name
+        ).read_bytes()
+
+
 def test_score_se_as_4_split_jobs_equals_one_job(dumps, tmp_path, monkeypatch):
     """Four `trnet score-se --split K/4` jobs merged: the one job's scores.tsv and
     scores.json byte for byte, and the same table printed."""

@@ -49,7 +49,7 @@ systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trne
 folds="1 2"             # folds to train and test
 ensemble=               # models per fold (train.ensemble: seeds seed..seed+K-1, posteriors averaged); empty: each config's
 ## Scale-out (job backends: cmd.sh)
-split_jobs=0            # > 1: stage 2 mixes as this many array jobs (train_cmd; empty: utils/run.pl) over utils/split_data.sh --per-utt splits, then merges them (trnet mix --from-splits: one job's features and CMVN)
+split_jobs=0            # > 1: stages 2-3 run trnet mix, enhance and score-se as this many array jobs (train_cmd; empty: utils/run.pl), then merge them (--from-splits: one job's features, CMVN and scores); train-se stays one job
 ngpu=0                  # training processes per node: > 1 starts trnet train through torchrun (DDP; with --device cpu: gloo processes)
 num_nodes=1             # nodes per training job (torchrun rendezvous at --master_addr; cuda_cmd must be utils/slurm.pl)
 master_addr=            # host of the rendezvous when num_nodes > 1 (e.g. the first node of the allocation)
@@ -204,9 +204,28 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
   # every complete condition dir without _enh (complete _enh dirs are skipped); enhanced
   # audio and its fbank
-  trnet enhance "$dump" --model exp/se --nj "$nj" --seed "$seed" --device "$device"
-  [ -f exp/se/scores.json ] || trnet score-se "$dump" --out exp/se/scores --max-utts 20 \
-    --nj "$nj" --seed "$seed" --conditions "${test_conditions[@]}"
+  enhance=(trnet enhance "$dump" --model exp/se --seed "$seed" --device "$device")
+  score_se=(trnet score-se "$dump" --out exp/se/scores --max-utts 20 --seed "$seed")
+  if [ "$split_jobs" -gt 1 ]; then
+    # array jobs (at most $nj at once): job K enhances the one job's batches K, K+N, ...
+    # into $dump/split<N>enh/K/ and scores the sample's utterances K, K+N, ... into
+    # exp/se/split<N>/K/; then the merges write what one job writes
+    parts=$dump/split${split_jobs}enh
+    ${train_cmd:-utils/run.pl} --max-jobs-run "$nj" "JOB=1:$split_jobs" \
+      "$parts/log/enhance.JOB.log" "${enhance[@]}" --nj 1 --split "JOB/$split_jobs" \
+      --split-root "$parts"
+    "${enhance[@]}" --from-splits "$parts"
+    if [ ! -f exp/se/scores.json ]; then
+      parts=exp/se/split$split_jobs
+      ${train_cmd:-utils/run.pl} --max-jobs-run "$nj" "JOB=1:$split_jobs" \
+        "$parts/log/score_se.JOB.log" "${score_se[@]}" --nj 1 --split "JOB/$split_jobs" \
+        --split-root "$parts" --conditions "${test_conditions[@]}"
+      "${score_se[@]}" --from-splits "$parts" --conditions "${test_conditions[@]}"
+    fi
+  else
+    "${enhance[@]}" --nj "$nj"
+    [ -f exp/se/scores.json ] || "${score_se[@]}" --nj "$nj" --conditions "${test_conditions[@]}"
+  fi
   if [ -n "$se_compare" ]; then  # the same seeded sample through each front end, side by side
     models=(--model exp/se)
     for dir in $se_compare; do
