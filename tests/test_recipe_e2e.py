@@ -502,6 +502,7 @@ def test_split_jobs_4_gives_stages_2_to_5_of_one_job(tmp_path):
     assert "already trained" in done.stdout
     conds = sorted(p.name for p in (one / "dump" / "iemocap").iterdir())
     assert len(conds) == 10 and (split / "dump" / "iemocap" / "split4enh" / "4").is_dir()
+    assert (split / "exp" / "se" / "split4" / "4" / "scores.json").is_file()
     for cond in conds:
         assert _condition_per_key(split, cond) == _condition_per_key(one, cond), cond
     for name in ("scores.json", "scores.tsv"):

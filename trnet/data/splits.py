@@ -36,7 +36,7 @@ def split_dirs(splits: Path, name: str, command: str) -> list[Path]:
     """``SPLITS/<k>/<name>`` for k = 1..N (every numbered dir of ``splits``, none missing);
     ``command`` names what writes them, for the messages."""
     if not Path(splits).is_dir():
-        raise TrnetError(f"{splits}: no such dir of split outputs (SPLITS/<k>/<condition>)")
+        raise TrnetError(f"{splits}: no such dir of split outputs (SPLITS/<k>/{name})")
     numbers = sorted(int(p.name) for p in Path(splits).iterdir() if p.name.isdigit())
     if not numbers:
         raise TrnetError(f"{splits}: no split output dirs 1..N (run {command} on each split)")
