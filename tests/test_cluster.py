@@ -229,3 +229,56 @@ def test_recipe_decodes_as_slurm_array_jobs(recipe: Path, fake_slurm) -> None:
     for cond in ("clean", "esc50_0", "musan_0"):
         hyp = read_kv(recipe / f"exp/baseline_clean/decode/{cond}/fold1/hyp")
         assert sorted(hyp) == sorted(read_kv(recipe / "data/folds/speaker/fold1/test/utt2spk"))
+
+
+# ---------------------------------------------------------------- a real Slurm
+
+
+@pytest.fixture(scope="session")
+def real_slurm() -> None:
+    """A one-node Slurm on this machine (tools/slurm_local.sh: apt install, start; idempotent),
+    stopped afterwards when it was not running before. Skipped only where the packages cannot
+    be installed (not root, no apt-get, apt failed)."""
+    was_up = subprocess.run(["scontrol", "ping"], capture_output=True, text=True).returncode
+    up = subprocess.run(
+        ["bash", str(ROOT / "tools" / "slurm_local.sh")], capture_output=True, text=True
+    )
+    if up.returncode == 2:
+        pytest.skip(f"no Slurm here: {up.stderr.strip()}")
+    assert up.returncode == 0, up.stdout + up.stderr
+    yield
+    if was_up != 0:
+        subprocess.run(["bash", str(ROOT / "tools" / "slurm_local.sh"), "stop"], check=True)
+
+
+def test_recipe_stages_4_5_on_a_real_slurm_equal_the_local_run(
+    recipe: Path, real_slurm: None
+) -> None:
+    """Stage 4 trains and stage 5 decodes as real Slurm array jobs (utils/slurm.pl: sbatch
+    --array --wait); the posteriors are byte for byte those of the local run."""
+    local = recipe.parent / "local"  # the fixture's local training, decoded here
+    shutil.copytree(recipe, local, symlinks=True, ignore=shutil.ignore_patterns("decode"))
+    done = _ser(local, "--stage", "5", "--stop_stage", "5", "--snrs", "0")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    work = recipe.parent / "slurm"
+    shutil.copytree(recipe, work, symlinks=True, ignore=shutil.ignore_patterns("exp"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env["train_cmd"] = "utils/slurm.pl --mem 1G --time 10:00"
+    env["decode_cmd"] = "utils/slurm.pl --mem 1G --time 10:00"
+    done = _ser(work, "--stage", "4", "--stop_stage", "5", "--snrs", "0", env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    exp = work / "exp/baseline_clean"
+    for log, q in (
+        ("log/train.1.log", "log/q/train"),
+        ("decode/log/decode.1.log", "decode/log/q/decode"),
+    ):
+        job = (exp / f"{q}.jobid").read_text().strip()
+        assert job.isdigit(), job  # sbatch --parsable: the id Slurm gave the array
+        lines = (exp / log).read_text().splitlines()
+        # a one-task array runs as the array's own job id, set by slurmd
+        assert lines[1].endswith(f" (Slurm job {job})"), lines[1]
+        assert lines[-1].startswith("# Ended (code 0)")
+    for cond in ("clean", "esc50_0", "musan_0"):
+        for name in ("posteriors", "hyp"):
+            ours = (exp / f"decode/{cond}/fold1/{name}").read_bytes()
+            assert ours == (local / f"exp/baseline_clean/decode/{cond}/fold1/{name}").read_bytes()

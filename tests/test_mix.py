@@ -2,7 +2,11 @@
 
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import kaldiio
 import numpy as np
@@ -272,3 +276,63 @@ def test_utterance_shorter_than_a_frame_is_skipped(tmp_path):
     cond = tmp_path / "dump" / "noise_10"
     assert read_kv(cond / "skipped") == {"spkB-u0": "shorter than one frame"}
     assert "spkB-u0" not in read_kv(cond / "wav.scp") and len(read_kv(cond / "feats.scp")) == 4
+
+
+# ---------------------------------------------------------------- array jobs over splits
+
+ROOT = Path(__file__).resolve().parents[1]
+TRNET_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+
+def _per_key(cond):
+    """Every table of a condition dir (the scp files aside), each utterance's waveform and
+    matrix."""
+    tables = {p.name: read_kv(p) for p in cond.iterdir() if p.is_file() and "." not in p.name}
+    waves = {u: read_audio(s).tolist() for u, s in read_kv(cond / "wav.scp").items()}
+    mats = {u: m.tolist() for u, m in kaldiio.load_scp_sequential(str(cond / "feats.scp"))}
+    return tables, waves, mats
+
+
+def test_mix_as_array_jobs_over_splits_equals_one_job(mixed, tmp_path, monkeypatch):
+    """utils/split_data.sh --per-utt into 4, `trnet mix` on each as a run.pl job array,
+    `trnet mix --from-splits`: per key the tables, waveforms and matrices of one job, the
+    CMVN byte for byte, and the same .done (a one-job rerun keeps it). Paths are relative to
+    the recipe folder (the cwd), as in Kaldi."""
+    _, data, noise, _ = mixed
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(data, tmp_path / "data")
+    # the silent utterance third, in part 3 beside a usable one (a part of only unusable
+    # utterances fails, as a whole data dir does)
+    for name in ("wav.scp", "utt2spk", "utt2emo", "utt2dur"):
+        table = read_kv(tmp_path / "data" / name)
+        value = table.pop("spkB-u5")
+        table["spkA-u3"] = "spkA" if name == "utt2spk" else value
+        write_kv(tmp_path / "data" / name, table)
+    args = ["--noise", str(noise), "--snr", "10", "clean", "--nj", "1"]
+    one = run_mix("data", "one", *args)
+    assert one.exit_code == 0, one.output + repr(one.exception)
+    split = subprocess.run(
+        [str(ROOT / "utils/split_data.sh"), "--per-utt", "data", "4"],
+        cwd=tmp_path, env=TRNET_ENV, capture_output=True, text=True,
+    )  # fmt: skip
+    assert split.returncode == 0, split.stderr
+    jobs = [str(ROOT / "utils/run.pl"), "JOB=1:4", "log/mix.JOB.log", "trnet", "mix"]
+    jobs += ["data/split4utt/JOB", "splits/JOB", *args]
+    done = subprocess.run(jobs, cwd=tmp_path, env=TRNET_ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr + (tmp_path / "log/mix.1.log").read_text()
+    merged = run_mix("data", "dump", *args, "--from-splits", "splits")
+    assert merged.exit_code == 0, merged.output + repr(merged.exception)
+    assert "merged" in merged.output
+    for cond in ("noise_10", "clean"):
+        ours, ref = tmp_path / "dump" / cond, tmp_path / "one" / cond
+        assert _per_key(ours) == _per_key(ref), cond
+        for name in ("cmvn.ark", ".done", ".feats.done", "corpus.json"):
+            assert (ours / name).read_bytes() == (ref / name).read_bytes(), (cond, name)
+    assert read_kv(tmp_path / "splits/3/noise_10/skipped") == {"spkA-u3": "silent"}
+    assert "utt2gain" in _per_key(tmp_path / "dump" / "noise_10")[0]  # one part had gain < 1
+    assert "kept" in run_mix("data", "dump", *args).output
+    # a part whose job did not finish: one line naming it
+    (tmp_path / "splits/3/clean/.done").unlink()
+    again = run_mix("data", "d2", *args, "--from-splits", "splits")
+    assert again.exit_code == 1
+    assert "splits/3/clean: not complete (no .done: its split job failed" in str(again.exception)

@@ -526,3 +526,60 @@ def test_export_and_infer_reproduce_the_decoded_test_set(in_recipe, tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     rows = [r.split("\t") for r in (tmp_path / "demo.tsv").read_text().splitlines()[1:]]
     assert [r[0] for r in rows if r[1] == "all"] == utts
+
+
+def _condition_per_key(recipe: Path, cond: str) -> tuple[dict, dict, dict, dict]:
+    """A condition dir's tables (scp files aside), waveforms and matrices per utterance;
+    cmvn.ark and the markers as bytes (the recipe folder's path in the mix's .done aside)."""
+    from trnet.audio import read_audio
+    from trnet.io import read_kv
+
+    d = Path("dump") / "iemocap" / cond
+    old = os.getcwd()
+    os.chdir(recipe)  # scp paths are relative to the recipe folder
+    try:
+        tables = {
+            p.name: read_kv(p)
+            for p in d.iterdir()
+            if p.is_file() and "." not in p.name and p.name not in ("wav.scp", "feats.scp")
+        }
+        waves = {u: read_audio(s).tolist() for u, s in read_kv(d / "wav.scp").items()}
+        mats = {u: m.tolist() for u, m in kaldiio.load_scp_sequential(str(d / "feats.scp"))}
+    finally:
+        os.chdir(old)
+    marks = {n: (recipe / d / n).read_bytes() for n in ("cmvn.ark", ".feats.done", ".done")}
+    marks[".done"] = marks[".done"].replace(str(recipe).encode(), b"RECIPE")
+    return tables, waves, mats, marks
+
+
+def test_split_jobs_4_gives_stages_2_to_5_of_one_job(tmp_path):
+    """`--split_jobs 4`: stages 2-3 (trnet mix, enhance, score-se) as 4 run.pl array jobs
+    each, merged; per condition and utterance the one job's waveform and matrix, its CMVN
+    and markers, exp/se/scores.* byte for byte, and stage 5's posteriors (stages 0-1 run once,
+    exp/se is trained once: train-se stays one job)."""
+    one = scratch_recipe(RECIPE, tmp_path / "one", OUTPUTS | {"conf"})
+    _fast_confs(RECIPE / "conf" / "slim", one / "conf" / "fast")
+    args = ["./run.sh", "--corpus_size", "tiny", "--folds", "1", "--snrs", "0", "--nj", "2"]
+    args += ["--conf_dir", "conf/fast", "--systems", "baseline_enhanced", "--stop_stage", "5"]
+    done = subprocess.run(args, cwd=one, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    split = scratch_recipe(RECIPE, tmp_path / "split", OUTPUTS | {"conf"})
+    (split / "conf").symlink_to(one / "conf")
+    shutil.copytree(one / "data", split / "data", symlinks=True)
+    shutil.copytree(one / "exp" / "se", split / "exp" / "se", ignore=lambda *_: {"scores.json"})
+    args += ["--stage", "2", "--split_jobs", "4"]
+    done = subprocess.run(args, cwd=split, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "already trained" in done.stdout
+    conds = sorted(p.name for p in (one / "dump" / "iemocap").iterdir())
+    assert len(conds) == 10 and (split / "dump" / "iemocap" / "split4enh" / "4").is_dir()
+    assert (split / "exp" / "se" / "split4" / "4" / "scores.json").is_file()
+    for cond in conds:
+        assert _condition_per_key(split, cond) == _condition_per_key(one, cond), cond
+    for name in ("scores.json", "scores.tsv"):
+        assert (split / "exp/se" / name).read_bytes() == (one / "exp/se" / name).read_bytes()
+    decoded = sorted((one / "exp" / "baseline_enhanced" / "decode").glob("*/fold1/posteriors"))
+    assert len(decoded) == 3
+    for path in decoded:
+        rel = path.relative_to(one)
+        assert (split / rel).read_bytes() == path.read_bytes(), rel

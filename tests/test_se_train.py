@@ -162,14 +162,16 @@ def test_save_then_load_gives_identical_output(tmp_path):
     assert loaded_conf == conf
 
 
-def make_condition(root: Path, sources: dict[str, Path]) -> Path:
-    """A tiny dump: ``clean/`` and ``noise_0/`` (int16 ark audio, utt2clean, utt2gain)."""
+def make_condition(root: Path, sources: dict[str, Path], n: int = 3) -> Path:
+    """A tiny dump: ``clean/`` and ``noise_0/`` (int16 ark audio, utt2clean, utt2gain) of
+    ``n`` utterances."""
     from trnet.audio import to_int16
     from trnet.kaldi_io import ArkWriter
     from trnet.mix.mixing import mix_at_snr
 
     rng = np.random.default_rng(5)
-    speech = {f"spk1-utt{i}": synth_speech(rng, 0.4 + 0.3 * i) for i in range(3)}
+    # 0.4 s to 1 s (the noise is 1 s long)
+    speech = {f"spk1-utt{i}": synth_speech(rng, 0.4 + 0.6 * i / (n - 1)) for i in range(n)}
     noise = 0.1 * rng.standard_normal(SR)
     for cond in ("clean", "noise_0"):
         out = root / cond

@@ -43,11 +43,18 @@ def register(app: typer.Typer) -> None:
         ),
         overwrite: bool = typer.Option(False, help="replace conditions made with other settings"),
         force: bool = typer.Option(False, help="allow an SNR outside [-20, 60] dB"),
+        from_splits: Path = typer.Option(
+            None,
+            help="mix nothing: assemble each condition from FROM_SPLITS/<k>/<condition>, "
+            "made by `trnet mix` on the splits SRC/split<N>utt/<k> (utils/split_data.sh "
+            "--per-utt) as array jobs; the merged scp files point into them",
+        ),
     ) -> None:
         """Mix NOISE into every utterance of SRC at each --snr; write OUT_ROOT/<noise>_<snr>/."""
         from trnet.errors import TrnetError
         from trnet.feats.fbank import FbankConfig
         from trnet.mix.conditions import FORMATS, LEVELS, MixOptions, mix_data_dir, parse_snrs
+        from trnet.mix.merge import merge_data_dir
         from trnet.mix.noiseset import NoiseSet, resolve_noise_dir
         from trnet.mix.report import print_summary
 
@@ -63,4 +70,7 @@ def register(app: typer.Typer) -> None:
             raise TrnetError("--noise: required for a noisy condition (only 'clean' needs none)")
         noise_set = NoiseSet.load(resolve_noise_dir(noise, noise_root)) if noisy else None
         opts = MixOptions(seed, level, fmt, feats, nj, FbankConfig(dither=dither), overwrite)
-        print_summary(mix_data_dir(src, out_root, noise_set, snrs, opts))
+        if from_splits is None:
+            print_summary(mix_data_dir(src, out_root, noise_set, snrs, opts))
+        else:
+            print_summary(merge_data_dir(src, out_root, noise_set, snrs, opts, from_splits))

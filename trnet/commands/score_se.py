@@ -34,12 +34,33 @@ def _score_se(
         "score the <condition>_enh dirs",
     ),
     device: str = typer.Option("auto", help="auto | cpu | cuda (with --model)"),
+    split: str = typer.Option(
+        None,
+        help="K/N: array job K of N; scores the part of each condition's sample it is dealt "
+        "(every N-th utterance from the K-th) into SPLIT_ROOT/<K>/scores.json",
+    ),
+    split_root: Path = typer.Option(None, help="where --split K/N writes its scores"),
+    from_splits: Path = typer.Option(
+        None,
+        help="score nothing: OUT.tsv/OUT.json from FROM_SPLITS/<k>/scores.json, the scores "
+        "of the --split jobs (the one job's rows)",
+    ),
 ) -> None:
     """SI-SDR / PESQ / STOI of noisy input and enhanced output against the clean twin."""
+    from trnet.console import console as Console
+    from trnet.data.splits import parse_split
+    from trnet.errors import TrnetError
     from trnet.se.enhance import enhanced_conditions
     from trnet.se.score import score_conditions, write_scores
+    from trnet.se.score_splits import merge_scores, score_part
 
+    if split is not None and from_splits is not None:
+        raise TrnetError("--split and --from-splits: one or the other (a job, or the merge)")
+    if split is not None and split_root is None:
+        raise TrnetError("--split: needs --split-root (where the split jobs write their scores)")
     if model:
+        if split is not None or from_splits is not None:
+            raise TrnetError("--split/--from-splits: not with --model (one job scores models)")
         from trnet.se.compare import score_models
 
         score_models(dump_root, conditions, model, out, max_utts, nj, seed, device)
@@ -47,8 +68,16 @@ def _score_se(
     out = out or Path("exp/se/scores")
     if not conditions:
         conditions = enhanced_conditions(dump_root)
-    rows = score_conditions(dump_root, conditions, max_utts, nj, seed)
-    write_scores(rows, out, {"dump_root": str(dump_root), "max_utts": max_utts, "seed": seed})
+    info = {"dump_root": str(dump_root), "max_utts": max_utts, "seed": seed}
+    if split is not None:
+        path, status = score_part(dump_root, conditions, info, parse_split(split), split_root, nj)
+        Console().print(f"{path}: {status}")
+        return
+    if from_splits is not None:
+        rows = merge_scores(dump_root, conditions, info, from_splits)
+    else:
+        rows = score_conditions(dump_root, conditions, max_utts, nj, seed)
+    write_scores(rows, out, info)
     _print_scores(rows, dump_root)
 
 

@@ -44,25 +44,69 @@ class FeatsWriter:
             )
         self.ark.add(utt, feats)
         self.num_frames[utt] = int(feats.shape[0])
-        x = feats.astype(np.float64)
-        if self.stats is None:
-            self.stats = np.zeros((2, feats.shape[1] + 1), dtype=np.float64)
-        self.stats[0, :-1] += x.sum(axis=0)
-        self.stats[0, -1] += x.shape[0]
-        self.stats[1, :-1] += (x**2).sum(axis=0)
+        self.stats = accumulate_cmvn(self.stats, feats)
 
     def close(self) -> None:
         """Finish the ark, then the tables, CMVN and (last) the marker."""
-        import kaldiio
-
         self.ark.close()
         write_kv(self.data_dir / "feats.scp", self.ark.scp)
         write_kv(self.data_dir / "utt2num_frames", self.num_frames)
         if self.stats is None:
             raise TrnetError(f"{self.data_dir}: no utterance to compute features for")
-        with atomic_write(self.data_dir / "cmvn.ark", "wb") as f:
-            kaldiio.save_ark(f, {"global": self.stats})
+        write_cmvn(self.data_dir, self.stats)
         finish(self.data_dir, self.marker, FEATS_RECORD)
+
+
+def accumulate_cmvn(stats: np.ndarray | None, feats: np.ndarray) -> np.ndarray:
+    """Kaldi's global CMVN stats (row 0: sums and the frame count, row 1: sums of squares)
+    with one utterance added, in float64. The sums depend on the order utterances are added
+    in: every writer adds them in Kaldi order, so one job and merged split jobs agree."""
+    x = feats.astype(np.float64)
+    if stats is None:
+        stats = np.zeros((2, feats.shape[1] + 1), dtype=np.float64)
+    stats[0, :-1] += x.sum(axis=0)
+    stats[0, -1] += x.shape[0]
+    stats[1, :-1] += (x**2).sum(axis=0)
+    return stats
+
+
+def write_cmvn(data_dir: Path, stats: np.ndarray) -> None:
+    """``data_dir/cmvn.ark``: the stats as one entry ``global``."""
+    import kaldiio
+
+    with atomic_write(Path(data_dir) / "cmvn.ark", "wb") as f:
+        kaldiio.save_ark(f, {"global": stats})
+
+
+def merge_features(out_dir: Path, parts: list[Path], utts: list[str], marker: dict) -> None:
+    """``out_dir``'s features assembled from the data dirs ``parts`` (array jobs' outputs):
+    ``feats.scp`` pointing into their arks, ``utt2num_frames``, ``cmvn.ark`` accumulated
+    again over ``utts`` in Kaldi order (one job's stats, byte for byte) and the marker."""
+    from trnet.data.datadir import kaldi_sorted
+    from trnet.kaldi_io import read_matrix
+
+    feats: dict[str, str] = {}
+    frames: dict[str, str] = {}
+    owner: dict[str, Path] = {}
+    for part in parts:
+        scp = read_kv(part / "feats.scp")
+        feats.update(scp)
+        frames.update(read_kv(part / "utt2num_frames"))
+        owner.update(dict.fromkeys(scp, part))
+    kept = kaldi_sorted(utts)
+    missing = [utt for utt in kept if utt not in feats or utt not in frames]
+    if missing:
+        raise TrnetError(f"{out_dir}: no features of {missing[0]!r} in the split outputs")
+    stats = None
+    for utt in kept:
+        x = read_matrix(owner[utt] / "feats.scp", utt, feats[utt], int(frames[utt]))
+        stats = accumulate_cmvn(stats, x)
+    if stats is None:
+        raise TrnetError(f"{out_dir}: no utterance to compute features for")
+    write_kv(out_dir / "feats.scp", {utt: feats[utt] for utt in kept})
+    write_kv(out_dir / "utt2num_frames", {utt: frames[utt] for utt in kept})
+    write_cmvn(out_dir, stats)
+    finish(out_dir, marker, FEATS_RECORD)
 
 
 def feats_marker(conf: FbankConfig, seed: int) -> dict:

@@ -78,13 +78,26 @@ def enhance_condition(
     seed: int = 0,
     device: torch.device | None = None,
     overwrite: bool = False,
+    split: tuple[int, int] | None = None,
 ) -> str:
-    """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``."""
+    """Write ``dst`` from ``src``; returns ``"skipped"`` or ``"written"``. With ``split``
+    (job K of N), only the utterances of the one job's batches that job K is dealt
+    (:func:`split_batches`; ``dst`` is then a part, see :mod:`trnet.se.enhance_splits`)."""
     with lock(dst):
         if claim(dst, settings, overwrite):
             return "skipped"
-        _enhance_into(src, dst, model, settings, batch_size, nj, dither, seed, device)
+        _enhance_into(src, dst, model, settings, batch_size, nj, dither, seed, device, split)
     return "written"
+
+
+def split_batches(data: DataDir, batch_size: int, split: tuple[int, int] | None) -> list[list[str]]:
+    """The one job's batches, or those job K of N is dealt (every N-th from the K-th): an
+    enhanced utterance depends on the batch it is padded into, so split jobs enhance exactly
+    the one job's batches."""
+    from trnet.data.splits import share
+
+    batches = list(_batches(data, batch_size))
+    return batches if split is None else share(batches, *split)
 
 
 def _enhance_into(
@@ -97,6 +110,7 @@ def _enhance_into(
     dither: float,
     seed: int,
     device: torch.device | None,
+    split: tuple[int, int] | None = None,
 ) -> None:
     from trnet.feats.extract import FEATS_MARKER, make_feats
     from trnet.kaldi_io import ArkWriter
@@ -105,7 +119,9 @@ def _enhance_into(
     data = DataDir.load(src)
     wav = data["wav.scp"]
     device = device or torch.device("cpu")
-    batches = [[(u, wav[u]) for u in utts] for utts in _batches(data, batch_size)]
+    batches = [[(u, wav[u]) for u in utts] for utts in split_batches(data, batch_size, split)]
+    if split is not None:
+        data = data.subset(u for utts in batches for u, _ in utts)
     jobs = nj if device.type == "cpu" else 1
     dst.mkdir(parents=True, exist_ok=True)
     (dst / FEATS_MARKER).unlink(missing_ok=True)  # features of older audio must not survive
@@ -162,9 +178,14 @@ def enhance_dump(
     seed: int = 0,
     device: str = "auto",
     overwrite: bool = False,
+    split: tuple[int, int] | None = None,
+    split_root: Path | None = None,
+    from_splits: Path | None = None,
 ) -> Iterator[tuple[Path, str]]:
     """``trnet enhance``: each condition of ``dump_root`` → ``<condition>_enh``; yields
-    ``(dir, "skipped" | "written")`` as each is done."""
+    ``(dir, "skipped" | "written")`` as each is done. With ``split`` (job K of N), job K's
+    part of each into ``split_root``; with ``from_splits``, each merged from the parts there
+    (:mod:`trnet.se.enhance_splits`)."""
     from trnet.devices import resolve_device
     from trnet.se.model import load_model, model_file
     from trnet.se.onnx_model import cpu_only
@@ -183,10 +204,45 @@ def enhance_dump(
     }
     for cond in find_conditions(dump_root, conditions):
         dst = confined(dump_root, enhanced(cond))
+        if split is not None or from_splits is not None:
+            yield _split_or_merge(
+                net, settings, dump_root / cond, dst, split, split_root, from_splits,
+                batch_size, nj, dither, seed, dev, overwrite,
+            )  # fmt: skip
+            continue
         status = enhance_condition(
             net, settings, dump_root / cond, dst, batch_size, nj, dither, seed, dev, overwrite
         )
         yield dst, status
+
+
+def _split_or_merge(
+    net: SpectralEnhancer,
+    settings: dict,
+    src: Path,
+    dst: Path,
+    split: tuple[int, int] | None,
+    split_root: Path | None,
+    from_splits: Path | None,
+    batch_size: int,
+    nj: int,
+    dither: float,
+    seed: int,
+    device: torch.device,
+    overwrite: bool,
+) -> tuple[Path, str]:
+    """One condition's array-job part (``split``), or its merge (``from_splits``)."""
+    from trnet.se.enhance_splits import enhance_part, merge_condition
+
+    if from_splits is not None:
+        status = merge_condition(
+            settings, src, dst, from_splits, batch_size, dither, seed, overwrite
+        )
+        return dst, status
+    return enhance_part(
+        net, settings, src, dst, split_root, split, batch_size, nj, dither, seed, device,
+        overwrite,
+    )  # fmt: skip
 
 
 def enhanced_conditions(dump_root: Path) -> list[str]:

@@ -53,7 +53,11 @@ def sample_utts(utts: list[str], max_utts: int, seed: int) -> list[str]:
     return [utts[i] for i in sorted(idx)]
 
 
-def condition_items(dump_root: Path, condition: str, max_utts: int, seed: int) -> list[tuple]:
+def condition_sample(
+    dump_root: Path, condition: str, max_utts: int, seed: int
+) -> list[tuple[str, tuple]]:
+    """The seeded sample of ``condition``: ``(utt, (noisy, enhanced, clean, gain))`` pairs,
+    in the order its scores are averaged in."""
     noisy = DataDir.load(dump_root / condition)
     enh_dir = dump_root / enhanced(condition)
     if not (enh_dir / ".done").is_file():
@@ -63,7 +67,8 @@ def condition_items(dump_root: Path, condition: str, max_utts: int, seed: int) -
     gains = noisy.tables.get("utt2gain", {})
     utts = sample_utts(noisy.utts, max_utts, seed)
     return [
-        (noisy["wav.scp"][u], enh["wav.scp"][u], clean[u], float(gains.get(u, 1.0))) for u in utts
+        (u, (noisy["wav.scp"][u], enh["wav.scp"][u], clean[u], float(gains.get(u, 1.0))))
+        for u in utts
     ]
 
 
@@ -86,7 +91,7 @@ def score_conditions(
     """One row per condition: mean in/out scores and their gain (out − in)."""
     rows = []
     for cond in conditions:
-        items = condition_items(dump_root, cond, max_utts, seed)
+        items = [item for _, item in condition_sample(dump_root, cond, max_utts, seed)]
         scores = list(ordered_map(_pair_scores, items, nj, desc=f"score {cond}"))
         rows.append(condition_row(cond, scores))
     return rows

@@ -48,7 +48,8 @@ se_compare=             # more SE model dirs (e.g. "exp/se_crn", another recipe'
 systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"  # what stages 4-6 train, decode and score
 folds="1 2"             # folds to train and test
 ensemble=               # models per fold (train.ensemble: seeds seed..seed+K-1, posteriors averaged); empty: each config's
-## Scale-out (stages 4-5; job backends: cmd.sh)
+## Scale-out (job backends: cmd.sh)
+split_jobs=0            # > 1: stages 2-3 run trnet mix, enhance and score-se as this many array jobs (train_cmd; empty: utils/run.pl), then merge them (--from-splits: one job's features, CMVN and scores); train-se stays one job
 ngpu=0                  # training processes per node: > 1 starts trnet train through torchrun (DDP; with --device cpu: gloo processes)
 num_nodes=1             # nodes per training job (torchrun rendezvous at --master_addr; cuda_cmd must be utils/slurm.pl)
 master_addr=            # host of the rendezvous when num_nodes > 1 (e.g. the first node of the allocation)
@@ -170,11 +171,28 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   # `trnet mix` mixes and extracts fbank in one pass: $dump/<condition>/ (wav + feats) for
   # clean and <noise-set>_<snr>: esc50_train (training noise), esc50_dev (dev), esc50
   # (matched test), musan (unmatched test). Complete conditions (.done) are skipped.
-  trnet mix "$data" "$dump" --noise esc50_train --snr "${snr_list[@]}" clean \
-    --noise-root data/noise --nj "$nj" --seed "$seed"
+  if [ "$split_jobs" -gt 1 ]; then
+    # `mix_conditions NAME OPTIONS...`: trnet mix on each split of $data as a job array (at
+    # most $nj at once; logs $splits/log/mix.NAME.<k>.log), each condition of a split in
+    # $splits/<k>/; then $dump/<condition> from them (its scp files point into $splits)
+    splits=$dump/split$split_jobs
+    utils/split_data.sh --per-utt "$data" "$split_jobs"
+    mix_conditions() {
+      local name=$1; shift
+      ${train_cmd:-utils/run.pl} --max-jobs-run "$nj" "JOB=1:$split_jobs" \
+        "$splits/log/mix.$name.JOB.log" trnet mix "$data/split${split_jobs}utt/JOB" \
+        "$splits/JOB" "$@" --noise-root data/noise --nj 1 --seed "$seed"
+      trnet mix "$data" "$dump" "$@" --noise-root data/noise --seed "$seed" --from-splits "$splits"
+    }
+  else
+    mix_conditions() {
+      shift
+      trnet mix "$data" "$dump" "$@" --noise-root data/noise --nj "$nj" --seed "$seed"
+    }
+  fi
+  mix_conditions esc50_train --noise esc50_train --snr "${snr_list[@]}" clean
   for noise in esc50_dev esc50 musan; do
-    trnet mix "$data" "$dump" --noise "$noise" --snr "${snr_list[@]}" \
-      --noise-root data/noise --nj "$nj" --seed "$seed"
+    mix_conditions "$noise" --noise "$noise" --snr "${snr_list[@]}"
   done
 fi
 
@@ -188,9 +206,28 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
   # every complete condition dir without _enh (complete _enh dirs are skipped); enhanced
   # audio and its fbank
-  trnet enhance "$dump" --model exp/se --nj "$nj" --seed "$seed" --device "$device"
-  [ -f exp/se/scores.json ] || trnet score-se "$dump" --out exp/se/scores --max-utts 20 \
-    --nj "$nj" --seed "$seed" --conditions "${test_conditions[@]}"
+  enhance=(trnet enhance "$dump" --model exp/se --seed "$seed" --device "$device")
+  score_se=(trnet score-se "$dump" --out exp/se/scores --max-utts 20 --seed "$seed")
+  if [ "$split_jobs" -gt 1 ]; then
+    # array jobs (at most $nj at once): job K enhances the one job's batches K, K+N, ...
+    # into $dump/split<N>enh/K/ and scores the sample's utterances K, K+N, ... into
+    # exp/se/split<N>/K/; then the merges write what one job writes
+    parts=$dump/split${split_jobs}enh
+    ${train_cmd:-utils/run.pl} --max-jobs-run "$nj" "JOB=1:$split_jobs" \
+      "$parts/log/enhance.JOB.log" "${enhance[@]}" --nj 1 --split "JOB/$split_jobs" \
+      --split-root "$parts"
+    "${enhance[@]}" --from-splits "$parts"
+    if [ ! -f exp/se/scores.json ]; then
+      parts=exp/se/split$split_jobs
+      ${train_cmd:-utils/run.pl} --max-jobs-run "$nj" "JOB=1:$split_jobs" \
+        "$parts/log/score_se.JOB.log" "${score_se[@]}" --nj 1 --split "JOB/$split_jobs" \
+        --split-root "$parts" --conditions "${test_conditions[@]}"
+      "${score_se[@]}" --from-splits "$parts" --conditions "${test_conditions[@]}"
+    fi
+  else
+    "${enhance[@]}" --nj "$nj"
+    [ -f exp/se/scores.json ] || "${score_se[@]}" --nj "$nj" --conditions "${test_conditions[@]}"
+  fi
   if [ -n "$se_compare" ]; then  # the same seeded sample through each front end, side by side
     models=(--model exp/se)
     for dir in $se_compare; do
