@@ -4,8 +4,9 @@ The enhanced dir keeps the utterance ids and every label table of its source (ut
 utt2snr, utt2noise, utt2clean, utt2gain...), gets a new ``wav.scp`` (one kaldiio ark of
 int16 wav entries, as the mixer writes) and fbank features (:func:`make_feats`, ``nj``
 workers). On CPU, length-sorted batches are enhanced by ``nj`` worker processes of one
-thread each; on a GPU, in this process. ``.done`` (the settings, as JSON) is written last;
-a complete dir is skipped.
+thread each; on a GPU, in this process. ``.done`` (the settings, as JSON: the model's
+sha256 and the source condition's digest among them) is written last; a complete dir with
+the same settings is skipped.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig
 from trnet.models.stft import SpectralEnhancer
-from trnet.stage import claim, finish, lock
+from trnet.stage import claim, finish, input_digest, lock
 
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
 """Tables of the source that describe its audio/features, not the utterance."""
@@ -182,10 +183,20 @@ def enhance_dump(
     }
     for cond in find_conditions(dump_root, conditions):
         dst = dump_root / enhanced(cond)
+        signature = {**settings, "source": source_digest(dump_root / cond)}
         status = enhance_condition(
-            net, settings, dump_root / cond, dst, batch_size, nj, dither, seed, dev, overwrite
+            net, signature, dump_root / cond, dst, batch_size, nj, dither, seed, dev, overwrite
         )
         yield dst, status
+
+
+def source_digest(src: Path) -> str | None:
+    """What an enhanced dir's signature records of its source condition: the records of the
+    stage that made it (:func:`trnet.stage.input_digest`; a condition re-mixed with another
+    seed or noise is enhanced again), not its features (enhancing reads the audio)."""
+    from trnet.feats.extract import FEATS_MARKER
+
+    return input_digest(src, skip=(FEATS_MARKER,))
 
 
 def enhanced_conditions(dump_root: Path) -> list[str]:
