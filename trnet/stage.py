@@ -248,24 +248,26 @@ def refusal(dest: Path, detail: str = "") -> TrnetError:
 
 def changes(previous: object, signature: dict, most: int = 4) -> str:
     """What differs between the signature a dir records and the one wanted, in words: the
-    keys whose values differ (of a mapping value, such as a stage's inputs, its keys too),
-    or that the dir is signed by another version of trnet, or not at all."""
+    keys whose values differ, down to the innermost (``config optim lr``, ``inputs dump
+    esc50_train_0``), or that the dir is signed by another version of trnet, or not at all."""
     if previous is None:
         return "it records no signature (made by hand, or by an older trnet)"
     if not isinstance(previous, dict) or previous.keys() != signature.keys():
         return "it was signed by another version of trnet"
-    found: list[str] = []
-    for key in sorted(signature):
-        old, new = previous[key], signature[key]
-        if old == new:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            subs = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-            found += [f"{key} {sub}" for sub in subs]
-        else:
-            found.append(str(key))
+    found = _differing(previous, signature)
     shown = ", ".join(found[:most]) + (", ..." if len(found) > most else "")
     return f"changed: {shown}"
+
+
+def _differing(old: object, new: object, where: str = "") -> list[str]:
+    if old == new:
+        return []
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [where]
+    found: list[str] = []
+    for key in sorted(old.keys() | new.keys(), key=str):
+        found += _differing(old.get(key), new.get(key), f"{where} {key}".strip())
+    return found
 
 
 @dataclass(frozen=True)
