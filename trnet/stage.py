@@ -9,8 +9,13 @@ compares it with the one the dir records:
 - otherwise (new dir, or a killed run of the same job): the done file is removed and the
   stage runs; :func:`finish` writes the done file last.
 
-Stages keep their own record layout (:class:`Record`): prep and folds sign the dir in a
-separate file when they start; mix, enhance and feats keep the signature in the done file.
+Stages keep their own record layout (:class:`Record`): prep, folds and the trainings sign
+the dir in a separate file when they start; mix, enhance, feats and decode keep the
+signature in the done file. A signature records each dir the stage reads by
+:func:`input_digest`: the records of the stage that made it (which hold *its* inputs'
+digests, a chain), or the contents of a dir no stage made; so a re-mixed condition, a
+retrained model or another source reaches every stage downstream without reading audio.
+A refusal names what changed (:func:`changes`).
 
 :func:`lock` keeps a second run off a dir while one writes it (``<dir>/.lock``: pid, host,
 start time, made atomically); every stage that writes a dir holds it around its claim and
