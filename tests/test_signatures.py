@@ -227,6 +227,8 @@ def test_svm_after_its_condition_was_remixed_is_refused_then_redone(sources, tmp
     raw = {"system": "baseline_egemaps", "model": {"kind": "egemaps_svm", "c_grid": [1.0]}}
     cfg = svm_config_from_dict({**raw, "data": {"snrs": [10]}})
     train_svm_fold(cfg, 1, sources["folds"], dump, exp_fold)
+    test_dir, out = sources["folds"] / "fold1" / "test", tmp_path / "decode"
+    (dest,) = decode(exp_fold, dump, test_dir, ["clean"], out)
     stamp = mtimes(exp_fold / "train.log")
     train_svm_fold(cfg, 1, sources["folds"], dump, exp_fold)  # unchanged: kept
     assert "already trained" in capsys.readouterr().out
@@ -238,3 +240,7 @@ def test_svm_after_its_condition_was_remixed_is_refused_then_redone(sources, tmp
     assert mtimes(exp_fold / "train.log") == stamp
     train_svm_fold(cfg, 1, sources["folds"], dump, exp_fold, overwrite=True)
     assert mtimes(exp_fold / "train.log") != stamp
+    # the decode made by the old fit is not kept as complete
+    with pytest.raises(TrnetError, match=f"clean/fold1: {REFUSED}model_sha256$"):
+        decode(exp_fold, dump, test_dir, ["clean"], out)
+    assert decode(exp_fold, dump, test_dir, ["clean"], out, overwrite=True) == [dest]

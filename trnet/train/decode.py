@@ -23,7 +23,7 @@ from trnet.contract import CLASSES, CorpusInfo, is_noise_generated, parse_condit
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256, write_kv
-from trnet.stage import DONE, claim, finish, lock
+from trnet.stage import claim, finish, lock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -172,11 +172,14 @@ def _decode_svm(
     functionals) by its dump dir's."""
     from trnet.classic.svm import decode_svm
     from trnet.stage import SIGNATURE_RECORD, input_digest
+    from trnet.train.ensemble import read_done
 
+    read_done(exp_fold)  # a training not finished is a one-line error
     signed = SIGNATURE_RECORD.read(exp_fold)
-    if not (exp_fold / DONE).is_file() or not isinstance(signed, dict) or "fold" not in signed:
+    if not isinstance(signed, dict) or "fold" not in signed:
         raise TrnetError(
-            f"{exp_fold}: training not finished, or by an older trnet (no {SIGNATURE_RECORD.file})"
+            f"{exp_fold}: trained by an older trnet (no {SIGNATURE_RECORD.file}); "
+            "retrain it (trnet train --overwrite)"
         )
     model = input_digest(exp_fold) or ""
     test, labels, _ = load_test(test_dir, conditions)
