@@ -225,7 +225,8 @@ def test_second_run_skips_complete_conditions(mixed):
     assert other.exit_code == 1
     assert (
         str(other.exception)
-        == f"{root / 'dump' / 'noise_20'}: exists with other settings; use --overwrite"
+        == f"{root / 'dump' / 'noise_20'}: exists with other settings; use --overwrite; "
+        "changed: seed"
     )
     assert ark.stat().st_mtime_ns == before
 

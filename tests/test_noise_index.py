@@ -164,6 +164,22 @@ def test_cli_prints_table_and_reindex_replaces_old_sets(esc50, musan, tmp_path):
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
+def test_a_reindex_of_the_same_corpora_leaves_every_set_untouched(esc50, musan, tmp_path):
+    """The recipe's stage 1 indexes on every run: the same corpora keep the sets as they
+    are (and so what was mixed from them); a corpus that changed replaces its set."""
+    out = tmp_path / "noise"
+    build_noise_index(out, esc50=esc50, musan=musan)
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    stamps = [p.stat().st_mtime_ns for p in files]
+    build_noise_index(out, esc50=esc50, musan=musan)
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == files
+    assert [p.stat().st_mtime_ns for p in files] == stamps
+    write_wav(musan / "noise" / "sound-bible" / "noise-sound-bible-0000.wav", 0.4)
+    build_noise_index(out, esc50=esc50, musan=musan)
+    assert "noise-sound-bible-0000 0.400" in (out / "musan" / "utt2dur").read_text()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
 def test_sets_of_a_generated_corpus_say_so_and_mixing_reads_it(esc50, musan, tmp_path):
     """``trnet make-corpus`` writes TRNET_GENERATED beside ESC-50-master/ and musan/: the
     sets indexed from there are generated; without the marker they are real, as before."""

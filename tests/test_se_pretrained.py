@@ -137,7 +137,7 @@ def test_train_se_writes_a_package_and_enhance_uses_it(tmp_path, enhancer):
     assert desc["version"] == "0.2.3" and "CC-BY-4.0" in desc["licence"]
     assert (out / ".done").is_file() and model_file(out) == package
     assert train_se(conf, "unused", "unused", out) == package  # done: unchanged
-    with pytest.raises(TrnetError, match="another SE model"):
+    with pytest.raises(TrnetError, match="exists with other settings; use --overwrite"):
         write_package(resolve_config({"model": "nsnet2", "model_conf": {"min_gain_db": -20}}), out)
 
     model, loaded = load_model(out)

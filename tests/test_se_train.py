@@ -133,12 +133,24 @@ def test_pairs_are_reproducible_and_at_the_drawn_snr(sources):
     assert not np.array_equal(maker.batch(3, 1, 3, 3)[0], noisy)
 
 
-def test_resume_continues_to_the_same_result(sources, tmp_path):
+def test_resume_continues_to_the_same_result(sources, tmp_path, monkeypatch):
+    import trnet.se.train as se_train
+
     full = tmp_path / "full"
     run(sources, full)
     part = tmp_path / "part"
-    run(sources, part, conf={**TINY, "train": {**TINY["train"], "epochs": 1}})
-    (part / ".done").unlink()
+    append_log = se_train._append_log
+
+    def killed_after_epoch_1(path: Path, row: dict) -> None:  # Ctrl-C once epoch 1 is saved
+        append_log(path, row)
+        if row["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(se_train, "_append_log", killed_after_epoch_1)
+        with pytest.raises(KeyboardInterrupt):
+            run(sources, part)
+    assert not (part / ".done").exists() and (part / "checkpoints" / "epoch1.pt").is_file()
     with pytest.raises(TrnetError, match="--resume"):
         run(sources, part)
     run(sources, part, resume=True)

@@ -12,8 +12,13 @@ compares it with the one the dir records:
 - otherwise (new dir, or a killed run of the same job): the done file is removed and the
   stage runs; :func:`finish` writes the done file last.
 
-Stages keep their own record layout (:class:`Record`): prep and folds sign the dir in a
-separate file when they start; mix, enhance and feats keep the signature in the done file.
+Stages keep their own record layout (:class:`Record`): prep, folds and the trainings sign
+the dir in a separate file when they start; mix, enhance, feats and decode keep the
+signature in the done file. A signature records each dir the stage reads by
+:func:`input_digest`: the records of the stage that made it (which hold *its* inputs'
+digests, a chain), or the contents of a dir no stage made; so a re-mixed condition, a
+retrained model or another source reaches every stage downstream without reading audio.
+A refusal names what changed (:func:`changes`).
 
 :func:`lock` keeps a second run off a dir while one writes it (``<dir>/.lock``: pid, host,
 start time, made atomically); every stage that writes a dir holds it around its claim and
@@ -31,7 +36,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,23 +247,80 @@ def check_replaceable(dest: Path, ours: Callable[[Path], bool] | None, what: str
         )
 
 
-def dir_digest(path: Path, recursive: bool = False) -> str:
-    """sha256 of the names and contents of ``path``'s files (dot files left out; sub-dirs
-    too unless ``recursive``): a signature's record of a data dir or noise set it reads."""
+def dir_digest(path: Path, recursive: bool = False, skip: Collection[str] = ()) -> str:
+    """sha256 of the names and contents of ``path``'s files (dot files and the names in
+    ``skip`` left out; sub-dirs too unless ``recursive``): a signature's record of a data
+    dir or noise set it reads."""
     path = Path(path)
     digest = hashlib.sha256()
     files = path.rglob("*") if recursive else path.iterdir()
     for file in sorted(p for p in files if p.is_file()):
         rel = file.relative_to(path)
-        if any(part.startswith(".") for part in rel.parts):
+        if any(part.startswith(".") for part in rel.parts) or rel.as_posix() in skip:
             continue
         digest.update(rel.as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def refusal(dest: Path) -> TrnetError:
-    """The one message of every stage that finds its output dir made otherwise."""
-    return TrnetError(f"{dest}: exists with other settings; {overwrite_hint()}")
+def is_record(name: str) -> bool:
+    """Whether a dir's top-level file ``name`` is one of its stages' records: the done file,
+    ``.<what>.done`` (``.feats.done``) or ``.<what>.json`` (``.signature.json``); locks,
+    temporary files and caches are not."""
+    return name == DONE or (name.startswith(".") and name.endswith((".done", ".json")))
+
+
+def input_digest(path: Path, skip: Collection[str] = ()) -> str | None:
+    """What a signature records of a dir its stage reads (None: missing).
+
+    A dir a stage made (its done file is there) by its records (:func:`is_record`): they
+    hold that stage's signature, which holds the digests of *its* inputs, so the digest
+    covers the whole chain (a condition re-mixed with another seed, features made with
+    other settings, a retrained model) without reading audio or arks. Any other dir (a
+    user's data dir, a noise set, a fold's lists) by its contents (:func:`dir_digest`).
+    The names in ``skip`` are left out: what the reading stage does not read (the feature
+    marker, for a stage that reads the audio) or itself adds there (a cache).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    if not (path / DONE).is_file():
+        return dir_digest(path, skip=skip)
+    digest = hashlib.sha256()
+    records = (p for p in path.iterdir() if is_record(p.name) and p.name not in skip)
+    for file in sorted(p for p in records if p.is_file()):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def refusal(dest: Path, detail: str = "") -> TrnetError:
+    """The one message of every stage that finds its output dir made otherwise (``detail``:
+    what differs, :func:`changes`)."""
+    tail = f"; {detail}" if detail else ""
+    return TrnetError(f"{dest}: exists with other settings; {overwrite_hint()}{tail}")
+
+
+def changes(previous: object, signature: dict, most: int = 4) -> str:
+    """What differs between the signature a dir records and the one wanted, in words: the
+    keys whose values differ, down to the innermost (``config optim lr``, ``inputs dump
+    esc50_train_0``), or that the dir is signed by another version of trnet, or not at all."""
+    if previous is None:
+        return "it records no signature (made by hand, or by an older trnet)"
+    if not isinstance(previous, dict) or previous.keys() != signature.keys():
+        return "it was signed by another version of trnet"
+    found = _differing(previous, signature)
+    shown = ", ".join(found[:most]) + (", ..." if len(found) > most else "")
+    return f"changed: {shown}"
+
+
+def _differing(old: object, new: object, where: str = "") -> list[str]:
+    if old == new:
+        return []
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [where]
+    found: list[str] = []
+    for key in sorted(old.keys() | new.keys(), key=str):
+        found += _differing(old.get(key), new.get(key), f"{where} {key}".strip())
+    return found
 
 
 @dataclass(frozen=True)
@@ -314,7 +376,10 @@ class Record:
 
 
 DONE_RECORD = Record()
-"""The signature is the done file's json (mix, enhance)."""
+"""The signature is the done file's json (mix, enhance, decode)."""
+SIGNATURE_RECORD = Record(file=".signature.json", done=DONE, indent=1, newline=True)
+"""The signature in ``.signature.json``, written when the stage starts; the done file (the
+stage's own summary: best epoch, dev UAR...) last (training: SER, SE, SVM)."""
 
 
 def claim(
@@ -341,7 +406,7 @@ def claim(
     else:
         foreign = previous is None and record.signs_at_start and _has_content(dest)
     if foreign and not overwrite:
-        raise refusal(dest)
+        raise refusal(dest, changes(previous, signature))
     if clear is not None and _has_content(dest):
         # never /, $HOME or the cwd; and clear_all, which empties the dir, only a dir of
         # this stage (a stage's own clear removes only its own outputs, as prep's does)

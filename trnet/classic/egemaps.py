@@ -22,6 +22,13 @@ N_FUNCTIONALS = 88
 CACHE = "egemaps"
 
 
+def drop_cache(cond_dir: str | Path) -> None:
+    """Remove a condition's cached functionals: its audio is being written again (mix or
+    enhance), and functionals of the old audio must not survive a re-mix."""
+    for name in (f"{CACHE}.ark", f"{CACHE}.scp"):
+        (Path(cond_dir) / name).unlink(missing_ok=True)
+
+
 def _smile():  # noqa: ANN202 (opensmile.Smile; imported lazily, an optional dependency)
     try:
         import opensmile

@@ -183,17 +183,51 @@ def _decision_values(model: Any, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def svm_signature(cfg: SvmConfig, fold: int, data_root: Path, dump: Path) -> dict:
+    """What decides an SVM fold (:func:`trnet.train.trainer.fold_signature`): the config,
+    the fold's lists and the audio of every condition read (checked first: a fold is never
+    signed with an input that is not there yet)."""
+    import dataclasses
+
+    from trnet.train.data import dump_digests
+    from trnet.train.trainer import fold_signature, load_fold
+
+    load_fold(data_root, fold)
+    conditions = sorted({*cfg.train_conditions(), *cfg.dev_conditions()})
+    for condition in conditions:
+        wav_scp = dump / condition / "wav.scp"
+        if not wav_scp.is_file():
+            raise TrnetError(f"{wav_scp}: audio table not found (condition {condition!r})")
+    inputs = {"dump": dump_digests(dump, conditions)}
+    return fold_signature(dataclasses.asdict(cfg), fold, data_root, dump, inputs)
+
+
 def train_svm_fold(
-    cfg: SvmConfig, fold: int, data_root: str | Path, dump: str | Path, out: str | Path
+    cfg: SvmConfig,
+    fold: int,
+    data_root: str | Path,
+    dump: str | Path,
+    out: str | Path,
+    overwrite: bool = False,
 ) -> Path:
-    """Choose C on dev UAR, fit on the training set; skipped when ``out/.done`` exists."""
+    """Choose C on dev UAR, fit on the training set; skipped when ``out`` holds the fold
+    trained with the same signature (:func:`svm_signature`), refused when it holds another
+    unless ``overwrite``, as every stage does (:mod:`trnet.stage`)."""
+    from trnet.stage import SIGNATURE_RECORD, claim, clear_all, lock
+
+    out, dump = Path(out), Path(dump)
+    signature = svm_signature(cfg, fold, Path(data_root), dump)
+    with lock(out):
+        if claim(out, signature, overwrite, SIGNATURE_RECORD, clear_all if overwrite else None):
+            print(f"{out}: already trained with these settings and inputs, skipping")
+            return out
+        return _train_svm_fold(cfg, fold, Path(data_root), dump, out)
+
+
+def _train_svm_fold(cfg: SvmConfig, fold: int, data_root: Path, dump: Path, out: Path) -> Path:
     from trnet.scoring.metrics import CLASSES, uar
     from trnet.train.trainer import load_fold
 
-    out, dump = Path(out), Path(dump)
-    if (out / ".done").is_file():
-        print(f"{out}: already trained (.done), skipping")
-        return out
     data = load_fold(Path(data_root), fold)
     train = [(u, c) for c in cfg.train_conditions() for u in data.train]
     dev = [(u, c) for c in cfg.dev_conditions() for u in data.dev]

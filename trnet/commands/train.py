@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 svm.train.seed = seed
             if snrs is not None and svm.data.snrs:
                 svm.data.snrs = parse_snr_list(snrs)
-            train_svm_fold(svm, fold, data_root, dump, out)
+            train_svm_fold(svm, fold, data_root, dump, out, overwrite=overwrite)
             return
         cfg = load_config(config)
         if seed is not None:

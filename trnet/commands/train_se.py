@@ -25,16 +25,22 @@ def _train_se(
     out: Path = typer.Option(Path("exp/se"), help="output dir (best.pt, checkpoints/, train.log)"),
     resume: bool = typer.Option(False, help="continue from the last checkpoint in OUT"),
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    overwrite: bool = typer.Option(
+        False, help="replace an OUT trained with another config, lr, seed, speech or noise"
+    ),
 ) -> None:
-    """Train the SE model on (noisy, clean) pairs made on the fly; skip if OUT/.done exists."""
+    """Train the SE model on (noisy, clean) pairs made on the fly; skips an OUT trained with
+    these settings and inputs, refuses one trained with others (unless --overwrite)."""
     from rich.console import Console
 
     from trnet.se.config import load_config
     from trnet.se.train import train_se
 
-    done = (out / ".done").is_file()
-    best = train_se(load_config(config), speech, noise, out, dev_noise, noise_root, resume, device)
-    Console().print(f"SE model: {best}" + (" (already trained)" if done else ""))
+    conf = load_config(config)
+    best = train_se(
+        conf, speech, noise, out, dev_noise, noise_root, resume, device, overwrite=overwrite
+    )
+    Console().print(f"SE model: {best}")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import encode, read_audio, to_int16
+from trnet.classic.egemaps import drop_cache
 from trnet.contract import (
     CLEAN,
     SAMPLE_RATE,
@@ -225,6 +226,7 @@ def _run_condition(
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / ".feats.done").unlink(missing_ok=True)
+    drop_cache(out_dir)  # functionals of the audio written before
     audio = AudioWriter(out_dir, opts.fmt)
     feats = FeatsWriter(out_dir, feats_marker(opts.fbank, opts.seed)) if opts.feats else None
     tables: dict[str, dict[str, str]] = {"utt2snr": {}, "utt2noise": {}, "utt2gain": {}}

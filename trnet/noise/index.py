@@ -186,7 +186,9 @@ def _musan_labels(annotations: Path, part: str) -> dict[str, str]:
 
 
 def write_noise_set(clips: list[Clip], dest: str | os.PathLike, generated: bool = False) -> None:
-    """Write one noise set as a data dir; the old one is replaced only once it is complete.
+    """Write one noise set as a data dir; the old one is replaced only once it is complete,
+    and only when it differs: a rerun from the same corpora (every run of the recipe's
+    stage 1) leaves the set untouched.
 
     ``noise.json`` is written for a generated set only, so a real set's files (and the
     digest mixing records of them) stay as they were."""
@@ -206,12 +208,25 @@ def write_noise_set(clips: list[Clip], dest: str | os.PathLike, generated: bool 
     DataDir(tables=tables).write(tmp)
     if generated:
         (tmp / NOISE_JSON).write_text(json.dumps({"generated": True}) + "\n")
+    if _same_files(tmp, dest):
+        shutil.rmtree(tmp)
+        return
     old = dest.with_name(f".{dest.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if dest.exists():
         os.replace(dest, old)
     os.replace(tmp, dest)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _same_files(new: Path, old: Path) -> bool:
+    """Whether dir ``old`` holds exactly the files of ``new``, byte for byte."""
+    if not old.is_dir():
+        return False
+    names = sorted(p.name for p in new.iterdir())
+    if names != sorted(p.name for p in old.iterdir()):
+        return False
+    return all((new / n).read_bytes() == (old / n).read_bytes() for n in names)
 
 
 def build_noise_index(

@@ -4,8 +4,9 @@ The enhanced dir keeps the utterance ids and every label table of its source (ut
 utt2snr, utt2noise, utt2clean, utt2gain...), gets a new ``wav.scp`` (one kaldiio ark of
 int16 wav entries, as the mixer writes) and fbank features (:func:`make_feats`, ``nj``
 workers). On CPU, length-sorted batches are enhanced by ``nj`` worker processes of one
-thread each; on a GPU, in this process. ``.done`` (the settings, as JSON) is written last;
-a complete dir is skipped.
+thread each; on a GPU, in this process. ``.done`` (the settings, as JSON: the model's
+sha256 and the source condition's digest among them) is written last; a complete dir with
+the same settings is skipped.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from trnet.data.datadir import DataDir, check_id, confined
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig
 from trnet.models.stft import SpectralEnhancer
-from trnet.stage import claim, finish, lock
+from trnet.stage import claim, finish, input_digest, lock
 
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
 """Tables of the source that describe its audio/features, not the utterance."""
@@ -112,6 +113,7 @@ def _enhance_into(
     device: torch.device | None,
     split: tuple[int, int] | None = None,
 ) -> None:
+    from trnet.classic.egemaps import drop_cache
     from trnet.feats.extract import FEATS_MARKER, make_feats
     from trnet.kaldi_io import ArkWriter
     from trnet.parallel import ordered_map
@@ -125,6 +127,7 @@ def _enhance_into(
     jobs = nj if device.type == "cpu" else 1
     dst.mkdir(parents=True, exist_ok=True)
     (dst / FEATS_MARKER).unlink(missing_ok=True)  # features of older audio must not survive
+    drop_cache(dst)  # nor their eGeMAPS functionals
     audio = ArkWriter(dst / "wav.ark")
     try:
         for results in ordered_map(
@@ -204,14 +207,15 @@ def enhance_dump(
     }
     for cond in find_conditions(dump_root, conditions):
         dst = confined(dump_root, enhanced(cond))
+        signature = {**settings, "source": source_digest(dump_root / cond)}
         if split is not None or from_splits is not None:
             yield _split_or_merge(
-                net, settings, dump_root / cond, dst, split, split_root, from_splits,
+                net, signature, dump_root / cond, dst, split, split_root, from_splits,
                 batch_size, nj, dither, seed, dev, overwrite,
             )  # fmt: skip
             continue
         status = enhance_condition(
-            net, settings, dump_root / cond, dst, batch_size, nj, dither, seed, dev, overwrite
+            net, signature, dump_root / cond, dst, batch_size, nj, dither, seed, dev, overwrite
         )
         yield dst, status
 
@@ -243,6 +247,15 @@ def _split_or_merge(
         net, settings, src, dst, split_root, split, batch_size, nj, dither, seed, device,
         overwrite,
     )  # fmt: skip
+
+
+def source_digest(src: Path) -> str | None:
+    """What an enhanced dir's signature records of its source condition: the records of the
+    stage that made it (:func:`trnet.stage.input_digest`; a condition re-mixed with another
+    seed or noise is enhanced again), not its features (enhancing reads the audio)."""
+    from trnet.feats.extract import FEATS_MARKER
+
+    return input_digest(src, skip=(FEATS_MARKER,))
 
 
 def enhanced_conditions(dump_root: Path) -> list[str]:

@@ -2,9 +2,10 @@
 
 ``trnet train-se`` with such a config trains nothing: it writes ``OUT/pretrained.json``
 (what the model is: name, package and version, licence, the ONNX file and its sha256, the
-enhancer settings), ``OUT/config.yaml`` and ``OUT/.done``. :func:`load_package` rebuilds
-the enhancer from it and refuses an ONNX file whose sha256 has changed since, so an
-``exp/se`` dir always names exactly the weights that enhanced its audio.
+enhancer settings), ``OUT/config.yaml``, ``OUT/.signature.json`` and ``OUT/.done``.
+:func:`load_package` rebuilds the enhancer from it and refuses an ONNX file whose sha256
+has changed since, so an ``exp/se`` dir always names exactly the weights that enhanced
+its audio.
 
 Config layout::
 
@@ -90,21 +91,23 @@ def describe(conf: dict) -> dict:
     }
 
 
-def write_package(conf: dict, out: str | os.PathLike) -> Path:
-    """Write ``out/`` for a pretrained model (no training); returns ``out/pretrained.json``."""
+def write_package(conf: dict, out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write ``out/`` for a pretrained model (no training); returns ``out/pretrained.json``.
+
+    Signed as every stage (:mod:`trnet.stage`) by the config and the ONNX file's sha256: a
+    package of the same model is kept, a dir holding another (or a trained model) refused
+    unless ``overwrite``."""
     import yaml
+
+    from trnet.stage import FORMAT_VERSION, SIGNATURE_RECORD, claim, clear_all
 
     out = Path(out)
     package = out / PACKAGE_FILE
     desc = describe(conf)
-    if (out / ".done").is_file():
-        old = _read_package(package) if package.is_file() else None
-        if old is None or old["config"] != conf or old["sha256"] != desc["sha256"]:
-            raise TrnetError(f"{out}: holds another SE model; remove it or choose another --out")
+    signature = {"format_version": FORMAT_VERSION, "config": conf, "sha256": desc["sha256"]}
+    if claim(out, signature, overwrite, SIGNATURE_RECORD, clear_all if overwrite else None):
+        print(f"{out}: already written with these settings, skipping")
         return package
-    if (out / "best.pt").is_file() or (out / "checkpoints").is_dir():
-        raise TrnetError(f"{out}: holds a trained SE model; remove it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "config.yaml") as f:
         f.write(yaml.safe_dump(conf, sort_keys=False))
     with atomic_write(package) as f:

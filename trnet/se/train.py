@@ -2,7 +2,10 @@
 
 ``out/`` receives ``config.yaml`` (resolved), ``checkpoints/epoch<N>.pt`` (model,
 optimiser, history; atomic), ``train.log``, ``best.pt`` (lowest dev loss, loadable with
-:func:`trnet.se.model.load_model`) and ``.done`` last.
+:func:`trnet.se.model.load_model`) and ``.done`` last. ``.signature.json`` (the config and
+the speech and noise sources by path and content, :func:`se_signature`) is written when
+it starts: a finished dir with the same signature is kept, one with another is refused
+unless ``overwrite`` (:mod:`trnet.stage`).
 """
 
 from __future__ import annotations
@@ -18,11 +21,18 @@ import torch
 from trnet import checkpoint
 from trnet.devices import resolve_device
 from trnet.errors import TrnetError
-from trnet.io import atomic_write
+from trnet.io import atomic_write, file_sha256
 from trnet.models.stft import SpectralEnhancer, magnitude
 from trnet.se.model import build_model, save_model
 from trnet.se.pairs import ClipPool, PairMaker, resolve_source, segment_samples, split_dev_ids
-from trnet.stage import lock
+from trnet.stage import (
+    FORMAT_VERSION,
+    SIGNATURE_RECORD,
+    claim,
+    clear_all,
+    input_digest,
+    lock,
+)
 
 
 def si_sdr_torch(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -90,6 +100,7 @@ def train_se(
     resume: bool = False,
     device: str = "auto",
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Train (or resume) the SE model of a resolved ``conf``; returns ``out/best.pt`` (a
     pretrained model is not trained: returns its package, ``out/pretrained.json``)."""
@@ -98,39 +109,55 @@ def train_se(
     out = Path(out)
     with lock(out):
         if conf["model"] in PRETRAINED:  # frozen: write the package that names the weights
-            return write_package(conf, out)
-        return _train_se(conf, speech, noise, out, dev_noise, noise_root, resume, device, progress)
+            return write_package(conf, out, overwrite)
+        sources = {
+            "speech": resolve_source(speech, noise_root),
+            "noise": resolve_source(noise, noise_root),
+            "dev_noise": resolve_source(dev_noise, noise_root),
+        }
+        signature = se_signature(conf, sources)
+        if claim(out, signature, overwrite, SIGNATURE_RECORD, clear_all if overwrite else None):
+            print(f"{out}: already trained with these settings and inputs, skipping")
+            return out / "best.pt"
+        return _train_se(conf, sources, out, resume, device, progress)
+
+
+def se_signature(conf: dict, sources: dict[str, Path]) -> dict:
+    """What decides an SE training: the resolved config (seed, lr... and the content of an
+    ``init_checkpoint``), the speech, noise and dev-noise dirs by path and content."""
+    init = conf.get("init_checkpoint")
+    return {
+        "format_version": FORMAT_VERSION,
+        "config": conf,
+        "init_sha256": file_sha256(init) if init and Path(init).is_file() else None,
+        "sources": {role: str(path.resolve()) for role, path in sources.items()},
+        "inputs": {role: input_digest(path) for role, path in sources.items()},
+    }
 
 
 def _train_se(
     conf: dict,
-    speech: str,
-    noise: str,
+    sources: dict[str, Path],
     out: Path,
-    dev_noise: str,
-    noise_root: str | os.PathLike,
     resume: bool,
     device: str,
     progress: bool,
 ) -> Path:
     from tqdm import tqdm
 
-    if (out / ".done").is_file():
-        return out / "best.pt"
     ckpt_dir = out / "checkpoints"
     latest = _latest_checkpoint(ckpt_dir)
     if latest is not None and not resume:
         raise TrnetError(f"{ckpt_dir}: checkpoints exist; pass --resume to continue them")
     tc, weights = conf["train"], conf["loss"]
     dev = resolve_device(device)
-    speech_dir = resolve_source(speech, noise_root)
+    speech_dir, noise_dir = sources["speech"], sources["noise"]
     train_ids, dev_ids = split_dev_ids(speech_dir)
     segment = segment_samples(tc["segment_s"])
     snr = (float(tc["snr_range"][0]), float(tc["snr_range"][1]))
-    noise_dir = resolve_source(noise, noise_root)
     maker = PairMaker(ClipPool(speech_dir, train_ids), ClipPool(noise_dir), segment, snr)
     dev_maker = PairMaker(
-        ClipPool(speech_dir, dev_ids), ClipPool(resolve_source(dev_noise, noise_root)), segment, snr
+        ClipPool(speech_dir, dev_ids), ClipPool(sources["dev_noise"]), segment, snr
     )
     dev_set = DevSet(dev_maker, tc["dev_size"], tc["seed"], tc["batch_size"])
 

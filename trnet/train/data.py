@@ -24,6 +24,7 @@ from trnet.contract import CLASSES, enhanced
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import read_kv
+from trnet.stage import input_digest
 from trnet.train.config import DataConfig
 
 DEV_SEED = 20240419
@@ -160,6 +161,16 @@ class FeatureStore:
             raise TrnetError(
                 f"{what}: features missing before {before}:\n  " + "\n  ".join(problems)
             )
+
+
+def dump_digests(dump: str | Path, conditions: Iterable[str]) -> dict[str, str | None]:
+    """Condition → :func:`trnet.stage.input_digest` of ``dump/<condition>``: what the
+    signature of a stage that reads those features (training, decoding) records of them.
+    The eGeMAPS cache that the reader itself adds there is left out."""
+    from trnet.classic.egemaps import CACHE
+
+    skip = (f"{CACHE}.ark", f"{CACHE}.scp")
+    return {c: input_digest(Path(dump) / c, skip) for c in sorted(set(conditions))}
 
 
 def load_labels(datadir: DataDir) -> dict[str, int]:

@@ -87,10 +87,10 @@ def decode(
     from trnet.train.ensemble import check_members, fold_models
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
-    from trnet.classic.svm import decode_svm, is_svm_fold
+    from trnet.classic.svm import is_svm_fold
 
     if is_svm_fold(exp_fold):  # a classical system (baseline_egemaps): same decode dirs
-        return decode_svm(exp_fold, Path(dump), test_dir, conditions, out)
+        return _decode_svm(exp_fold, Path(dump), test_dir, conditions, out, overwrite)
     paths = fold_models(exp_fold)  # one best.pt, or each member's of an ensemble
     states = [checkpoint.load(path) for path in paths]
     best = states[0]
@@ -98,9 +98,6 @@ def decode(
     if len(paths) > 1:
         check_members(exp_fold, [state["config"] for state in states])
     test, labels, corpus = load_test(test_dir, conditions)
-    test_digest = hashlib.sha256(
-        "".join(f"{u} {labels[u]}\n" for u in test.utts).encode("utf-8")
-    ).hexdigest()
     digests = [file_sha256(path) for path in paths]
     model_digest = digests[0]
     if len(paths) > 1:  # an ensemble: the digest of its members' digests
@@ -115,13 +112,84 @@ def decode(
     done = []
     for condition in conditions:
         dest = out / condition / f"fold{best['fold']}"
-        signature = {"model_sha256": model_digest, "condition": condition, "test": test_digest}
+        reads = condition_reads(cfg, condition)
+        signature = decode_signature(model_digest, condition, test.utts, labels, dump, reads)
         with lock(dest):
             if not claim(dest, signature, overwrite):
                 info = decode_info(cfg.system, best["fold"], condition, corpus, dump)
                 decode_condition(
                     models, cfg, store, test.utts, labels, condition, dest, info, batch_size, dev
                 )
+                finish(dest, signature)
+        done.append(dest)
+    return done
+
+
+def condition_reads(cfg: Config, condition: str) -> list[str]:
+    """The dump conditions a decode of ``condition`` reads: the model's inputs (and a
+    hybrid's functionals, of its first input)."""
+    from trnet.train.data import functionals_input, input_conditions
+
+    reads = input_conditions(condition, cfg.data.input)
+    if cfg.model.functionals:
+        reads.append(input_conditions(condition, functionals_input(cfg.data.input))[0])
+    return reads
+
+
+def decode_signature(
+    model: str,
+    condition: str,
+    utts: Sequence[str],
+    labels: dict[str, int],
+    dump: str | Path,
+    reads: Sequence[str],
+) -> dict:
+    """What decides a decode dir: the model (the sha256 of its ``best.pt``, or of what else
+    holds it), the condition, the test set (its utterances and labels) and what is read of
+    the dump (:func:`trnet.train.data.dump_digests`): a re-mixed or re-enhanced condition
+    is decoded again, never kept."""
+    from trnet.train.data import dump_digests
+
+    test = "".join(f"{u} {labels[u]}\n" for u in utts)
+    return {
+        "model_sha256": model,
+        "condition": condition,
+        "test": hashlib.sha256(test.encode("utf-8")).hexdigest(),
+        "inputs": dump_digests(dump, reads),
+    }
+
+
+def _decode_svm(
+    exp_fold: Path,
+    dump: Path,
+    test_dir: Path,
+    conditions: Sequence[str],
+    out: Path,
+    overwrite: bool,
+) -> list[Path]:
+    """An ``egemaps_svm`` fold's decode dirs (:func:`trnet.classic.svm.decode_svm`), claimed
+    as every decode is: the model by its training dir's records, the condition's audio (its
+    functionals) by its dump dir's."""
+    from trnet.classic.svm import decode_svm
+    from trnet.stage import SIGNATURE_RECORD, input_digest
+    from trnet.train.ensemble import read_done
+
+    read_done(exp_fold)  # a training not finished is a one-line error
+    signed = SIGNATURE_RECORD.read(exp_fold)
+    if not isinstance(signed, dict) or "fold" not in signed:
+        raise TrnetError(
+            f"{exp_fold}: trained by an older trnet (no {SIGNATURE_RECORD.file}); "
+            "retrain it (trnet train --overwrite)"
+        )
+    model = input_digest(exp_fold) or ""
+    test, labels, _ = load_test(test_dir, conditions)
+    done = []
+    for condition in conditions:
+        dest = out / condition / f"fold{signed['fold']}"
+        signature = decode_signature(model, condition, test.utts, labels, dump, [condition])
+        with lock(dest):
+            if not claim(dest, signature, overwrite):
+                decode_svm(exp_fold, dump, test_dir, [condition], out)
                 finish(dest, signature)
         done.append(dest)
     return done

@@ -36,17 +36,26 @@ def load_fold(data_root: Path, fold: int) -> FoldData:
     return FoldData(train.utts, dev.utts, {**load_labels(train), **load_labels(dev)})
 
 
-def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarray] | None:
-    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0); of
-    an ensemble Baseline-c, its first member's (one embedding space)."""
+def z_clean_source(cfg: Config, fold: int) -> tuple[Path, Path] | None:
+    """The finished Baseline-c fold the high-level loss takes its target from and the ark of
+    its clean embeddings (of an ensemble Baseline-c, its first member's: one embedding
+    space); None when beta = 0. One not trained yet is a one-line error."""
     if cfg.loss.beta <= 0:
         return None
-    src = Path(cfg.loss.z_clean_from.format(fold=fold))
-    if is_ensemble(src):  # an ensemble Baseline-c: its first member's embeddings
-        src = member_dirs(src, 1)[0]
+    fold_dir = Path(cfg.loss.z_clean_from.format(fold=fold))
+    src = member_dirs(fold_dir, 1)[0] if is_ensemble(fold_dir) else fold_dir
     ark = src / "emb_clean.ark"
     if not (src / ".done").is_file() or not ark.is_file():
         raise TrnetError(f"{ark}: clean embeddings missing: train Baseline-c for fold {fold} first")
+    return fold_dir, ark
+
+
+def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarray] | None:
+    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0)."""
+    source = z_clean_source(cfg, fold)
+    if source is None:
+        return None
+    ark = source[1]
     table = read_vectors(ark)
     missing = [u for u in utts if u not in table]
     if missing:

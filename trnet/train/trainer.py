@@ -27,7 +27,16 @@ from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.models.factory import build_ser_model
 from trnet.scoring.metrics import uar, war
-from trnet.stage import FORMAT_VERSION, Record, acquire, claim, clear_all, dir_digest, release
+from trnet.stage import (
+    FORMAT_VERSION,
+    SIGNATURE_RECORD,
+    acquire,
+    claim,
+    clear_all,
+    dir_digest,
+    input_digest,
+    release,
+)
 from trnet.train import losses
 from trnet.train.bn import batchnorms, reestimate
 from trnet.train.config import Config, config_to_dict, dump_config
@@ -36,6 +45,7 @@ from trnet.train.data import (
     FeatureStore,
     class_weights,
     dev_examples,
+    dump_digests,
     functional_stats,
     functionals_input,
     global_cmvn,
@@ -48,7 +58,7 @@ from trnet.train.data import (
 )
 from trnet.train.ensemble import member_config, member_dirs, read_done
 from trnet.train.export import export_clean_embeddings
-from trnet.train.fold_data import load_fold, load_z_clean
+from trnet.train.fold_data import FoldData, load_fold, load_z_clean, z_clean_source
 from trnet.train.infer import extra_inputs, predict, split_inputs
 
 METRIC_COLUMNS = (
@@ -188,18 +198,9 @@ class Trainer:
         )
 
     def check_features(self) -> None:
-        cfg = self.cfg
-        train = needs_for(
-            cfg.train_conditions(), set(self.data.train), cfg.data.input, self.with_clean
-        )
-        dev = needs_for(cfg.dev_conditions(), set(self.data.dev), cfg.data.input, False)
-        if cfg.train.export_clean_emb:
-            dev.setdefault(CLEAN, set()).update(self.data.train + self.data.dev)
-        for cond, utts in dev.items():
-            train.setdefault(cond, set()).update(utts)
-        self.store.check(train, f"fold {self.fold} ({self.cfg.system})")
+        needs = fold_needs(self.cfg, self.data)
+        self.store.check(needs, f"fold {self.fold} ({self.cfg.system})")
 
-    # ---- logging and files -------------------------------------------------------
     def log(self, msg: str) -> None:
         if not self.env.main:
             return
@@ -458,21 +459,61 @@ def _fmt(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.6g}"
 
 
-TRAIN_RECORD = Record(file=".signature.json", done=".done", indent=1, newline=True)
+TRAIN_RECORD = SIGNATURE_RECORD
 """The trainer signs ``out`` when it starts; its ``.done`` (best epoch, dev UAR) comes last."""
 
 
+def fold_needs(cfg: Config, data: FoldData) -> dict[str, set[str]]:
+    """Dump condition → the utterances a fold's training reads there (train, dev, clean
+    targets, and the clean train + dev utterances whose embeddings Baseline-c exports)."""
+    train = needs_for(cfg.train_conditions(), set(data.train), cfg.data.input, cfg.loss.alpha > 0)
+    dev = needs_for(cfg.dev_conditions(), set(data.dev), cfg.data.input, False)
+    if cfg.train.export_clean_emb:
+        dev.setdefault(CLEAN, set()).update(data.train + data.dev)
+    for cond, utts in dev.items():
+        train.setdefault(cond, set()).update(utts)
+    return train
+
+
+def fold_inputs(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict:
+    """The digests of what a fold's training reads (:func:`trnet.stage.input_digest`): each
+    dump condition (its features; a hybrid's also its audio) and, for TRNet, the Baseline-c
+    fold whose embeddings it pulls towards. Checked first, so a fold never gets signed with
+    an input that is not there yet (a later run, once it is, would find other settings)."""
+    data = load_fold(Path(data_root), fold)
+    needs = fold_needs(cfg, data)
+    FeatureStore(dump).check(needs, f"fold {fold} ({cfg.system})")
+    conditions = set(needs)
+    if cfg.model.functionals:  # a hybrid reads the functionals of its first input's audio
+        first = functionals_input(cfg.data.input)
+        every = [*cfg.train_conditions(), *cfg.dev_conditions(), CLEAN]
+        conditions.update(input_conditions(c, first)[0] for c in every)
+    z_clean = z_clean_source(cfg, fold)
+    return {
+        "dump": dump_digests(dump, conditions),
+        "z_clean": input_digest(z_clean[0]) if z_clean else None,
+    }
+
+
 def train_signature(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict:
-    """Everything that decides a fold's training: the resolved config (seed included), the
-    fold's lists by content, the feature dump, the format."""
+    """Everything that decides a fold's training (:func:`fold_signature`)."""
+    inputs = fold_inputs(cfg, fold, data_root, dump)
+    return fold_signature(config_to_dict(cfg), fold, data_root, dump, inputs)
+
+
+def fold_signature(config: dict, fold: int, data_root: Path, dump: Path, inputs: dict) -> dict:
+    """A trained fold's signature: the resolved config (seed included), the fold's lists by
+    content, the feature dump by path and ``inputs``, the digests of what is read there
+    (:func:`fold_inputs`; the SVM's, :mod:`trnet.classic.svm`), the format."""
     fold_dir = Path(data_root) / f"fold{fold}"
     return {
         "format_version": FORMAT_VERSION,
-        "config": config_to_dict(cfg),
+        "config": config,
         "fold": fold,
         "fold_dir": str(fold_dir.resolve()),
         "fold_sha256": dir_digest(fold_dir, recursive=True) if fold_dir.is_dir() else None,
         "dump": str(Path(dump).resolve()),
+        "inputs": inputs,
     }
 
 
@@ -513,7 +554,7 @@ def train_fold(
             raise TrnetError(verdict[len("error ") :])
         if verdict == "skip":
             if env.main:
-                print(f"{out}: already trained (.done), skipping")
+                print(f"{out}: already trained with these settings and inputs, skipping")
             return out
         if cfg.train.ensemble > 1:
             train_members(cfg, fold, Path(data_root), Path(dump), out, env, resume)

@@ -146,31 +146,30 @@ fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "stage 1: noise corpora"
-  if [ -f data/noise/.done ]; then
-    log "data/noise/.done exists: noise sets already indexed"
-  else
-    noise_src=$noise_dir           # ESC-50-master/ and musan/ already on disk
-    if [ "$noise_src" = generated ]; then  # GENERATED noise (ESC-50/MUSAN layout)
-      # of the corpus size in force: a generated corpus made by stage 0 in db/generated is
-      # the same one (made with this size), never replaced under data/$corpus
-      noise_src=db/generated
-      trnet make-corpus "$noise_src" --size "${corpus_size:-small}" --seed "$seed"
-    elif [ -z "$noise_src" ]; then  # otherwise: resumable, checksum-verified download
-      noise_src=downloads
-      trnet download esc50 --dest "$noise_src"
-      trnet download musan --dest "$noise_src"
-    fi
-    trnet noise-index --esc50 "$noise_src/ESC-50-master" --musan "$noise_src/musan" \
-      --out data/noise
-    touch data/noise/.done
+  # Run every time: make-corpus and download keep what is complete, and the index is
+  # rebuilt from the corpora given now (the same files when nothing changed, so the
+  # conditions mixed from them are kept; other noise makes stage 2 refuse them).
+  noise_src=$noise_dir           # ESC-50-master/ and musan/ already on disk
+  if [ "$noise_src" = generated ]; then  # GENERATED noise (ESC-50/MUSAN layout)
+    # of the corpus size in force: a generated corpus made by stage 0 in db/generated is
+    # the same one (made with this size), never replaced under data/$corpus
+    noise_src=db/generated
+    trnet make-corpus "$noise_src" --size "${corpus_size:-small}" --seed "$seed"
+  elif [ -z "$noise_src" ]; then  # otherwise: resumable, checksum-verified download
+    noise_src=downloads
+    trnet download esc50 --dest "$noise_src"
+    trnet download musan --dest "$noise_src"
   fi
+  trnet noise-index --esc50 "$noise_src/ESC-50-master" --musan "$noise_src/musan" \
+    --out data/noise
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "stage 2: SNR mixing and fbank features"
   # `trnet mix` mixes and extracts fbank in one pass: $dump/<condition>/ (wav + feats) for
   # clean and <noise-set>_<snr>: esc50_train (training noise), esc50_dev (dev), esc50
-  # (matched test), musan (unmatched test). Complete conditions (.done) are skipped.
+  # (matched test), musan (unmatched test). A condition complete with the same source,
+  # noise and seed is kept; one made otherwise is refused.
   if [ "$split_jobs" -gt 1 ]; then
     # `mix_conditions NAME OPTIONS...`: trnet mix on each split of $data as a job array (at
     # most $nj at once; logs $splits/log/mix.NAME.<k>.log), each condition of a split in
@@ -265,7 +264,9 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   if [ -z "$backend" ]; then
     # One chain per fold, each system after those its config depends on (TRNet's high-level
     # target is Baseline-c's clean embeddings); up to $nj chains at once, one thread each. A
-    # fold marked .done is skipped; an interrupted one continues from its last checkpoint.
+    # fold trained with the same config and inputs (the content of the conditions and of
+    # Baseline-c it reads) is kept, one trained otherwise refused; an interrupted one
+    # continues from its last checkpoint.
     train_chain() {
       local fold=$1 system
       for system in $train_systems; do
