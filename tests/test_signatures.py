@@ -244,3 +244,21 @@ def test_svm_after_its_condition_was_remixed_is_refused_then_redone(sources, tmp
     with pytest.raises(TrnetError, match=f"clean/fold1: {REFUSED}model_sha256$"):
         decode(exp_fold, dump, test_dir, ["clean"], out)
     assert decode(exp_fold, dump, test_dir, ["clean"], out, overwrite=True) == [dest]
+
+
+def test_a_remix_drops_the_cached_functionals_of_the_old_audio(sources, tmp_path):
+    """The eGeMAPS cache of a condition (SVM, hybrids) is of its audio: after a re-mix the
+    functionals are those of the new audio, as in a dump mixed with that seed from scratch."""
+    pytest.importorskip("opensmile")
+    from trnet.classic.egemaps import condition_functionals
+
+    dump, fresh = tmp_path / "dump", tmp_path / "fresh"
+    utts = sorted(read_kv(sources["data"] / "utt2spk"))[:3]
+    mix(sources, dump, "esc50_train", "10")
+    old = condition_functionals(dump, "esc50_train_10", utts)
+    mix(sources, dump, "esc50_train", "10", seed=9)
+    got = condition_functionals(dump, "esc50_train_10", utts)
+    mix(sources, fresh, "esc50_train", "10", seed=9)
+    want = condition_functionals(fresh, "esc50_train_10", utts)
+    assert all(np.array_equal(got[u], want[u]) for u in utts)
+    assert not all(np.array_equal(got[u], old[u]) for u in utts)
