@@ -111,19 +111,21 @@ def read_hashes(path: Path) -> dict[str, str]:
     return table
 
 
-def group_of(rel: str) -> tuple[int, str]:
-    """The pipeline position of a path (its group's index) and the group's label."""
+def position(rel: str) -> tuple[int, int, str]:
+    """Where a path comes in the pipeline: its group's index, its pattern's index in the
+    group (a dump's audio before its features before its CMVN), and its group's label."""
     for i, (group, patterns) in enumerate(GROUPS):
-        if any(Path(rel).match(p) for p in patterns):
-            return i, group
-    return len(GROUPS), "other"
+        for j, pattern in enumerate(patterns):
+            if Path(rel).match(pattern):
+                return i, j, group
+    return len(GROUPS), 0, "other"
 
 
 def compare(a: dict[str, str], b: dict[str, str]) -> int:
     rows: dict[tuple[int, str], list[int]] = {}
     first = None
-    for rel in sorted(set(a) | set(b), key=lambda r: (group_of(r)[0], r)):
-        key = group_of(rel)
+    for rel in sorted(set(a) | set(b), key=lambda r: (*position(r)[:2], r)):
+        key = position(rel)[0], position(rel)[2]
         row = rows.setdefault(key, [0, 0, 0])
         if rel not in a or rel not in b:
             row[2] += 1
