@@ -233,7 +233,9 @@ def test_old_pickled_fold_is_refused_never_unpickled(
 
     from trnet.train.decode import decode
 
-    fold = _copy_fold(trained["exp"], tmp_path / "fold1", ("config.yaml", ".done"))
+    fold = _copy_fold(
+        trained["exp"], tmp_path / "fold1", ("config.yaml", ".signature.json", ".done")
+    )
     marker = tmp_path / "pwned"
     (fold / "model.pkl").write_bytes(pickle.dumps({"model": _Payload(marker), "fold": 1}))
     test_dir = trained["folds"] / "fold1" / "test"
@@ -249,7 +251,7 @@ def test_crafted_model_files_are_one_line_errors(trained: dict[str, Path], tmp_p
     from trnet.train.decode import decode
 
     test_dir = trained["folds"] / "fold1" / "test"
-    names = ("config.yaml", ".done", "model.npz", "model.json")
+    names = ("config.yaml", ".signature.json", ".done", "model.npz", "model.json")
     with np.load(trained["exp"] / "model.npz", allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     cases = {

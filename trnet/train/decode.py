@@ -171,6 +171,7 @@ def _decode_svm(
     as every decode is: the model by its training dir's records, the condition's audio (its
     functionals) by its dump dir's."""
     from trnet.classic.svm import decode_svm
+    from trnet.classic.svm_model import load_model
     from trnet.stage import SIGNATURE_RECORD, input_digest
     from trnet.train.ensemble import read_done
 
@@ -181,11 +182,12 @@ def _decode_svm(
             f"{exp_fold}: trained by an older trnet (no {SIGNATURE_RECORD.file}); "
             "retrain it (trnet train --overwrite)"
         )
+    _, meta = load_model(exp_fold)  # a malformed model is refused before any dir is made
     model = input_digest(exp_fold) or ""
     test, labels, _ = load_test(test_dir, conditions)
     done = []
     for condition in conditions:
-        dest = out / condition / f"fold{signed['fold']}"
+        dest = out / condition / f"fold{meta['fold']}"  # an int (load_model checks it)
         signature = decode_signature(model, condition, test.utts, labels, dump, [condition])
         with lock(dest):
             if not claim(dest, signature, overwrite):
