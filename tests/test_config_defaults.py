@@ -157,7 +157,8 @@ def conf_files(conf: Path) -> list[str]:
     return sorted(str(name) for name in names)
 
 
-RECIPES = ["cremad", "emodb", "iemocap", "msppodcast", "ravdess"]
+RECIPES = ["TEMPLATE/ser1", "cremad", "emodb", "iemocap", "msppodcast", "ravdess"]
+"""The shared config tree (egs/TEMPLATE/ser1/conf) and each recipe's link to it."""
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
