@@ -42,8 +42,8 @@ def _fast_confs(src: Path, dst: Path) -> None:
         conf = yaml.safe_load(path.read_text())
         if path.name.startswith("se"):  # se.yaml trains; a pretrained front end has no train
             conf.get("train", {}).update(epochs=1, steps_per_epoch=5, dev_size=4)
-        else:
-            conf["train"].update(max_epochs=2)
+        else:  # a system, or the defaults file of the systems (_base.yaml)
+            conf.setdefault("train", {}).update(max_epochs=2)
         (dst / path.name).write_text(yaml.safe_dump(conf))
 
 

@@ -59,14 +59,19 @@ def merge(base: dict, own: dict) -> dict:
 
 def _base_path(path: Path, value: Any) -> Path:
     """The base file ``value`` names, relative to ``path``'s dir and confined to it."""
-    rel = PurePosixPath(value) if isinstance(value, str) and value.strip() else None
-    if rel is None or rel.is_absolute() or ".." in rel.parts or "\\" in value:
+    plain = isinstance(value, str) and value.strip() and value.isprintable() and "\\" not in value
+    rel = PurePosixPath(value) if plain else None
+    if rel is None or rel.is_absolute() or ".." in rel.parts:
         raise TrnetError(
             f"{_at(path)}: defaults must be a file name relative to {path.parent} and inside "
             f"it (no absolute path, no '..'), got {value!r}"
         )
     base = path.parent / rel
-    if not base.is_file():
+    try:
+        found = base.is_file()
+    except OSError:  # a name too long for the file system
+        found = False
+    if not found:
         raise TrnetError(f"{_at(path)}: defaults file {base} not found")
     return base
 
