@@ -21,6 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOWHERE = Path("/nonexistent")
+Capture = pytest.CaptureFixture[str]
 
 RESOLVED = {
     "baseline_clean.yaml": (
@@ -170,3 +171,159 @@ def test_recipe_configs_resolve_byte_identical(recipe: str) -> None:
         assert sha256(text) == config_sha, f"{conf / name}: resolved config.yaml changed"
         signed = json.dumps(signature, sort_keys=True)
         assert sha256(signed) == signature_sha, f"{conf / name}: signature changed"
+
+
+def test_every_system_file_holds_only_what_differs_from_its_dir_defaults() -> None:
+    """The deep systems of each size name ``_base.yaml`` and restate none of its values
+    (the resolved configs above show that what they resolve to is unchanged)."""
+    conf = ROOT / "egs" / "TEMPLATE" / "ser1" / "conf"
+    for size in (".", "slim", "cpu"):
+        base = yaml.safe_load((conf / size / "_base.yaml").read_text())
+        for path in (conf / size).glob("*.yaml"):
+            own = yaml.safe_load(path.read_text())
+            if path.name.startswith(("se", "_")) or own.get("model", {}).get("kind"):
+                continue  # SE front ends, defaults files, the eGeMAPS SVM: their own schemas
+            assert own.pop("defaults") == "_base.yaml" and own.pop("system") == path.stem
+            restated = [
+                f"{section}.{key}"
+                for section, values in own.items()
+                for key, value in values.items()
+                if base[section].get(key) == value
+            ]
+            assert not restated, f"{path}: {restated} as in _base.yaml"
+
+
+SLIM = ROOT / "egs" / "TEMPLATE" / "ser1" / "conf" / "slim"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults_merge_mappings_key_by_key_and_replace_lists_and_scalars(tmp_path: Path) -> None:
+    from trnet.train.config import config_from_dict, config_to_dict, dump_config, load_config
+
+    base_text = (SLIM / "_base.yaml").read_text()
+    _write(tmp_path / "_base.yaml", base_text)
+    own = {
+        "defaults": "_base.yaml",
+        "system": "mine",
+        "model": {"channels": [2, 4]},  # a list: replaced, not appended to
+        "data": {"snrs": []},  # an empty list: no SNR, not the base's
+        "optim": {"lr": 0.01},  # one key of a section: the others are the base's
+    }
+    cfg = load_config(_write(tmp_path / "mine.yaml", yaml.safe_dump(own)))
+    spelled = yaml.safe_load(base_text)
+    spelled["system"] = "mine"
+    spelled["model"]["channels"], spelled["data"]["snrs"] = [2, 4], []
+    spelled["optim"]["lr"] = 0.01
+    expected = config_from_dict(spelled, "spelled.yaml")
+    assert config_to_dict(cfg) == config_to_dict(expected)
+    assert dump_config(cfg) == dump_config(expected)  # the config.yaml training writes
+    assert cfg.optim.lr_patience == 4 and cfg.train.max_epochs == 12 and cfg.data.snrs == []
+    assert "defaults" not in dump_config(cfg)
+
+
+def test_svm_and_se_configs_take_defaults_too(tmp_path: Path) -> None:
+    from trnet.classic.svm import is_svm_config, load_svm_config
+    from trnet.se.config import load_config as load_se_config
+
+    _write(tmp_path / "_svm.yaml", "model:\n  kind: egemaps_svm\n  c_grid: [1.0]\n")
+    svm = _write(tmp_path / "svm.yaml", "defaults: _svm.yaml\nsystem: s\ndata:\n  snrs: [5]\n")
+    assert is_svm_config(svm)  # model.kind is in the defaults file
+    assert load_svm_config(svm).model.c_grid == [1.0]
+    _write(tmp_path / "_se.yaml", (SLIM / "se.yaml").read_text())
+    se = _write(tmp_path / "se.yaml", "defaults: _se.yaml\ntrain:\n  epochs: 2\n")
+    conf = load_se_config(se)
+    assert conf["train"]["epochs"] == 2 and conf["train"]["steps_per_epoch"] == 50
+
+
+def _train_error(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> str:
+    """The one-line error of ``trnet train --config path``; nothing is written."""
+    from cli_main import run_main
+
+    out = tmp_path / "exp" / "fold1"
+    args = ["train", "--config", path, "--fold", "1", "--data-root", tmp_path]
+    done = run_main([*args, "--dump", tmp_path, "--out", out], monkeypatch, capsys)
+    assert done.code == 1 and not out.exists()
+    return done.error_line
+
+
+def test_a_missing_defaults_file_is_named_with_line_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    path = _write(tmp_path / "mine.yaml", "system: mine\ndefaults: _gone.yaml\n")
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line == f"{path}:2:11: defaults file {tmp_path / '_gone.yaml'} not found"
+
+
+@pytest.mark.parametrize(
+    ("files", "named"),
+    [  # a defaults file with defaults of its own (a chain), and the shortest cycle
+        ({"_base.yaml": "defaults: _more.yaml\n", "_more.yaml": "system: x\n"}, "_base.yaml"),
+        ({"_base.yaml": "defaults: _base.yaml\n"}, "_base.yaml"),
+        ({}, "mine.yaml"),  # mine.yaml names itself
+    ],
+)
+def test_defaults_are_one_level_so_no_chain_and_no_cycle(
+    files: dict[str, str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Capture,
+) -> None:
+    for name, text in files.items():
+        _write(tmp_path / name, text)
+    own = "_base.yaml" if files else "mine.yaml"
+    path = _write(tmp_path / "mine.yaml", f"defaults: {own}\nsystem: mine\n")
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line == (
+        f"{tmp_path / named}:1:11: a defaults file may not name defaults itself "
+        f"(one level only; it is the defaults of {path})"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["../_base.yaml", "sub/../../_base.yaml", "/etc/passwd", "'\\\\x\\\\_base.yaml'", "''", "[a]"],
+)
+def test_a_defaults_path_must_stay_in_the_configs_dir(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    _write(tmp_path / "_base.yaml", (SLIM / "_base.yaml").read_text())  # what '..' would reach
+    path = _write(tmp_path / "conf" / "mine.yaml", f"system: mine\ndefaults: {value}\n")
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line.startswith(f"{path}:2:11: defaults must be a file name relative to {path.parent}")
+
+
+def test_a_defaults_file_in_a_subdir_is_allowed_and_errors_name_both_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    from trnet.train.config import load_config
+
+    base = _write(tmp_path / "common" / "_base.yaml", (SLIM / "_base.yaml").read_text())
+    path = _write(tmp_path / "mine.yaml", "defaults: common/_base.yaml\nsystem: mine\n")
+    assert load_config(path).model.channels == [4, 8, 16, 32]
+    _write(base, base.read_text().replace("  hidden: 32\n", "  hiden: 32\n"))
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line.startswith(f"{path} (defaults {base}).model: unknown key(s) hiden (allowed: ")
+
+
+def test_config_deps_sees_a_dependency_written_in_the_defaults_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    from cli_main import run_main
+
+    _write(tmp_path / "_base.yaml", "loss:\n  z_clean_from: exp/clean_a/fold{fold}  # exp/no/\n")
+    own = "defaults: _base.yaml\nmodel:\n  note: [exp/other/x, exp/clean_a/y]\n"
+    path = _write(tmp_path / "mine.yaml", own)
+    done = run_main(["config-deps", path], monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, "clean_a\nother\n")  # in order, once, no comment
+    done = run_main(["config-deps", SLIM / "baseline_noisy.yaml"], monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, "")
+    done = run_main(["config-deps", tmp_path / "gone.yaml"], monkeypatch, capsys)
+    assert done.code == 1 and done.error_line == f"{tmp_path / 'gone.yaml'}: config file not found"
