@@ -116,8 +116,9 @@ fold_ranges() {
 
 # `config_deps CONF`: the systems a config depends on, i.e. the exp/<system>/ its values
 # point at (TRNet's loss.z_clean_from: "exp/baseline_clean/fold{fold}"), those of the file
-# it takes its defaults from included (trnet/config_file.py).
-config_deps() { trnet config-deps "$1"; }
+# it takes its defaults from included (trnet/config_file.py). It reads YAML and computes
+# nothing: run without deterministic mode, whose torch set-up would cost seconds per config.
+config_deps() { env -u TRNET_DETERMINISTIC trnet config-deps "$1"; }
 # `train_order`: $systems in their order, each preceded by the systems its config depends
 # on (depth first, also when they are not in $systems); a dependency cycle is an error.
 train_order() {
