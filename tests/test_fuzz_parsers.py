@@ -47,7 +47,9 @@ MSP = (
 )
 CREMAD = "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n"
 CONF = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf"
-TRAIN_YAML = (CONF / "slim" / "baseline_clean.yaml").read_text()
+TRAIN_BASE = (CONF / "slim" / "_base.yaml").read_text()  # a defaults file: every key spelled out
+TRAIN_YAML = TRAIN_BASE + "system: baseline_noisy\n"
+TRAIN_SYSTEM = (CONF / "slim" / "baseline_clean.yaml").read_text()  # defaults: _base.yaml + keys
 SE_YAML = (CONF / "se.yaml").read_text()
 CORPUS_JSON = '{"corpus": "emodb", "root": "/x", "generated": false}\n'
 
@@ -121,6 +123,17 @@ def _train_yaml(root: Path) -> None:
     load_train_config(root / "c.yaml")
 
 
+def beside(rel: str, other: str, text: str) -> Callable[[Path, bytes], None]:
+    """Place the data at ``rel`` and the valid ``text`` at ``other`` (a config and its
+    defaults file: one of them damaged)."""
+
+    def place(root: Path, data: bytes) -> None:
+        at(rel)(root, data)
+        (root / other).write_text(text)
+
+    return place
+
+
 def _se_yaml(root: Path) -> None:
     load_se_config(root / "se.yaml")
 
@@ -149,6 +162,16 @@ PARSERS = {
         CREMAD,
     ),
     "train config yaml": (_train_yaml, at("c.yaml"), TRAIN_YAML),
+    "train config yaml over its defaults": (
+        _train_yaml,
+        beside("c.yaml", "_base.yaml", TRAIN_BASE),
+        TRAIN_SYSTEM,
+    ),
+    "train config defaults yaml": (
+        _train_yaml,
+        beside("_base.yaml", "c.yaml", TRAIN_SYSTEM),
+        TRAIN_BASE,
+    ),
     "SE config yaml": (_se_yaml, at("se.yaml"), SE_YAML),
     "corpus.json": (_corpus_json, at("corpus.json"), CORPUS_JSON),
 }

@@ -150,7 +150,7 @@ def test_cpu_recipe_configs_load() -> None:
     from trnet.train.config import load_config
 
     conf = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf" / "cpu"
-    paths = {p.stem: p for p in conf.glob("*.yaml") if p.stem != "se"}
+    paths = {p.stem: p for p in conf.glob("*.yaml") if not p.stem.startswith(("se", "_"))}
     assert set(paths) == set(SYSTEMS) | {"baseline_egemaps"}
     svm = load_svm_config(paths.pop("baseline_egemaps"))
     cfgs = {name: load_config(p) for name, p in paths.items()}

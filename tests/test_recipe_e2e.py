@@ -42,8 +42,8 @@ def _fast_confs(src: Path, dst: Path) -> None:
         conf = yaml.safe_load(path.read_text())
         if path.name.startswith("se"):  # se.yaml trains; a pretrained front end has no train
             conf.get("train", {}).update(epochs=1, steps_per_epoch=5, dev_size=4)
-        else:
-            conf["train"].update(max_epochs=2)
+        else:  # a system, or the defaults file of the systems (_base.yaml)
+            conf.setdefault("train", {}).update(max_epochs=2)
         (dst / path.name).write_text(yaml.safe_dump(conf))
 
 
@@ -322,6 +322,25 @@ def test_a_dependency_cycle_between_configs_stops_stage4(tmp_path):
     assert done.returncode == 1
     assert "depend on each other" in done.stderr and "a b a" in done.stderr
     assert not (work / "exp").exists()
+
+
+def test_stage4_reads_dependencies_through_defaults_files(tmp_path):
+    """a's dependency on b is written in a's defaults file (b depends on a): still a cycle;
+    a defaults file that is not there stops stage 4 with the one line naming it."""
+    work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
+    (work / "conf").mkdir()
+    (work / "conf" / "_a.yaml").write_text("loss:\n  z_clean_from: exp/b/fold1\n")
+    (work / "conf" / "a.yaml").write_text("defaults: _a.yaml\n")
+    (work / "conf" / "b.yaml").write_text("loss:\n  z_clean_from: exp/a/fold1\n")
+    (work / "conf" / "c.yaml").write_text("defaults: _gone.yaml\n")
+    args = ["./run.sh", "--stage", "4", "--stop_stage", "4", "--conf_dir", "conf", "--systems"]
+    cycle = subprocess.run([*args, "a"], cwd=work, env=ENV, capture_output=True, text=True)
+    assert cycle.returncode == 1
+    assert "depend on each other" in cycle.stderr and "a b a" in cycle.stderr
+    gone = subprocess.run([*args, "c"], cwd=work, env=ENV, capture_output=True, text=True)
+    assert gone.returncode == 1
+    assert "error: conf/c.yaml:1:11: defaults file conf/_gone.yaml not found\n" in gone.stderr
+    assert "stage 4" not in gone.stderr + gone.stdout and not (work / "exp").exists()
 
 
 def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, tmp_path):

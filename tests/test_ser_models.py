@@ -194,8 +194,10 @@ def test_config_missing_and_type_errors() -> None:
 
 @pytest.mark.parametrize("size", [".", "slim"])
 def test_recipe_configs_load(size: str) -> None:
-    cfgs = {
-        p.stem: load_config(p) for p in (CONF / size).glob("*.yaml") if not p.stem.startswith("se")
+    cfgs = {  # every system config; se*.yaml: SE, _*.yaml: defaults files
+        p.stem: load_config(p)
+        for p in (CONF / size).glob("*.yaml")
+        if not p.stem.startswith(("se", "_"))
     }
     extras = {"slim": {"trnet_inward"}}.get(size, set())  # variants beyond the paper's six
     assert set(cfgs) == set(SYSTEMS) | extras

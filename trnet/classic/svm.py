@@ -31,9 +31,10 @@ import numpy as np
 import yaml
 
 from trnet.classic.svm_model import SvmModel, load_model, save_model
+from trnet.config_file import read_config
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
-from trnet.train.config import condition_list, read_yaml
+from trnet.train.config import condition_list
 
 KIND = "egemaps_svm"
 CLASS_WEIGHTS = ("balanced", "none")
@@ -75,8 +76,9 @@ class SvmConfig:
 
 
 def is_svm_config(path: str | Path) -> bool:
-    """Whether the YAML config at ``path`` is an ``egemaps_svm`` system."""
-    raw = read_yaml(path)
+    """Whether the YAML config at ``path`` (merged over its defaults) is an ``egemaps_svm``
+    system."""
+    raw, _ = read_config(path)
     return (
         isinstance(raw, dict)
         and isinstance(raw.get("model"), dict)
@@ -109,7 +111,7 @@ def svm_config_from_dict(raw: Any, where: str = "config") -> SvmConfig:
 
 
 def load_svm_config(path: str | Path) -> SvmConfig:
-    return svm_config_from_dict(read_yaml(path), str(path))
+    return svm_config_from_dict(*read_config(path))
 
 
 def dump_svm_config(cfg: SvmConfig) -> str:

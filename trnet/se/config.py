@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from trnet.config_file import read_config
 from trnet.errors import TrnetError
-from trnet.io import read_yaml
 from trnet.models.se_cmgan import CMGAN_DEFAULTS
 from trnet.models.se_crn import CRN_DEFAULTS
 from trnet.strict import build, dataclass_of
@@ -89,12 +89,13 @@ def resolve_config(conf: dict | None, where: str = "se config") -> dict:
 
 
 def load_config(path: str | os.PathLike) -> dict:
-    """Read and resolve a YAML SE config."""
+    """Read and resolve a YAML SE config (merged over its ``defaults``,
+    :mod:`trnet.config_file`)."""
 
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: config file not found")
-    conf = read_yaml(path)
+    conf, where = read_config(path)
     if conf is not None and not isinstance(conf, dict):
-        raise TrnetError(f"{path}: expected a mapping at the top level")
-    return resolve_config(conf, str(path))
+        raise TrnetError(f"{where}: expected a mapping at the top level")
+    return resolve_config(conf, where)

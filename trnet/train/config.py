@@ -56,9 +56,9 @@ from typing import Any
 
 import yaml
 
+from trnet.config_file import read_config
 from trnet.contract import CLEAN
 from trnet.errors import TrnetError
-from trnet.io import read_yaml
 from trnet.strict import build
 
 INPUTS = ("noisy", "enhanced", "blend")
@@ -256,11 +256,12 @@ def config_from_dict(raw: Any, where: str = "config") -> Config:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config; errors name ``path``."""
+    """Read and validate a YAML config (merged over its ``defaults``,
+    :mod:`trnet.config_file`); errors name ``path`` (and its defaults file)."""
     path = Path(path)
     if not path.is_file():
         raise TrnetError(f"{path}: config file not found")
-    return config_from_dict(read_yaml(path), str(path))
+    return config_from_dict(*read_config(path))
 
 
 # Keys added for real speech: left out of a resolved config while at their default, so the

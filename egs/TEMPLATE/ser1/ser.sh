@@ -115,21 +115,22 @@ fold_ranges() {
 }
 
 # `config_deps CONF`: the systems a config depends on, i.e. the exp/<system>/ its values
-# point at (TRNet's loss.z_clean_from: "exp/baseline_clean/fold{fold}"), comments left out.
-config_deps() {
-  sed 's/#.*//' "$1" | grep -o 'exp/[A-Za-z0-9_.-]*/' | cut -d/ -f2 | awk '!seen[$0]++' || true
-}
+# point at (TRNet's loss.z_clean_from: "exp/baseline_clean/fold{fold}"), those of the file
+# it takes its defaults from included (trnet/config_file.py). It reads YAML and computes
+# nothing: run without deterministic mode, whose torch set-up would cost seconds per config.
+config_deps() { env -u TRNET_DETERMINISTIC trnet config-deps "$1"; }
 # `train_order`: $systems in their order, each preceded by the systems its config depends
 # on (depth first, also when they are not in $systems); a dependency cycle is an error.
 train_order() {
   local order=" " visiting=" "
   visit() {
-    local system=$1 dep
+    local system=$1 dep deps
     case $order in *" $system "*) return ;; esac
     case $visiting in *" $system "*) die "$conf_dir: configs depend on each other ($visiting$system)" ;; esac
     [ -f "$conf_dir/$system.yaml" ] || die "$conf_dir/$system.yaml: no such system config"
     visiting+="$system "
-    for dep in $(config_deps "$conf_dir/$system.yaml"); do visit "$dep"; done
+    deps=$(config_deps "$conf_dir/$system.yaml") || exit 1  # its error said why
+    for dep in $deps; do visit "$dep"; done
     order+="$system "
   }
   for system in $systems; do visit "$system"; done

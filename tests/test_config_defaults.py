@@ -1,0 +1,329 @@
+"""Configs as defaults + what differs (issue 23): the recipe configs resolve exactly as before.
+
+``RESOLVED`` holds, for every config file of the shared recipe config tree (the paper-size
+systems, ``slim/``, ``cpu/`` and the SE configs), the sha256 of the resolved config that
+training writes into ``exp/<system>/fold<K>/config.yaml`` and of the signature its fold is
+signed with (the config part of it; the data part given as nothing). The list was made from
+the configs of main at 667e183 (whose resolved configs are those of 2229928) before they were
+rewritten as ``defaults: _base.yaml`` plus what makes each system: the rewrite changes no
+byte of what training sees, through every recipe's ``conf`` link.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOWHERE = Path("/nonexistent")
+Capture = pytest.CaptureFixture[str]
+
+RESOLVED = {
+    "baseline_clean.yaml": (
+        "348aa11a0ebb30841c43241a91da562fd64b620d2a2a0a20e7aaaa5fa65c26ef",
+        "b52f368cfe56359b0d58026abbf95b1a5b0996ff1e2a57e2246977612b6eeb8b",
+    ),
+    "baseline_enhanced.yaml": (
+        "8a64f85fefc16179c0b32e40750f9f16595bb036a5f367c83328c6ba381269a4",
+        "e92a9d2089aff64070dded7f14d0eae45c732ba84445bb3c26d943eb4823649d",
+    ),
+    "baseline_noisy.yaml": (
+        "730112008724e891184ed98231f41da01787093150f5da7e46709fd0fa9aec6b",
+        "c3b31debb9de28df2899d6f4dd00b3ae80c2654b0deb85f792d9a1c2098484ef",
+    ),
+    "cpu/baseline_clean.yaml": (
+        "251fb8449b40733b50f9958ea247284a2e380496472f4d7fc3a24fa57ea1f23c",
+        "1b105f4061f9cecd812ac915d6f30ebad6acf688f141e69adc0778b8d4418616",
+    ),
+    "cpu/baseline_egemaps.yaml": (
+        "ae28a72a741c6f2438abb65857f36f00c6f34c55a5a6c9e3c6bcad4db3a7f85c",
+        "2d475d407243f3e8a3d8d11b4f0f870987c6e78555369b7241ce4c6e9287c19d",
+    ),
+    "cpu/baseline_enhanced.yaml": (
+        "6fd52db1ef0c93909e099ec846248003952e5aa7698dbb2f0ab8659f2b71188d",
+        "222a4742a6072043ee8e8177318a71b9dfad0152130bb34e476463186e8f164d",
+    ),
+    "cpu/baseline_noisy.yaml": (
+        "05e362be204512e386ac76dcc5a9403fc2d6061fa0aad24831e10c9652f1c29e",
+        "1baeecb35f0db14dea8fbdb49ed9b84545c16f72ea5cc8fb93f9852460d0a482",
+    ),
+    "cpu/se.yaml": (
+        "a40c78aff884ddfe47fa56ea2a2f7954e405ecfc86e67a785c8b9af7aaddc196",
+        "c93185fde75922501a46f9a4feabe0d09a10d3dd573f05efdbeaf9a76e13045b",
+    ),
+    "cpu/trnet.yaml": (
+        "8fb782fb45a4495109525546e7a6f9fa766a3e4aad77f35071b36ebde6fd7ba0",
+        "c24beb3f71be5dc7b52ff830f8253dfab869fa934a5efe3b66b45367fd543996",
+    ),
+    "cpu/trnet_wo_high.yaml": (
+        "e99d87a2b29ccb840c9c8b50795df11988e4c33c1c6faa9f2796b7eb82549609",
+        "cc14be9fc99804d57e3bb8df7396a1cfac985c31cf8d1ac2703ff4be5b19af57",
+    ),
+    "cpu/trnet_wo_low.yaml": (
+        "1151fc511a6314e20a43fdc7ad466028195754856b9fc8b0593c1b54ebf51c6e",
+        "d8cc5b05bfa9be1e1184c685a45d3ab6722d72c466d48de8cae311b55017d4f2",
+    ),
+    "se.yaml": (
+        "6f42590891b9ebc2253bb2dd899bebfc12aec7fe8f83a160341b7fe7341c73d6",
+        "f206a6914cbc9353189c36276a04e2736644513677158ec2d1959eae3660b4eb",
+    ),
+    "se_nsnet2.yaml": (
+        "d351bca1fd240a6fe0a2cd82db713ca0f9d9c88b2be5a3b68cf392dce82a1b68",
+        "dd7662b2ff682c30c310015693db160a8608e69020695cd1e93bcda3d15553c0",
+    ),
+    "slim/baseline_clean.yaml": (
+        "51d6a4f3b1ff69623654dea4c10066928cfbd9c48b4c6948ae9fe585aec9873d",
+        "3d3b9a416ce916d23c5c1c376d437b89033b0f99ab9f32d836bac5cade73bdd3",
+    ),
+    "slim/baseline_enhanced.yaml": (
+        "b63c754f717a1b8e0f14ce8c49c008932396fc1959e09bcc8401d31ecdcdd1ab",
+        "befcd9be9216efe5c0fd647d013b49a874b1fbd42b49a287e4eb6871fb582471",
+    ),
+    "slim/baseline_noisy.yaml": (
+        "a674ec376398d60ea876e7761651515cee8e6f389f257eeb2cdead0dc598ebe2",
+        "2316633fd38054e8f4852b4bc7a1ba3c1b6304dc6e4d8457881023c7452e6cb4",
+    ),
+    "slim/se.yaml": (
+        "a40c78aff884ddfe47fa56ea2a2f7954e405ecfc86e67a785c8b9af7aaddc196",
+        "c93185fde75922501a46f9a4feabe0d09a10d3dd573f05efdbeaf9a76e13045b",
+    ),
+    "slim/se_nsnet2.yaml": (
+        "d351bca1fd240a6fe0a2cd82db713ca0f9d9c88b2be5a3b68cf392dce82a1b68",
+        "dd7662b2ff682c30c310015693db160a8608e69020695cd1e93bcda3d15553c0",
+    ),
+    "slim/trnet.yaml": (
+        "1b075974935e35eb08af22ea71511f717931c24154f9c2b33f3e96c159a3bd58",
+        "dc10ea75c614b965bc9de5d08e0cdedeeddb995e049b22a94b25c0aed6a4da87",
+    ),
+    "slim/trnet_inward.yaml": (
+        "98eee8ec77a9b7f44e904c72176f2745a43b4387e69ab9821be0fb23ebbefbd3",
+        "335cbe8d0a111c91de1f69199f96de6f6d86769d5440e85db98215244300fcf4",
+    ),
+    "slim/trnet_wo_high.yaml": (
+        "3d47207bca70ac6b1b57cc918490f4542506ba72a6378409c0644cefa1cbd817",
+        "7681fdaaf15cbb617334acc73e6758a22114910364583253bbc40b598807dad1",
+    ),
+    "slim/trnet_wo_low.yaml": (
+        "6f15de54c799ae796dd9050ecd6c252ccfbbd02d768cc70372d3a46d67c2ad74",
+        "d1167ff81514eaa439dc45b83ee0eb22fdfab7b0bdc89d1bd6d9344586da7286",
+    ),
+    "trnet.yaml": (
+        "6095ed0a0c90758da6ebd65705a4a93865f305a4b850d520ad0dab8556d2b81a",
+        "d2a68b76076d66cf227f4a8e51cc26cb4d8368af126de9b3bc76f39066b07bec",
+    ),
+    "trnet_wo_high.yaml": (
+        "04f99e95fcf352d69c7fecf46d750dbb1e5d92d359cff88230a26eb1d7a46a40",
+        "4307bb10f091930323d7bf460f4dcc7c0d73081fd781bd8bd30e12f55d861251",
+    ),
+    "trnet_wo_low.yaml": (
+        "067e82e358de6498a08f7f1303f858d221a428d9093e2e95d48a83c6bc9a33f6",
+        "9b8757573c3d68588ff2e0801b0d1193eef85e1cfc6405643bbf95866683b15f",
+    ),
+}
+"""conf file → (sha256 of the resolved config.yaml, sha256 of the training signature)."""
+
+
+def resolved(path: Path) -> tuple[str, dict]:
+    """What training writes as config.yaml for ``path`` and the signature it signs (with no
+    data): SE configs by ``trnet train-se``, eGeMAPS-SVM and deep systems by ``trnet train``."""
+    from trnet.classic.svm import dump_svm_config, is_svm_config, load_svm_config
+    from trnet.se.config import load_config as load_se_config
+    from trnet.se.train import se_signature
+    from trnet.train.config import config_to_dict, dump_config, load_config
+    from trnet.train.trainer import fold_signature
+
+    if path.name.startswith("se"):
+        conf = load_se_config(path)
+        return yaml.safe_dump(conf, sort_keys=False), se_signature(conf, {})
+    if is_svm_config(path):
+        svm = load_svm_config(path)
+        signed = dataclasses.asdict(svm)
+        return dump_svm_config(svm), fold_signature(signed, 1, NOWHERE, NOWHERE, {})
+    cfg = load_config(path)
+    return dump_config(cfg), fold_signature(config_to_dict(cfg), 1, NOWHERE, NOWHERE, {})
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def conf_files(conf: Path) -> list[str]:
+    """The config files of a conf tree, base files (``_*.yaml``) left out."""
+    names = (p.relative_to(conf) for p in conf.rglob("*.yaml") if not p.name.startswith("_"))
+    return sorted(str(name) for name in names)
+
+
+RECIPES = ["TEMPLATE/ser1", "cremad", "emodb", "iemocap", "msppodcast", "ravdess"]
+"""The shared config tree (egs/TEMPLATE/ser1/conf) and each recipe's link to it."""
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_recipe_configs_resolve_byte_identical(recipe: str) -> None:
+    conf = ROOT / "egs" / recipe / "conf"
+    assert conf_files(conf) == sorted(RESOLVED)
+    for name, (config_sha, signature_sha) in RESOLVED.items():
+        text, signature = resolved(conf / name)
+        assert sha256(text) == config_sha, f"{conf / name}: resolved config.yaml changed"
+        signed = json.dumps(signature, sort_keys=True)
+        assert sha256(signed) == signature_sha, f"{conf / name}: signature changed"
+
+
+def test_every_system_file_holds_only_what_differs_from_its_dir_defaults() -> None:
+    """The deep systems of each size name ``_base.yaml`` and restate none of its values
+    (the resolved configs above show that what they resolve to is unchanged)."""
+    conf = ROOT / "egs" / "TEMPLATE" / "ser1" / "conf"
+    for size in (".", "slim", "cpu"):
+        base = yaml.safe_load((conf / size / "_base.yaml").read_text())
+        for path in (conf / size).glob("*.yaml"):
+            own = yaml.safe_load(path.read_text())
+            if path.name.startswith(("se", "_")) or own.get("model", {}).get("kind"):
+                continue  # SE front ends, defaults files, the eGeMAPS SVM: their own schemas
+            assert own.pop("defaults") == "_base.yaml" and own.pop("system") == path.stem
+            restated = [
+                f"{section}.{key}"
+                for section, values in own.items()
+                for key, value in values.items()
+                if base[section].get(key) == value
+            ]
+            assert not restated, f"{path}: {restated} as in _base.yaml"
+
+
+SLIM = ROOT / "egs" / "TEMPLATE" / "ser1" / "conf" / "slim"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults_merge_mappings_key_by_key_and_replace_lists_and_scalars(tmp_path: Path) -> None:
+    from trnet.train.config import config_from_dict, config_to_dict, dump_config, load_config
+
+    base_text = (SLIM / "_base.yaml").read_text()
+    _write(tmp_path / "_base.yaml", base_text)
+    own = {
+        "defaults": "_base.yaml",
+        "system": "mine",
+        "model": {"channels": [2, 4]},  # a list: replaced, not appended to
+        "data": {"snrs": []},  # an empty list: no SNR, not the base's
+        "optim": {"lr": 0.01},  # one key of a section: the others are the base's
+    }
+    cfg = load_config(_write(tmp_path / "mine.yaml", yaml.safe_dump(own)))
+    spelled = yaml.safe_load(base_text)
+    spelled["system"] = "mine"
+    spelled["model"]["channels"], spelled["data"]["snrs"] = [2, 4], []
+    spelled["optim"]["lr"] = 0.01
+    expected = config_from_dict(spelled, "spelled.yaml")
+    assert config_to_dict(cfg) == config_to_dict(expected)
+    assert dump_config(cfg) == dump_config(expected)  # the config.yaml training writes
+    assert cfg.optim.lr_patience == 4 and cfg.train.max_epochs == 12 and cfg.data.snrs == []
+    assert "defaults" not in dump_config(cfg)
+
+
+def test_svm_and_se_configs_take_defaults_too(tmp_path: Path) -> None:
+    from trnet.classic.svm import is_svm_config, load_svm_config
+    from trnet.se.config import load_config as load_se_config
+
+    _write(tmp_path / "_svm.yaml", "model:\n  kind: egemaps_svm\n  c_grid: [1.0]\n")
+    svm = _write(tmp_path / "svm.yaml", "defaults: _svm.yaml\nsystem: s\ndata:\n  snrs: [5]\n")
+    assert is_svm_config(svm)  # model.kind is in the defaults file
+    assert load_svm_config(svm).model.c_grid == [1.0]
+    _write(tmp_path / "_se.yaml", (SLIM / "se.yaml").read_text())
+    se = _write(tmp_path / "se.yaml", "defaults: _se.yaml\ntrain:\n  epochs: 2\n")
+    conf = load_se_config(se)
+    assert conf["train"]["epochs"] == 2 and conf["train"]["steps_per_epoch"] == 50
+
+
+def _train_error(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> str:
+    """The one-line error of ``trnet train --config path``; nothing is written."""
+    from cli_main import run_main
+
+    out = tmp_path / "exp" / "fold1"
+    args = ["train", "--config", path, "--fold", "1", "--data-root", tmp_path]
+    done = run_main([*args, "--dump", tmp_path, "--out", out], monkeypatch, capsys)
+    assert done.code == 1 and not out.exists()
+    return done.error_line
+
+
+def test_a_missing_defaults_file_is_named_with_line_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    path = _write(tmp_path / "mine.yaml", "system: mine\ndefaults: _gone.yaml\n")
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line == f"{path}:2:11: defaults file {tmp_path / '_gone.yaml'} not found"
+
+
+@pytest.mark.parametrize(
+    ("files", "named"),
+    [  # a defaults file with defaults of its own (a chain), and the shortest cycle
+        ({"_base.yaml": "defaults: _more.yaml\n", "_more.yaml": "system: x\n"}, "_base.yaml"),
+        ({"_base.yaml": "defaults: _base.yaml\n"}, "_base.yaml"),
+        ({}, "mine.yaml"),  # mine.yaml names itself
+    ],
+)
+def test_defaults_are_one_level_so_no_chain_and_no_cycle(
+    files: dict[str, str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Capture,
+) -> None:
+    for name, text in files.items():
+        _write(tmp_path / name, text)
+    own = "_base.yaml" if files else "mine.yaml"
+    path = _write(tmp_path / "mine.yaml", f"defaults: {own}\nsystem: mine\n")
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line == (
+        f"{tmp_path / named}:1:11: a defaults file may not name defaults itself "
+        f"(one level only; it is the defaults of {path})"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["../_base.yaml", "sub/../../_base.yaml", "/etc/passwd", "'\\\\x\\\\_base.yaml'", "''", "[a]"],
+)
+def test_a_defaults_path_must_stay_in_the_configs_dir(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    _write(tmp_path / "_base.yaml", (SLIM / "_base.yaml").read_text())  # what '..' would reach
+    path = _write(tmp_path / "conf" / "mine.yaml", f"system: mine\ndefaults: {value}\n")
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line.startswith(f"{path}:2:11: defaults must be a file name relative to {path.parent}")
+
+
+def test_a_defaults_file_in_a_subdir_is_allowed_and_errors_name_both_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    from trnet.train.config import load_config
+
+    base = _write(tmp_path / "common" / "_base.yaml", (SLIM / "_base.yaml").read_text())
+    path = _write(tmp_path / "mine.yaml", "defaults: common/_base.yaml\nsystem: mine\n")
+    assert load_config(path).model.channels == [4, 8, 16, 32]
+    _write(base, base.read_text().replace("  hidden: 32\n", "  hiden: 32\n"))
+    line = _train_error(path, tmp_path, monkeypatch, capsys)
+    assert line.startswith(f"{path} (defaults {base}).model: unknown key(s) hiden (allowed: ")
+
+
+def test_config_deps_sees_a_dependency_written_in_the_defaults_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    from cli_main import run_main
+
+    _write(tmp_path / "_base.yaml", "loss:\n  z_clean_from: exp/clean_a/fold{fold}  # exp/no/\n")
+    own = "defaults: _base.yaml\nmodel:\n  note: [exp/other/x, exp/clean_a/y]\n"
+    path = _write(tmp_path / "mine.yaml", own)
+    done = run_main(["config-deps", path], monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, "clean_a\nother\n")  # in order, once, no comment
+    done = run_main(["config-deps", SLIM / "baseline_noisy.yaml"], monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, "")
+    done = run_main(["config-deps", tmp_path / "gone.yaml"], monkeypatch, capsys)
+    assert done.code == 1 and done.error_line == f"{tmp_path / 'gone.yaml'}: config file not found"
