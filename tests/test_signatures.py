@@ -205,8 +205,8 @@ def test_train_se_with_other_settings_is_refused_not_already_trained(
     assert mtimes(out / "best.pt") == stamp
     for args, what in (
         ((other_lr,), "config train lr"),
-        ((config, "speech2"), "inputs speech, sources speech"),
-        ((config, "speech", "noise2"), "inputs noise, sources noise"),
+        ((config, "speech2"), "inputs speech"),
+        ((config, "speech", "noise2"), "inputs noise"),
     ):
         refused = train_se(*args)
         assert refused.code == 1

@@ -3,7 +3,7 @@
 ``out/`` receives ``config.yaml`` (resolved), ``checkpoints/epoch<N>.pt`` (model,
 optimiser, history; atomic), ``train.log``, ``best.pt`` (lowest dev loss, loadable with
 :func:`trnet.se.model.load_model`) and ``.done`` last. ``.signature.json`` (the config and
-the speech and noise sources by path and content, :func:`se_signature`) is written when
+the speech and noise sources by content, :func:`se_signature`) is written when
 it starts: a finished dir with the same signature is kept, one with another is refused
 unless ``overwrite`` (:mod:`trnet.stage`).
 """
@@ -124,13 +124,13 @@ def train_se(
 
 def se_signature(conf: dict, sources: dict[str, Path]) -> dict:
     """What decides an SE training: the resolved config (seed, lr... and the content of an
-    ``init_checkpoint``), the speech, noise and dev-noise dirs by path and content."""
+    ``init_checkpoint``), the speech, noise and dev-noise dirs by content (not by path: a
+    recipe folder moved or copied elsewhere keeps its trained SE)."""
     init = conf.get("init_checkpoint")
     return {
         "format_version": FORMAT_VERSION,
         "config": conf,
         "init_sha256": file_sha256(init) if init and Path(init).is_file() else None,
-        "sources": {role: str(path.resolve()) for role, path in sources.items()},
         "inputs": {role: input_digest(path) for role, path in sources.items()},
     }
 
