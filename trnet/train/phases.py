@@ -23,7 +23,7 @@ _NOTHING = nullcontext()
 class NoTimer:
     """Times nothing (the trainer's default)."""
 
-    def phase(self, name: str) -> AbstractContextManager:
+    def phase(self, name: str, count: bool = True) -> AbstractContextManager:
         return _NOTHING
 
     def iterate(self, name: str, items: Iterable[T]) -> Iterable[T]:
@@ -51,23 +51,24 @@ class PhaseTimer(NoTimer):
             self.sync()
         return time.perf_counter(), time.process_time()
 
-    def add(self, name: str, wall: float, cpu: float) -> None:
+    def add(self, name: str, wall: float, cpu: float, count: bool = True) -> None:
         self.wall[name] = self.wall.get(name, 0.0) + wall
         self.cpu[name] = self.cpu.get(name, 0.0) + cpu
-        self.count[name] = self.count.get(name, 0) + 1
+        self.count[name] = self.count.get(name, 0) + count
 
     @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
+    def phase(self, name: str, count: bool = True) -> Iterator[None]:
+        """Time the block as ``name``; ``count`` False adds its time to the last entry."""
         wall, cpu = self._clocks()
         try:
             yield
         finally:
             end_wall, end_cpu = self._clocks()
-            self.add(name, end_wall - wall, end_cpu - cpu)
+            self.add(name, end_wall - wall, end_cpu - cpu, count)
 
     def iterate(self, name: str, items: Iterable[T]) -> Iterator[T]:
         """``items``, each fetch (e.g. a DataLoader's loading and collating of one batch)
-        timed as one entry of ``name``; the final, empty fetch counts too."""
+        timed as one entry of ``name``; the final, empty fetch adds its time to the last."""
         it = iter(items)
         while True:
             wall, cpu = self._clocks()
@@ -75,7 +76,7 @@ class PhaseTimer(NoTimer):
                 item = next(it)
             except StopIteration:
                 end_wall, end_cpu = self._clocks()
-                self.add(name, end_wall - wall, end_cpu - cpu)
+                self.add(name, end_wall - wall, end_cpu - cpu, count=False)
                 return
             end_wall, end_cpu = self._clocks()
             self.add(name, end_wall - wall, end_cpu - cpu)

@@ -14,6 +14,7 @@ re-estimated after each epoch, before the dev scoring (see ``trnet.train.config`
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -320,20 +321,18 @@ class Trainer:
             **set_options(cfg.data, train=True, epoch_key=(cfg.train.seed, self.epoch)),
         )
 
-    def train_epoch(self) -> dict[str, float]:
+    def epoch_batches(self) -> Iterator[dict[str, torch.Tensor]]:
+        """This epoch's training batches on the device, SpecAugmented: what the model is fed
+        (``trnet bench train`` feeds them to a bare loop too)."""
         from tqdm import tqdm
 
-        cfg, env = self.cfg, self.env
+        cfg, env, timer = self.cfg, self.env, self.timer
         data = self.epoch_set(self.epoch_examples())
         bs = max(2, cfg.train.batch_size // env.world)
         loader = torch.utils.data.DataLoader(
             data, batch_size=bs, shuffle=False, drop_last=len(data) % bs == 1
         )
-        sums = torch.zeros(5, dtype=torch.float64)  # examples, then loss, ce, low, high summed
-        w_sum = {"low": 0.0, "high": 0.0}
-        self.model.train()
         augment = cfg.data.freq_masks > 0 or cfg.data.time_masks > 0
-        timer = self.timer
         batches = tqdm(
             loader,
             desc=f"epoch {self.epoch + 1}",
@@ -341,7 +340,7 @@ class Trainer:
             disable=None if env.main else True,
         )  # disable=None: no bar where stderr is not a terminal (a recipe's log file)
         for step, batch in enumerate(timer.iterate("data", batches)):
-            with timer.phase("data"):
+            with timer.phase("data", count=False):  # the same batch's time
                 batch = {k: v.to(env.device) for k, v in batch.items()}
             if augment:  # SpecAugment (data.freq_masks / data.time_masks)
                 with timer.phase("SpecAugment"):
@@ -349,6 +348,14 @@ class Trainer:
                     batch["inputs"] = spec_augment(
                         batch["inputs"], self.net.cmvn_mean, cfg.data, key
                     )
+            yield batch
+
+    def train_epoch(self) -> dict[str, float]:
+        cfg, env, timer = self.cfg, self.env, self.timer
+        sums = torch.zeros(5, dtype=torch.float64)  # examples, then loss, ce, low, high summed
+        w_sum = {"low": 0.0, "high": 0.0}
+        self.model.train()
+        for batch in self.epoch_batches():
             with timer.phase("forward + loss"):
                 out = self.model(
                     *split_inputs(batch["inputs"], env.device), **extra_inputs(batch, env.device)
