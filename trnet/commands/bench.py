@@ -163,6 +163,7 @@ def train(
     """Trainer's training examples/s against a bare loop, and its time per phase."""
     from rich.console import Console
 
+    from trnet import determinism
     from trnet.bench import bench_train
     from trnet.classic.svm import is_svm_config
     from trnet.errors import TrnetError
@@ -176,7 +177,9 @@ def train(
     console.print(_throughput_table(result, config, fold))
     console.print(_phase_table(result))
     console.print(
-        f"torch threads {result['threads']}; share: of the trainer's wall time; CPU s: process "
+        f"torch threads {result['threads']}, deterministic mode "
+        f"{'on' if determinism.enabled() else 'off'} ({determinism.SWITCH}); "
+        "share: of the trainer's wall time; CPU s: process "
         "CPU time (all threads); the training phase's rows add up to it, the others to the "
         "whole run; the bare loop runs after the trainer, on batches the trainer's pipeline "
         "makes again"
