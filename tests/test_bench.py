@@ -36,3 +36,115 @@ def test_bench_mix_feats_prints_three_pipelines_with_ratios():
         if wall >= 0.1:  # "wall s" has 2 decimals
             assert speed == pytest.approx(audio_h * 3600 / wall, rel=0.01 / wall + 0.01)
         assert ratio == pytest.approx(speed / bare_speed, rel=0.02, abs=0.01)
+
+
+PHASE_ROWS = (
+    "signature (input digests)",
+    "setup (features, cache, CMVN, model)",
+    "setup: functionals (eGeMAPS)",
+    "kernel prefit",
+    "training phase (epochs)",
+    "data: batches (read, VAD trim, crop, functionals, collate)",
+    "data: SpecAugment",
+    "forward + loss",
+    "backward",
+    "optimiser step (grad clip + Adam)",
+    "step bookkeeping (loss sums)",
+    "loop (progress bar, other)",
+    "BN re-estimation",
+    "dev evaluation",
+    "checkpoints (best.pt, epoch<N>.pt, metrics)",
+    "clean embeddings (export)",
+    "other (logs, LR schedule, …)",
+    "total",
+)
+LOOPS = (
+    "bare loop (batches in memory)",
+    "trainer: model steps (forward, backward, optimiser)",
+    "trainer: training phase",
+    "trainer: whole run",
+)
+
+
+def _table_rows(output: str, n_cells: int) -> dict[str, list[str]]:
+    rows = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if len(cells) == n_cells and cells[0] and not line.lstrip().startswith(("┃", "┏")):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_bench_train_prints_every_phase_and_the_ratio_to_the_bare_loop(tmp_path):
+    """A toy fold, 2 epochs with SpecAugment and BN re-estimation: the throughput table has
+    the bare loop and the trainer with their ratios, over the same steps and examples; the
+    phase table has every phase, the training phase's rows add up to it and all rows to the
+    total (no timing is asserted)."""
+    from ser_toy import make_toy, toy_config
+
+    from trnet.train.config import dump_config
+
+    folds, dump = make_toy(tmp_path)
+    cfg = toy_config("baseline_noisy", epochs=5, bn_recalib=16)
+    cfg.data.freq_masks = 2
+    config = tmp_path / "baseline_noisy.yaml"
+    config.write_text(dump_config(cfg))
+    args = ["bench", "train", "--config", str(config), "--fold", "1", "--data-root", str(folds)]
+    result = CliRunner().invoke(
+        app,
+        [*args, "--dump", str(dump), "--epochs", "2", "--threads", "1"],
+        env={"COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "baseline_noisy" in result.output and "fold 1, 2 epochs on cpu" in result.output
+    loops = _table_rows(result.output, 7)
+    assert list(loops) == list(LOOPS)
+    bare, model, training, run = (loops[name] for name in LOOPS)
+    # 32 training utterances, batches of 8, 2 epochs: 8 steps, 64 examples, in every loop
+    assert {(row[0], row[1]) for row in loops.values()} == {("8", "64")}
+    assert bare[-1] == "1.00"  # the bare loop is the reference
+    for row in (model, training, run):
+        speed, ratio = float(row[-2]), float(row[-1])
+        assert speed > 0 and ratio == pytest.approx(speed / float(bare[-2]), rel=0.02, abs=0.01)
+    assert float(run[2]) >= float(training[2]) >= float(model[2]) > 0  # wall s nest
+
+    phases = _table_rows(result.output, 5)
+    assert list(phases) == list(PHASE_ROWS)
+    wall = {name: float(cells[1]) for name, cells in phases.items()}
+    calls = {name: cells[0] for name, cells in phases.items()}
+    assert calls["training phase (epochs)"] == "2" and calls["BN re-estimation"] == "2"
+    assert (
+        calls["dev evaluation"] == "2"
+        and calls["checkpoints (best.pt, epoch<N>.pt, metrics)"] == "2"
+    )
+    assert calls["forward + loss"] == calls["data: SpecAugment"] == "8"
+    assert calls["kernel prefit"] == "0" and calls["clean embeddings (export)"] == "0"
+    assert wall["training phase (epochs)"] == float(training[2])
+    assert wall["total"] == float(run[2])
+    loop = PHASE_ROWS[
+        PHASE_ROWS.index("training phase (epochs)") + 1 : PHASE_ROWS.index("BN re-estimation")
+    ]
+    assert sum(wall[n] for n in loop) == pytest.approx(wall["training phase (epochs)"], abs=0.05)
+    top = [n for n in PHASE_ROWS if n not in loop and n != "total"]
+    assert sum(wall[n] for n in top) == pytest.approx(wall["total"], abs=0.1)
+    assert phases["total"][2] == "100.0%"
+
+
+def test_a_timed_training_trains_the_same_model(tmp_path):
+    """The phase timer only reads clocks: best.pt of a timed run is byte-identical to an
+    untimed one's (SpecAugment, random crops, VAD, BN re-estimation on)."""
+    from ser_toy import make_toy, toy_config
+
+    from trnet.ddp import setup_dist
+    from trnet.train.phases import PhaseTimer
+    from trnet.train.trainer import Trainer, train_fold
+
+    folds, dump = make_toy(tmp_path)
+    cfg = toy_config("baseline_noisy", epochs=2, bn_recalib=16)
+    cfg.data.freq_masks, cfg.data.time_masks, cfg.data.crop, cfg.data.vad_db = 2, 1, "random", 30.0
+    train_fold(cfg, 1, folds, dump, tmp_path / "plain", device="cpu")
+    timer = PhaseTimer()
+    Trainer(cfg, 1, folds, dump, tmp_path / "timed", setup_dist("cpu"), timer).run(resume=False)
+    assert timer.count["forward + loss"] == 8 and timer.wall["train"] > 0
+    plain, timed = ((tmp_path / d / "best.pt").read_bytes() for d in ("plain", "timed"))
+    assert plain == timed

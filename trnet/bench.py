@@ -1,21 +1,31 @@
-"""``trnet bench mix-feats``: throughput of mixing + fbank against a bare read + fbank loop.
+"""``trnet bench``: throughput measurements, each against a bare loop where there is one.
 
-Throughput is audio seconds per wall-clock second (× real time). The bare loop reads each
-source file with soundfile and runs torchaudio's Kaldi fbank on it, nothing else; the
-ratio (ours / bare) says how much mixing, noise reading, int16 writing and CMVN cost.
+``mix-feats``: mixing + fbank; throughput is audio seconds per wall-clock second (× real
+time). The bare loop reads each source file with soundfile and runs torchaudio's Kaldi fbank
+on it, nothing else; the ratio (ours / bare) says how much mixing, noise reading, int16
+writing and CMVN cost. ``infer``: the real-time factor of ``trnet infer``. ``train``: the
+trainer's training examples per second against a bare training loop over the same batches,
+and where the rest of a training run's time goes (:mod:`trnet.train.phases`).
 """
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trnet.contract import SAMPLE_RATE
 from trnet.io import read_kv, write_kv
+
+if TYPE_CHECKING:
+    import torch
+
+    from trnet.train.config import Config
 
 SR = SAMPLE_RATE
 
@@ -253,3 +263,142 @@ def bench_infer(
                     if callable(on_row):
                         on_row(rows[-1], n_files * seconds)
     return {"rows": rows, "audio_s": n_files * seconds, "files": n_files, "seconds": seconds}
+
+
+# ---- trnet bench train --------------------------------------------------------------------
+
+TRAIN_LOOP_PHASES = (
+    ("data", "data: batches (read, VAD trim, crop, functionals, collate)"),
+    ("SpecAugment", "data: SpecAugment"),
+    ("forward + loss", "forward + loss"),
+    ("backward", "backward"),
+    ("optimiser step", "optimiser step (grad clip + Adam)"),
+    ("step bookkeeping", "step bookkeeping (loss sums)"),
+)
+"""Timer phase → table row, inside the trainer's training phase (``train``)."""
+
+TRAIN_RUN_PHASES = (
+    ("signature", "signature (input digests)"),
+    ("setup", "setup (features, cache, CMVN, model)"),
+    ("kernel prefit", "kernel prefit"),
+    ("train", "training phase"),
+    ("BN re-estimation", "BN re-estimation"),
+    ("dev evaluation", "dev evaluation"),
+    ("checkpoints", "checkpoints (best.pt, epoch<N>.pt, metrics)"),
+    ("clean embeddings", "clean embeddings (export)"),
+)
+"""Timer phase → table row, the whole run; their sum and ``other`` make its wall time."""
+
+MODEL_STEP = ("forward + loss", "backward", "optimiser step")
+"""The phases the bare loop also runs (its whole work)."""
+
+
+def bare_train(
+    net: torch.nn.Module,
+    cfg: Config,
+    epochs: Iterable[list[dict[str, torch.Tensor]]],
+    ce_weight: torch.Tensor | None,
+) -> tuple[int, int, float, float]:
+    """The plain training loop over batches already in memory: forward, the config's loss,
+    backward, grad clip, Adam (the config's settings); no data pipeline, no evaluation.
+    ``epochs`` yields each epoch's batches (made before the epoch's clock starts).
+    Returns (steps, examples, wall s, CPU s)."""
+    import torch
+
+    from trnet.train import losses
+
+    params = [p for p in net.parameters() if p.requires_grad]
+    optim = torch.optim.Adam(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    steps = examples = 0
+    wall = cpu = 0.0
+    for batches in epochs:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        net.train()
+        for batch in batches:
+            x, x_enh = batch["inputs"][:, 0], None
+            if batch["inputs"].shape[1] > 1:
+                x_enh = batch["inputs"][:, 1]
+            out = net(x, x_enh, **({"func": batch["func"]} if "func" in batch else {}))
+            clean = net.normalize(batch["clean"]) if "clean" in batch else None
+            parts = losses.loss_parts(out, batch, clean, cfg.loss, ce_weight)
+            loss = losses.total(parts, losses.weights(parts, params, cfg.loss))
+            optim.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip)
+            optim.step()
+            steps += 1
+            examples += len(batch["label"])
+        wall += time.perf_counter() - start
+        cpu += time.process_time() - start_cpu
+    return steps, examples, wall, cpu
+
+
+def bench_train(
+    cfg: Config,
+    fold: int,
+    data_root: Path,
+    dump: Path,
+    epochs: int | None = None,
+    threads: int = 0,
+    device: str = "cpu",
+) -> dict:
+    """Train one model of ``cfg`` on ``fold`` (``epochs``: at most that many) with the
+    trainer, its phases timed, into a temporary dir; then the bare loop (:func:`bare_train`)
+    on the same model class, built from the config and started from the same weights, over
+    the same batches (the trainer's own pipeline makes them again, epoch by epoch, outside
+    the clock) for the same number of steps. The trainer runs first, so its first steps pay
+    for the process's warm-up and the ratio errs low. ``threads``: torch intra-op threads
+    (0: the config's ``train.threads``, else torch's default)."""
+    import torch
+
+    from trnet.ddp import setup_dist, teardown_dist
+    from trnet.models.factory import build_ser_model
+    from trnet.train.ensemble import member_config
+    from trnet.train.phases import NO_TIMER, PhaseTimer
+    from trnet.train.trainer import Trainer, train_signature
+
+    members = cfg.train.ensemble
+    cfg = member_config(cfg, 0)  # one model (an ensemble's first member)
+    if epochs:
+        cfg.train.max_epochs = min(cfg.train.max_epochs, epochs)
+    if threads:
+        cfg.train.threads = threads
+        torch.set_num_threads(threads)
+    env = setup_dist(device)
+    sync = torch.cuda.synchronize if env.device.type == "cuda" else None
+    timer = PhaseTimer(sync)
+    try:
+        with tempfile.TemporaryDirectory(prefix="trnet-bench-train-") as tmp:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            with timer.phase("signature"):
+                train_signature(cfg, fold, Path(data_root), Path(dump))
+            trainer = Trainer(cfg, fold, Path(data_root), Path(dump), Path(tmp), env, timer)
+            initial = copy.deepcopy(trainer.net.state_dict())
+            trainer.run(resume=False)
+            wall = time.perf_counter() - start
+            cpu = time.process_time() - start_cpu
+            trained = trainer.epoch
+            trainer.timer = NO_TIMER
+
+            def batches_of_each_epoch() -> Iterator[list[dict[str, torch.Tensor]]]:
+                for epoch in range(trained):
+                    trainer.epoch = epoch
+                    yield list(trainer.epoch_batches())
+
+            net = build_ser_model(cfg.model, seed=cfg.train.seed).to(env.device)
+            net.load_state_dict(initial)
+            bare = bare_train(net, cfg, batches_of_each_epoch(), trainer.ce_weight)
+    finally:
+        teardown_dist(env)
+    return {
+        "phases": {n: (timer.wall[n], timer.cpu[n], timer.count[n]) for n in timer.wall},
+        "wall": wall,
+        "cpu": cpu,
+        "epochs": trained,
+        "bare": dict(zip(("steps", "examples", "wall", "cpu"), bare, strict=True)),
+        "steps": timer.count.get("forward + loss", 0),
+        "threads": torch.get_num_threads(),
+        "device": str(env.device),
+        "members": members,
+        "system": cfg.system,
+    }

@@ -144,5 +144,145 @@ def infer(
     )
 
 
+@bench_app.command("train")
+def train(
+    config: Path = typer.Option(..., "--config", help="system config (conf/<system>.yaml)"),
+    fold: int = typer.Option(..., "--fold", help="fold number K (data-root/fold<K>)"),
+    data_root: Path = typer.Option(..., "--data-root", help="data/folds/<protocol>"),
+    dump: Path = typer.Option(..., "--dump", help="feature dump, e.g. dump/emodb"),
+    epochs: int = typer.Option(
+        0, "--epochs", help="train at most this many epochs (0: the config's)", callback=bounded(0)
+    ),
+    threads: int = typer.Option(
+        0,
+        help="torch threads (0: the config's train.threads, else torch's default)",
+        callback=bounded(0),
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda[:N] | auto"),
+) -> None:
+    """Trainer's training examples/s against a bare loop, and its time per phase."""
+    from rich.console import Console
+
+    from trnet import determinism
+    from trnet.bench import bench_train
+    from trnet.classic.svm import is_svm_config
+    from trnet.errors import TrnetError
+    from trnet.train.config import load_config
+
+    if is_svm_config(config):
+        raise TrnetError(f"{config}: a classical (SVM) system; trnet bench train times deep ones")
+    cfg = load_config(config)
+    result = bench_train(cfg, fold, data_root, dump, epochs or None, threads, device)
+    console = Console()
+    console.print(_throughput_table(result, config, fold))
+    console.print(_phase_table(result))
+    console.print(
+        f"torch threads {result['threads']}, deterministic mode "
+        f"{'on' if determinism.enabled() else 'off'} ({determinism.SWITCH}); "
+        "share: of the trainer's wall time; CPU s: process "
+        "CPU time (all threads); the training phase's rows add up to it, the others to the "
+        "whole run; the bare loop runs after the trainer, on batches the trainer's pipeline "
+        "makes again"
+        + (
+            f"; an ensemble of {result['members']}: its first member timed"
+            if result["members"] > 1
+            else ""
+        ),
+        highlight=False,
+    )
+
+
+def _throughput_table(result: dict, config: Path, fold: int) -> object:
+    """Examples per second: the bare loop, the trainer's model steps, its training phase and
+    its whole run, each with its ratio to the bare loop."""
+    from rich.table import Table
+
+    from trnet.bench import MODEL_STEP
+
+    bare, phases = result["bare"], result["phases"]
+    examples = bare["examples"]  # the trainer's, made again by its own pipeline
+    model_wall = sum(phases.get(n, (0.0,))[0] for n in MODEL_STEP)
+    rows = [
+        ("bare loop (batches in memory)", bare["steps"], bare["wall"], bare["cpu"]),
+        (
+            "trainer: model steps (forward, backward, optimiser)",
+            result["steps"],
+            model_wall,
+            sum(phases.get(n, (0.0, 0.0))[1] for n in MODEL_STEP),
+        ),
+        ("trainer: training phase", result["steps"], *phases.get("train", (0.0, 0.0))[:2]),
+        ("trainer: whole run", result["steps"], result["wall"], result["cpu"]),
+    ]
+    table = Table(
+        "loop",
+        "steps",
+        "examples",
+        "wall s",
+        "CPU s",
+        "examples/s",
+        "ratio to bare",
+        title=f"trnet bench train: {result['system']} ({config}), fold {fold}, "
+        f"{result['epochs']} epochs on {result['device']}",
+    )
+    bare_speed = examples / bare["wall"] if bare["wall"] > 0 else float("nan")
+    for name, steps, wall, cpu in rows:
+        speed = examples / wall if wall > 0 else float("nan")
+        table.add_row(
+            name,
+            str(steps),
+            str(examples),
+            f"{wall:.2f}",
+            f"{cpu:.2f}",
+            f"{speed:.1f}",
+            f"{speed / bare_speed:.2f}",
+        )
+    return table
+
+
+def _phase_table(result: dict) -> object:
+    """Wall and CPU seconds of each phase, with its share of the trainer's wall time."""
+    from rich.table import Table
+
+    from trnet.bench import TRAIN_LOOP_PHASES, TRAIN_RUN_PHASES
+
+    phases, total = result["phases"], result["wall"]
+    table = Table("phase", "calls", "wall s", "share", "CPU s", title="trainer time per phase")
+
+    def row(name: str, wall: float, cpu: float, calls: int | str = "") -> None:
+        share = f"{100 * wall / total:.1f}%" if total > 0 else "-"
+        table.add_row(name, str(calls), f"{wall:.2f}", share, f"{cpu:.2f}")
+
+    def get(key: str) -> tuple[float, float, int]:
+        return phases.get(key, (0.0, 0.0, 0))
+
+    for key, name in TRAIN_RUN_PHASES:
+        if key == "setup":  # its functionals apart
+            wall, cpu, calls = get(key)
+            f_wall, f_cpu, _ = get("setup: functionals")
+            row(name, wall - f_wall, cpu - f_cpu, calls)
+            row("setup: functionals (eGeMAPS)", f_wall, f_cpu, get("setup: functionals")[2])
+            continue
+        if key == "train":
+            wall, cpu, calls = get(key)
+            row(f"{name} (epochs)", wall, cpu, calls)
+            for sub, sub_name in TRAIN_LOOP_PHASES:
+                row(f"  {sub_name}", *get(sub))
+            in_loop = [get(sub) for sub, _ in TRAIN_LOOP_PHASES]
+            rest_wall = wall - sum(w for w, _, _ in in_loop)
+            rest_cpu = cpu - sum(c for _, c, _ in in_loop)
+            row("  loop (progress bar, other)", rest_wall, rest_cpu)
+            continue
+        row(name, *get(key))
+    top = [get(key) for key, _ in TRAIN_RUN_PHASES]
+    row(
+        "other (logs, LR schedule, …)",
+        total - sum(w for w, _, _ in top),
+        result["cpu"] - sum(c for _, c, _ in top),
+    )
+    table.add_section()
+    row("total", total, result["cpu"])
+    return table
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

@@ -14,6 +14,7 @@ re-estimated after each epoch, before the dev scoring (see ``trnet.train.config`
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,7 @@ from trnet.train.ensemble import member_config, member_dirs, read_done
 from trnet.train.export import export_clean_embeddings
 from trnet.train.fold_data import FoldData, load_fold, load_z_clean, z_clean_source
 from trnet.train.infer import extra_inputs, predict, split_inputs
+from trnet.train.phases import NO_TIMER, NoTimer
 
 METRIC_COLUMNS = (
     "epoch",
@@ -77,11 +79,28 @@ METRIC_COLUMNS = (
 
 
 class Trainer:
-    """State and steps of one fold's training; :meth:`run` does everything."""
+    """State and steps of one fold's training; :meth:`run` does everything. ``timer``
+    (:mod:`trnet.train.phases`) times its phases for ``trnet bench train``; it only reads
+    clocks, so a timed run trains the same model."""
 
     def __init__(
+        self,
+        cfg: Config,
+        fold: int,
+        data_root: Path,
+        dump: Path,
+        out: Path,
+        env: Dist,
+        timer: NoTimer = NO_TIMER,
+    ) -> None:
+        self.timer = timer
+        with timer.phase("setup"):
+            self.setup(cfg, fold, data_root, dump, out, env)
+
+    def setup(
         self, cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist
     ) -> None:
+        """Features (and their in-memory cache), CMVN, model, optimiser, dev set."""
         self.cfg, self.fold, self.out, self.env = cfg, fold, out, env
         if cfg.train.threads and not determinism.enabled():  # deterministic: one thread
             torch.set_num_threads(cfg.train.threads)
@@ -93,7 +112,10 @@ class Trainer:
         torch.manual_seed(cfg.train.seed)
         self.net = build_ser_model(cfg.model, seed=cfg.train.seed)
         self.net.set_cmvn(*global_cmvn(self.store, self.data.train))
-        self.func = self.hybrid_functionals(dump) if cfg.model.functionals else None
+        self.func = None
+        if cfg.model.functionals:
+            with self.timer.phase("setup: functionals"):
+                self.func = self.hybrid_functionals(dump)
         self.net.to(env.device)
         self.model: torch.nn.Module = self.net
         if env.world > 1:
@@ -299,49 +321,63 @@ class Trainer:
             **set_options(cfg.data, train=True, epoch_key=(cfg.train.seed, self.epoch)),
         )
 
-    def train_epoch(self) -> dict[str, float]:
+    def epoch_batches(self) -> Iterator[dict[str, torch.Tensor]]:
+        """This epoch's training batches on the device, SpecAugmented: what the model is fed
+        (``trnet bench train`` feeds them to a bare loop too)."""
         from tqdm import tqdm
 
-        cfg, env = self.cfg, self.env
+        cfg, env, timer = self.cfg, self.env, self.timer
         data = self.epoch_set(self.epoch_examples())
         bs = max(2, cfg.train.batch_size // env.world)
         loader = torch.utils.data.DataLoader(
             data, batch_size=bs, shuffle=False, drop_last=len(data) % bs == 1
         )
+        augment = cfg.data.freq_masks > 0 or cfg.data.time_masks > 0
+        batches = tqdm(
+            loader,
+            desc=f"epoch {self.epoch + 1}",
+            leave=False,
+            disable=None if env.main else True,
+        )  # disable=None: no bar where stderr is not a terminal (a recipe's log file)
+        for step, batch in enumerate(timer.iterate("data", batches)):
+            with timer.phase("data", count=False):  # the same batch's time
+                batch = {k: v.to(env.device) for k, v in batch.items()}
+            if augment:  # SpecAugment (data.freq_masks / data.time_masks)
+                with timer.phase("SpecAugment"):
+                    key = (cfg.train.seed, self.epoch, env.rank, step)
+                    batch["inputs"] = spec_augment(
+                        batch["inputs"], self.net.cmvn_mean, cfg.data, key
+                    )
+            yield batch
+
+    def train_epoch(self) -> dict[str, float]:
+        cfg, env, timer = self.cfg, self.env, self.timer
         sums = torch.zeros(5, dtype=torch.float64)  # examples, then loss, ce, low, high summed
         w_sum = {"low": 0.0, "high": 0.0}
         self.model.train()
-        augment = cfg.data.freq_masks > 0 or cfg.data.time_masks > 0
-        for step, batch in enumerate(
-            tqdm(
-                loader,
-                desc=f"epoch {self.epoch + 1}",
-                leave=False,
-                disable=None if env.main else True,
-            )
-        ):  # disable=None: no bar where stderr is not a terminal (a recipe's log file)
-            batch = {k: v.to(env.device) for k, v in batch.items()}
-            if augment:  # SpecAugment (data.freq_masks / data.time_masks)
-                key = (cfg.train.seed, self.epoch, env.rank, step)
-                batch["inputs"] = spec_augment(batch["inputs"], self.net.cmvn_mean, cfg.data, key)
-            out = self.model(
-                *split_inputs(batch["inputs"], env.device), **extra_inputs(batch, env.device)
-            )
-            clean_x = self.net.normalize(batch["clean"]) if "clean" in batch else None
-            parts = losses.loss_parts(out, batch, clean_x, cfg.loss, self.ce_weight)
-            weights = self.average(losses.weights(parts, self.params, cfg.loss))
-            loss = losses.total(parts, weights)
-            self.optim.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.params, cfg.optim.grad_clip)
-            self.optim.step()
-            n = len(batch["label"])
-            vals = [loss] + [parts.get(k, torch.zeros(())) for k in ("ce", "low", "high")]
-            sums[:5] += torch.tensor(
-                [n] + [float(v.detach()) * n for v in vals], dtype=torch.float64
-            )
-            for k, w in weights.items():
-                w_sum[k] += w * n
+        for batch in self.epoch_batches():
+            with timer.phase("forward + loss"):
+                out = self.model(
+                    *split_inputs(batch["inputs"], env.device), **extra_inputs(batch, env.device)
+                )
+                clean_x = self.net.normalize(batch["clean"]) if "clean" in batch else None
+                parts = losses.loss_parts(out, batch, clean_x, cfg.loss, self.ce_weight)
+                weights = self.average(losses.weights(parts, self.params, cfg.loss))
+                loss = losses.total(parts, weights)
+            with timer.phase("backward"):
+                self.optim.zero_grad(set_to_none=True)
+                loss.backward()
+            with timer.phase("optimiser step"):
+                torch.nn.utils.clip_grad_norm_(self.params, cfg.optim.grad_clip)
+                self.optim.step()
+            with timer.phase("step bookkeeping"):
+                n = len(batch["label"])
+                vals = [loss] + [parts.get(k, torch.zeros(())) for k in ("ce", "low", "high")]
+                sums[:5] += torch.tensor(
+                    [n] + [float(v.detach()) * n for v in vals], dtype=torch.float64
+                )
+                for k, w in weights.items():
+                    w_sum[k] += w * n
         if env.world > 1:
             w_tensor = torch.tensor([w_sum["low"], w_sum["high"]], dtype=torch.float64)
             dist.all_reduce(sums)
@@ -392,7 +428,8 @@ class Trainer:
                 f.write(dump_config(cfg))
         self.restore(resume)
         if self.epoch == 0 and self.net.func_linear is not None and cfg.train.kernel_prefit > 0:
-            self.prefit_kernel()
+            with self.timer.phase("kernel prefit"):
+                self.prefit_kernel()
         self.log(
             f"{cfg.system} fold {self.fold}: {len(self.data.train)} train, "
             f"{len(self.data.dev)} dev utts, device {self.env.device}, {self.env.world} process(es)"
@@ -402,9 +439,12 @@ class Trainer:
             and self.epoch - self.best_epoch < cfg.train.early_stop
         ):
             start = time.time()
-            row = self.train_epoch()
-            self.recalibrate_bn()
-            dev_uar, dev_war = self.evaluate()
+            with self.timer.phase("train"):
+                row = self.train_epoch()
+            with self.timer.phase("BN re-estimation"):
+                self.recalibrate_bn()
+            with self.timer.phase("dev evaluation"):
+                dev_uar, dev_war = self.evaluate()
             self.epoch += 1
             lr = self.optim.param_groups[0]["lr"]
             self.sched.step(dev_uar)
@@ -416,11 +456,12 @@ class Trainer:
                 seconds=time.time() - start,
             )
             self.history.append(row)
-            if dev_uar > self.best_uar or cfg.train.select == "last":
-                self.best_uar, self.best_epoch = dev_uar, self.epoch
-                if self.env.main:
-                    checkpoint.save(self.out / "best.pt", self.best_state(dev_uar))
-            self.save()
+            with self.timer.phase("checkpoints"):
+                if dev_uar > self.best_uar or cfg.train.select == "last":
+                    self.best_uar, self.best_epoch = dev_uar, self.epoch
+                    if self.env.main:
+                        checkpoint.save(self.out / "best.pt", self.best_state(dev_uar))
+                self.save()
             self.log(
                 f"epoch {self.epoch}: loss {row['loss']:.4f} (ce {row['ce']:.4f} "
                 f"low {row['low']:.4f} high {row['high']:.4f}) "
@@ -430,7 +471,8 @@ class Trainer:
         self.log(f"{which}: dev UAR {self.best_uar:.4f} at epoch {self.best_epoch}")
         if self.env.main:
             if cfg.train.export_clean_emb:
-                self.export_clean_embeddings()
+                with self.timer.phase("clean embeddings"):
+                    self.export_clean_embeddings()
             with atomic_write(self.out / ".done") as f:
                 f.write(f"best_epoch {self.best_epoch}\ndev_uar {self.best_uar:.6f}\n")
         if self.env.world > 1:
