@@ -12,9 +12,10 @@ every library on a code path that is the same on Intel and AMD processors:
 - ATen's vectorised kernels: ``avx2`` (plain IEEE arithmetic, the same on every AVX2 CPU);
 - MKL (torch's FFT, hence fbank, and its matrix products): ``MKL_CBWR=COMPATIBLE``, the
   branch MKL documents as reproducible on Intel *and* Intel-compatible CPUs. Its ``AVX2``
-  branch, pinned until 2026-12, is honoured on Intel CPUs only: on AMD MKL falls back to its
-  ``AUTO`` dispatch, which is why the main command's tables differed between an AMD EPYC and
-  an Intel Xeon from the first feature file on (``dump/<corpus>/clean/feats.ark``);
+  branch, pinned until 2026-12, is honoured on Intel CPUs only (MKL's docs: elsewhere its
+  ``AUTO`` dispatch runs), the likely reason the main command's tables differed between an
+  AMD EPYC and an Intel Xeon: the first output MKL writes is the fbank features
+  (``dump/<corpus>/clean/feats.ark``; egs/iemocap/RESULTS.md, "Across CPU vendors");
 - oneDNN (torch's convolutions) is switched off: its JIT kernels size their blocking from
   the CPU's caches, so torch's own convolution (im2col + MKL's matrix product) runs instead;
 - numpy: its AVX-512 loops off (``NPY_DISABLE_CPU_FEATURES``: AVX-512 Intel and AMD Zen 4
