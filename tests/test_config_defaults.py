@@ -54,7 +54,7 @@ RESOLVED = {
     ),
     "cpu/se.yaml": (
         "a40c78aff884ddfe47fa56ea2a2f7954e405ecfc86e67a785c8b9af7aaddc196",
-        "c93185fde75922501a46f9a4feabe0d09a10d3dd573f05efdbeaf9a76e13045b",
+        "995fac43a8795694945b3b5290dd571455d4a33793a78b0f60851520a5938bc5",
     ),
     "cpu/trnet.yaml": (
         "8fb782fb45a4495109525546e7a6f9fa766a3e4aad77f35071b36ebde6fd7ba0",
@@ -70,11 +70,11 @@ RESOLVED = {
     ),
     "se.yaml": (
         "6f42590891b9ebc2253bb2dd899bebfc12aec7fe8f83a160341b7fe7341c73d6",
-        "f206a6914cbc9353189c36276a04e2736644513677158ec2d1959eae3660b4eb",
+        "9127134deae8d327d8bf6a7a64c170c46eda7016f901e522f5ab2150c7ef5688",
     ),
     "se_nsnet2.yaml": (
         "d351bca1fd240a6fe0a2cd82db713ca0f9d9c88b2be5a3b68cf392dce82a1b68",
-        "dd7662b2ff682c30c310015693db160a8608e69020695cd1e93bcda3d15553c0",
+        "b74946f9e2b396024b350da1d907f3aee1ea07b1eefa4e215924b29134852ef6",
     ),
     "slim/baseline_clean.yaml": (
         "51d6a4f3b1ff69623654dea4c10066928cfbd9c48b4c6948ae9fe585aec9873d",
@@ -90,11 +90,11 @@ RESOLVED = {
     ),
     "slim/se.yaml": (
         "a40c78aff884ddfe47fa56ea2a2f7954e405ecfc86e67a785c8b9af7aaddc196",
-        "c93185fde75922501a46f9a4feabe0d09a10d3dd573f05efdbeaf9a76e13045b",
+        "995fac43a8795694945b3b5290dd571455d4a33793a78b0f60851520a5938bc5",
     ),
     "slim/se_nsnet2.yaml": (
         "d351bca1fd240a6fe0a2cd82db713ca0f9d9c88b2be5a3b68cf392dce82a1b68",
-        "dd7662b2ff682c30c310015693db160a8608e69020695cd1e93bcda3d15553c0",
+        "b74946f9e2b396024b350da1d907f3aee1ea07b1eefa4e215924b29134852ef6",
     ),
     "slim/trnet.yaml": (
         "1b075974935e35eb08af22ea71511f717931c24154f9c2b33f3e96c159a3bd58",
@@ -125,7 +125,11 @@ RESOLVED = {
         "9b8757573c3d68588ff2e0801b0d1193eef85e1cfc6405643bbf95866683b15f",
     ),
 }
-"""conf file → (sha256 of the resolved config.yaml, sha256 of the training signature)."""
+"""conf file → (sha256 of the resolved config.yaml, sha256 of the training signature).
+
+The SE configs' signature digests were updated once, when train-se's signature stopped
+recording its sources' paths: each old digest is that of the new signature plus
+``"sources": {}``, checked when they were replaced."""
 
 
 def resolved(path: Path) -> tuple[str, dict]:
