@@ -110,8 +110,10 @@ def test_score_se_as_4_split_jobs_equals_one_job(dumps, tmp_path, monkeypatch):
     scores.json byte for byte, and the same table printed."""
     _, one, _ = dumps
     monkeypatch.chdir(tmp_path)
-    args = ["score-se", one, "--max-utts", "7", "--seed", "4", "--conditions", *CONDS]
-    printed = trnet(*args, "--out", tmp_path / "one", "--nj", "1")
+    # --nj 1 everywhere: in this process, not in worker pools that other tests started
+    # (and that keep the numerics of the environment they were started in)
+    args = ["score-se", one, "--nj", "1", "--max-utts", "7", "--seed", "4", "--conditions", *CONDS]
+    printed = trnet(*args, "--out", tmp_path / "one")
     for k in range(1, 5):
         trnet(*args[:-3], "--split", f"{k}/4", "--split-root", "parts", *args[-3:])
     scored = [json.loads(Path(f"parts/{k}/scores.json").read_text()) for k in range(1, 5)]
@@ -122,7 +124,7 @@ def test_score_se_as_4_split_jobs_equals_one_job(dumps, tmp_path, monkeypatch):
         ours, ref = tmp_path / f"split{ext}", tmp_path / f"one{ext}"
         assert ours.read_bytes() == ref.read_bytes(), ext
     # a part scored with another seed: one line naming it
-    trnet(*args[:4], "--seed", "5", "--split", "2/4", "--split-root", "bad", *args[6:])
+    trnet(*args[:6], "--seed", "5", "--split", "2/4", "--split-root", "bad", *args[8:])
     for k in (1, 3, 4):
         shutil.copytree(f"parts/{k}", f"bad/{k}")
     result = CliRunner().invoke(
