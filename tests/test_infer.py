@@ -28,9 +28,9 @@ from trnet.audio import read_audio
 from trnet.cli import app
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.infer.package import FORMAT_VERSION, MANIFEST, export, load_package
+from trnet.infer.package import FORMAT_VERSION, MANIFEST, export, load_package, verify
 from trnet.infer.recognizer import EmotionRecognizer
-from trnet.io import read_kv, write_kv
+from trnet.io import file_sha256, read_kv, write_kv
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -322,6 +322,22 @@ def test_cli_package_error_is_one_line_without_traceback(recipe, tmp_path):
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "checksum mismatch" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_a_manifest_naming_files_outside_the_package_is_refused(recipe, tmp_path):
+    """The manifest is untrusted: an entry outside the package (absolute, ``..``) is one
+    line naming the manifest, and the outside file is never read."""
+    outside = tmp_path / "secret"
+    outside.write_text("not the package's")
+    for name in (str(outside), "../secret", "se/../../secret"):
+        pkg = tmp_path / "pkg"
+        shutil.rmtree(pkg, ignore_errors=True)
+        shutil.copytree(recipe["pkg"], pkg)
+        manifest = json.loads((pkg / "manifest.json").read_text())
+        manifest["files"][name] = file_sha256(outside)
+        (pkg / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(TrnetError, match="is not a file inside the package"):
+            verify(pkg)
 
 
 def test_missing_onnxruntime_names_the_extra(recipe, monkeypatch):

@@ -89,6 +89,10 @@ def verify(root: str | Path) -> dict:
             f"({FORMAT_VERSION}); upgrade trnet"
         )
     for name, digest in sorted(files.items()):
+        parts = Path(name).parts
+        if Path(name).is_absolute() or not parts or ".." in parts or not isinstance(digest, str):
+            # a package is untrusted: its manifest may not make trnet read outside it
+            raise TrnetError(f"{path}: file entry {name!r} is not a file inside the package")
         file = root / name
         if not file.is_file():
             raise TrnetError(f"{file}: missing from the package (listed in {MANIFEST})")
