@@ -5,7 +5,8 @@ integration of ``h²`` from the direct path on) in dB, a least-squares line fitt
 between -5 and -25 dB, extrapolated to -60 dB (RT60 = -60 / slope). Before integrating, the
 response is cut where its 10 ms energy envelope falls to 10 dB above its noise floor (the
 mean power of its last 10%), so a recorded RIR's noise tail does not flatten the curve; a
-response that decays less than 35 dB above its floor has no T20 (:class:`TrnetError`).
+response whose loudest 10 ms are less than 35 dB above its floor has no T20
+(:class:`TrnetError`).
 
 DRR (direct-to-reverberant ratio, dB): the energy within ±2.5 ms of the direct path (the
 largest ``|h|``) over the energy after that window, up to the same cut.
@@ -62,7 +63,12 @@ class Rir:
         if h.ndim != 1 or h.size == 0 or not np.isfinite(h).all() or not np.any(h):
             raise TrnetError("not a usable impulse response (empty, silent or not finite)")
         peak = int(np.argmax(np.abs(h)))
-        end = usable_end(h, sr)
+        end, span = usable_end(h, sr)
+        need = -FIT_DB[1] + FLOOR_MARGIN_DB
+        if span < need:
+            raise TrnetError(
+                f"decays only {span:.1f} dB to its noise floor; T20 needs {need:.0f} dB"
+            )
         return cls(
             samples=np.asarray(samples, dtype=np.float32),
             sr=sr,
@@ -73,10 +79,11 @@ class Rir:
         )
 
 
-def usable_end(h: np.ndarray, sr: int) -> int:
-    """The sample after the last 10 ms block whose mean power is at least
-    :data:`FLOOR_MARGIN_DB` above the noise floor (for a response ending in exact zeros:
-    the last block with any energy)."""
+def usable_end(h: np.ndarray, sr: int) -> tuple[int, float]:
+    """Where the measures stop and the decay range in dB. The end is the sample after the
+    last 10 ms block whose mean power is :data:`FLOOR_MARGIN_DB` above the noise floor
+    (the mean power of the last :data:`FLOOR_TAIL`; for a response ending in exact zeros,
+    the last block with any energy); the range is the loudest block over the floor."""
     energy = np.square(np.asarray(h, dtype=np.float64))
     floor = float(energy[-max(1, int(energy.size * FLOOR_TAIL)) :].mean())
     block = max(1, round(sr * ENVELOPE_MS / 1000))
@@ -84,10 +91,10 @@ def usable_end(h: np.ndarray, sr: int) -> int:
     padded = np.zeros(n_blocks * block)
     padded[: energy.size] = energy
     envelope = padded.reshape(n_blocks, block).mean(axis=1)
+    span = 10 * math.log10(envelope.max() / floor) if floor > 0 else math.inf
     above = np.flatnonzero(envelope > floor * 10 ** (FLOOR_MARGIN_DB / 10))
-    if above.size == 0:
-        return energy.size
-    return min(energy.size, int(above[-1] + 1) * block)
+    end = min(energy.size, int(above[-1] + 1) * block) if above.size else energy.size
+    return end, span
 
 
 def edc_db(h: np.ndarray) -> np.ndarray:
@@ -103,11 +110,6 @@ def rt60_t20(h: np.ndarray, sr: int) -> float:
     line over the EDC between -5 and -25 dB, extrapolated to -60 dB."""
     curve = edc_db(h)
     hi, lo = FIT_DB
-    if curve[-1] > lo:
-        reached = curve[-1] if math.isfinite(curve[-1]) else curve[np.isfinite(curve)][-1]
-        raise TrnetError(
-            f"decays only {-reached:.1f} dB above its noise floor; T20 needs {-lo:.0f} dB"
-        )
     fit = np.flatnonzero((curve <= hi) & (curve >= lo))
     if fit.size < 2:
         raise TrnetError("decays too fast to measure (fewer than 2 samples between -5 and -25 dB)")
