@@ -8,7 +8,7 @@ encoded at a constant bitrate (the level picks it; 0.95 gives 16 kbps at 16 kHz)
 has libsndfile's one mode.
 
 libsndfile removes the encoder's delay and padding itself for most settings, but not all
-(an MP3 at 8 kbps comes back 1105 samples late and longer): the delay is *measured* on
+(an MP3 at 32 kbps or less comes back 1105 samples late and longer): the delay is *measured* on
 every utterance, as the cross-correlation peak of the decoded signal against the input
 within ±:data:`MAX_DELAY_S`, then removed, and the end cut or zero-padded to the input's
 length, so the output is aligned at lag 0.
