@@ -15,6 +15,7 @@ from tests.cli_main import run_main
 from trnet.corrupt import rir_index
 from trnet.corrupt.rir import Rir
 from trnet.corrupt.rir_index import build_rir_index, find_rirs, measure_rirs
+from trnet.errors import TrnetError
 from trnet.io import read_kv
 
 SR = 16000
@@ -178,3 +179,12 @@ def test_the_command_prints_the_bins_and_a_missing_folder_is_one_line(
         ["rir-index", tmp_path / "nope", "--out", tmp_path / "x"], monkeypatch, capsys
     )
     assert missing.error_line == f"{tmp_path / 'nope'}: RIR folder not found"
+
+
+def test_an_existing_dir_that_is_no_rir_index_is_never_replaced(folder, tmp_path):
+    root, _ = folder
+    precious = tmp_path / "data"
+    (precious / "train").mkdir(parents=True)
+    with pytest.raises(TrnetError, match="exists and is not an RIR index"):
+        build_rir_index(root, precious)
+    assert (precious / "train").is_dir()

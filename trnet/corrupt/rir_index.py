@@ -254,6 +254,10 @@ def build_rir_index(
 ) -> tuple[list[Measured], list[Skipped]]:
     """Index the RIRs under ``root`` into the dir ``out``; each skipped file is one warning."""
     dest = Path(out)
+    if dest.exists() and not (dest / RIR_JSON).is_file() and any(dest.iterdir()):
+        raise TrnetError(
+            f"{dest}: exists and is not an RIR index (no {RIR_JSON}); give a new --out"
+        )
     sources, skipped = find_rirs(root)
     measured, bad = measure_rirs(sources, dest)
     skipped += bad
