@@ -27,7 +27,8 @@ from test_mix import make_data_dir
 from test_prep_iemocap import make_tree
 
 from trnet import checkpoint
-from trnet.infer.package import MANIFEST, export, verify
+from trnet.infer.package_export import export
+from trnet.infer.package_format import MANIFEST, verify
 from trnet.io import write_kv
 from trnet.train.config import config_to_dict
 

@@ -398,7 +398,7 @@ def test_kernel_hybrid_prefits_standardises_on_all_conditions_and_keeps_the_last
     hyp = dict(line.split() for line in (dirs[0] / "hyp").read_text().splitlines())
     ref = dict(line.split() for line in (dirs[0] / "ref").read_text().splitlines())
     assert sum(hyp[u] == ref[u] for u in ref) >= 6  # of 8 unseen-speaker voices
-    from trnet.infer.package import export
+    from trnet.infer.package_export import export
 
     with pytest.raises(TrnetError, match="hybrid .*cannot be packaged"):
         export(out, trained["root"] / "pkg")

@@ -97,7 +97,7 @@ def test_a_finished_member_is_kept_and_a_lost_one_retrained(ens: dict[str, Path]
 def test_an_ensemble_is_not_packaged_and_a_broken_one_not_decoded(
     ens: dict[str, Path], tmp_path: Path
 ) -> None:
-    from trnet.infer.package import export
+    from trnet.infer.package_export import export
 
     for path in (ens["out"], ens["out"] / "member0"):
         with pytest.raises(TrnetError, match="an ensemble .* cannot be packaged yet"):

@@ -28,7 +28,8 @@ from trnet.audio import read_audio
 from trnet.cli import app
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
-from trnet.infer.package import FORMAT_VERSION, MANIFEST, export, load_package, verify
+from trnet.infer.package_export import export
+from trnet.infer.package_format import FORMAT_VERSION, MANIFEST, read_package, verify
 from trnet.infer.recognizer import EmotionRecognizer
 from trnet.io import file_sha256, read_kv, write_kv
 
@@ -203,7 +204,7 @@ def test_damaged_or_newer_package_is_one_line_error(recipe, tmp_path, damage, me
     pkg = shutil.copytree(recipe["pkg"], tmp_path / "pkg")
     damage(pkg)
     with pytest.raises(TrnetError) as err:
-        load_package(pkg)
+        read_package(pkg)
     assert message in _one_line(err.value) and str(pkg) in str(err.value)
 
 

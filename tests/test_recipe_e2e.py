@@ -515,7 +515,7 @@ def test_export_and_infer_reproduce_the_decoded_test_set(in_recipe, tmp_path):
     import numpy as np
 
     from trnet.audio import read_audio
-    from trnet.infer.package import export
+    from trnet.infer.package_export import export
     from trnet.infer.recognizer import EmotionRecognizer
     from trnet.io import read_kv
 

@@ -11,6 +11,7 @@ and where the rest of a training run's time goes (:mod:`trnet.train.phases`).
 from __future__ import annotations
 
 import copy
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -207,6 +208,55 @@ def _infer_child(
         queue.put({"error": f"{type(err).__name__}: {err}"})
 
 
+def untrained_package(
+    dest: Path, cfg: Config, se_conf: dict | None, onnx: bool = False, seed: int = 0
+) -> Path:
+    """A package of randomly initialised networks (speed does not depend on the weights).
+    Its card says ``untrained``."""
+    import torch
+
+    from trnet.feats.fbank import FbankConfig
+    from trnet.infer.card import se_card, versions
+    from trnet.infer.package_export import needs_se
+    from trnet.infer.package_writer import write_package
+    from trnet.models.factory import build_ser_model as build_model
+    from trnet.se.config import resolve_config
+    from trnet.se.model import build_model as build_se
+    from trnet.se.model import save_model
+
+    torch.manual_seed(seed)
+    model = build_model(cfg.model)
+    model.eval()
+    se_dir = None
+    if se_conf is not None and needs_se(cfg.data.input):
+        conf = resolve_config(se_conf)
+        se_dir = Path(dest).with_name(f".{Path(dest).name}.se")
+        save_model(se_dir / "best.pt", build_se(conf), conf)
+    card = {
+        "system": cfg.system,
+        "fold": 0,
+        "protocol": "none",
+        "corpus": "untrained",
+        "generated": None,
+        "input": cfg.data.input,
+        "se": se_card(se_dir) if se_dir is not None else None,
+        "best_epoch": 0,
+        "dev_uar": float("nan"),
+        "test": {},
+        "trained": "untrained",
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "fbank_from": "defaults",
+        "versions": versions(),
+    }
+    try:
+        return write_package(
+            Path(dest), cfg, model.state_dict(), se_dir, FbankConfig().as_dict(), card, onnx, True
+        )
+    finally:
+        if se_dir is not None:
+            shutil.rmtree(se_dir, ignore_errors=True)
+
+
 def bench_infer(
     conf_dirs: dict[str, Path],
     n_files: int = 4,
@@ -226,7 +276,6 @@ def bench_infer(
 
     import soundfile as sf
 
-    from trnet.infer.package import untrained_package
     from trnet.se.config import load_config as load_se_config
     from trnet.train.config import load_config
 

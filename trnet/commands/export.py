@@ -24,20 +24,16 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an existing package"),
     ) -> None:
         """Write weights, SE, fbank settings + CMVN, config, model card and manifest."""
-        import json
-
         from rich.console import Console
 
-        from trnet.infer.package import MANIFEST
-        from trnet.infer.package import export as run_export
+        from trnet.infer.package_export import export as run_export
+        from trnet.infer.package_format import read_package
 
-        dest = run_export(exp, out, se=se, onnx=onnx, force=force)
-        card = json.loads((dest / "card.json").read_text())
-        files = json.loads((dest / MANIFEST).read_text())["files"]
-        size = sum((dest / name).stat().st_size for name in files)
+        pkg = read_package(run_export(exp, out, se=se, onnx=onnx, force=force))
+        card = pkg.card
         corpus = card["corpus"] + (" (GENERATED)" if card.get("generated") else "")
         Console().print(
-            f"{dest}: {card['system']} fold {card['fold']}, corpus {corpus}, "
-            f"{len(files)} files, {size / 1e6:.1f} MB",
+            f"{pkg.root}: {card['system']} fold {card['fold']}, corpus {corpus}, "
+            f"{len(pkg.files)} files, {pkg.size / 1e6:.1f} MB",
             highlight=False,
         )

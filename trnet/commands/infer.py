@@ -2,89 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from trnet.commands._shared import bounded
-from trnet.errors import TrnetError
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au",
-                  ".snd", ".caf", ".w64", ".rf64", ".sph", ".nist", ".voc", ".wv"}  # fmt: skip
-
-
-def expand_inputs(inputs: list[str]) -> list[tuple[str, str] | TrnetError]:
-    """``(name, wav.scp value)`` per input: a file, each audio file under a directory
-    (sorted), or each entry of a ``*.scp`` (names are its keys); a bad input is an error."""
-    from trnet.io import read_kv
-
-    items: list[tuple[str, str] | TrnetError] = []
-    for arg in inputs:
-        path = Path(arg)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-            )
-            if not found:
-                items.append(TrnetError(f"{arg}: no audio files in this directory"))
-            items += [(str(p), str(p)) for p in found]
-        elif path.suffix == ".scp" and path.is_file():
-            try:
-                items += list(read_kv(path).items())
-            except TrnetError as err:
-                items.append(err)
-        elif not path.exists():
-            items.append(TrnetError(f"{arg}: no such file or directory"))
-        else:
-            items.append((arg, arg))
-    return items
-
-
-def write_results(path: Path, classes: list[str], results: list, names: list[str]) -> None:
-    """``.json`` (everything, windows nested), ``.csv``/``.tsv`` (one row per window and
-    one ``all`` row per file; failed inputs as rows with only ``error``)."""
-    from trnet.infer.recognizer import Prediction
-    from trnet.io import atomic_write
-
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        rows = [
-            r.as_dict() if isinstance(r, Prediction) else {"name": n, "error": str(r)}
-            for n, r in zip(names, results, strict=True)
-        ]
-        with atomic_write(path) as f:
-            json.dump({"classes": classes, "results": rows}, f, indent=2)
-            f.write("\n")
-        return
-    if suffix not in (".csv", ".tsv"):
-        raise TrnetError(f"--output {path}: use a .json, .csv or .tsv file name")
-    header = ["name", "window", "start", "end", "label", *classes, "s", "snr_db", "speech"]
-    header.append("error")
-
-    def fmt(v: Any) -> str:
-        return "" if v is None else (f"{v:.6f}" if isinstance(v, float) else str(v))
-
-    with atomic_write(path) as f:
-        writer = csv.writer(f, delimiter="\t" if suffix == ".tsv" else ",", lineterminator="\n")
-        writer.writerow(header)
-        for name, r in zip(names, results, strict=True):
-            if not isinstance(r, Prediction):
-                writer.writerow([name] + [""] * (len(header) - 2) + [str(r)])
-                continue
-            for k, w in enumerate(r.windows):
-                probs = [fmt(w.probs[c]) for c in classes]
-                writer.writerow(
-                    [name, k, fmt(w.start), fmt(w.end), w.label, *probs]
-                    + [fmt(w.s), fmt(w.snr_db), fmt(w.speech), ""]
-                )
-            probs = [fmt(r.probs[c]) for c in classes]
-            writer.writerow(
-                [name, "all", fmt(0.0), fmt(r.duration), r.label, *probs]
-                + [fmt(r.s), fmt(r.snr_db), "", ""]
-            )
 
 
 def register(app: typer.Typer) -> None:
@@ -121,34 +44,17 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from trnet.infer.recognizer import EmotionRecognizer, Prediction
-        from trnet.infer.source import spec_source
+        from trnet.infer.results import write_results
+        from trnet.infer.source import input_sources
 
         rec = EmotionRecognizer.load(package, device, backend, batch_size)
-        items = expand_inputs(inputs)
-        names = [str(i).split(":")[0] if isinstance(i, TrnetError) else i[0] for i in items]
-        sources: list[Any] = []
-        for item in items:
-            if isinstance(item, TrnetError):
-                sources.append(item)
-                continue
-            try:
-                sources.append(spec_source(*item))
-            except TrnetError as err:
-                sources.append(err)
-        # longest first, so windows of similar length share batches; results in input order
-        order = sorted(
-            range(len(sources)),
-            key=lambda i: -sources[i].samples if not isinstance(sources[i], TrnetError) else 0,
-        )
+        names, sources = input_sources(inputs)
         console = Console()
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("inputs", total=len(order))
-            ran = rec.run(
-                [sources[i] for i in order], window, hop, on_done=lambda _: progress.advance(task)
+            task = progress.add_task("inputs", total=len(sources))
+            results = rec.run_longest_first(
+                sources, window, hop, on_done=lambda _: progress.advance(task)
             )
-        results: list[Any] = [None] * len(order)
-        for i, res in zip(order, ran, strict=True):
-            results[i] = res
         _print_table(console, rec, package, names, results, show_windows)
         if output is not None:
             write_results(output, rec.classes, results, names)

@@ -2,8 +2,12 @@
 inference over files of any rate, channel count and length (``trnet infer``), the Python
 API :class:`trnet.infer.recognizer.EmotionRecognizer` and an onnxruntime backend.
 
-Layout: :mod:`.package` writes and verifies packages (manifest, card), :mod:`.source`
-turns files and arrays into 16 kHz windows read in blocks, :mod:`.recognizer` runs SE,
-fbank and the SER model on batches of windows, :mod:`.onnx_backend` exports and runs the
+Layout, lowest first: :mod:`.package_format` is the package's layout, manifest and version
+and reads a package back (verified); :mod:`.card` makes the model card (card.json,
+card.md); :mod:`.package_writer` writes a package's files; :mod:`.package_export` finds
+what a trained fold's package needs in the recipe's folders (``trnet export``).
+:mod:`.source` turns files, arrays and ``trnet infer``'s inputs into 16 kHz windows read in
+blocks, :mod:`.recognizer` runs SE, fbank and the SER model on batches of windows,
+:mod:`.results` writes ``trnet infer --output``, :mod:`.onnx_backend` exports and runs the
 networks with onnxruntime.
 """

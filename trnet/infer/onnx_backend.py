@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from trnet.errors import TrnetError
+from trnet.infer.package_format import SE_DIR
 
 EXPORT_TOL = 1e-4
 OPSET = 17
@@ -149,7 +150,7 @@ def export_se(dest: Path) -> str:
 
     from trnet.se.model import load_model
 
-    enhancer, _ = load_model(dest / "se")
+    enhancer, _ = load_model(dest / SE_DIR)
     net = enhancer.net.eval()
     gen = torch.Generator().manual_seed(0)
     trace = torch.randn(1, 2, 40, 201, generator=gen)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from trnet.errors import TrnetError
-from trnet.infer.package import Package, load_package
+from trnet.infer.package_format import Package, read_package
 from trnet.infer.source import Source, array_source, check_length, file_source
 
 ACTIVITY_RANGE_DB = 35.0
@@ -131,7 +131,7 @@ class EmotionRecognizer:
 
         if backend not in ("torch", "onnx"):
             raise TrnetError(f"backend must be torch or onnx, got {backend!r}")
-        package = load_package(path)
+        package = read_package(path)
         dev = resolve_device(device)
         se = None
         if backend == "onnx":
@@ -206,6 +206,25 @@ class EmotionRecognizer:
         if isinstance(res, TrnetError):
             raise res
         return res
+
+    def run_longest_first(
+        self,
+        sources: Sequence[Source | TrnetError],
+        window: float | None = None,
+        hop: float | None = None,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Prediction | TrnetError]:
+        """:meth:`run` over the longest sources first, so that windows of similar length
+        share batches (``trnet infer``); results in the order of ``sources``."""
+        order = sorted(
+            range(len(sources)),
+            key=lambda i: -sources[i].samples if not isinstance(sources[i], TrnetError) else 0,
+        )
+        ran = self.run([sources[i] for i in order], window, hop, on_done)
+        results: list[Any] = [None] * len(order)
+        for i, res in zip(order, ran, strict=True):
+            results[i] = res
+        return results
 
     # ---- the engine --------------------------------------------------------------------
     def run(

@@ -10,6 +10,9 @@ audio on each side, so the concatenated output equals the resampling of the whol
 Windows: ``window`` seconds every ``hop`` seconds; the last one ends at the end of the
 audio (so every sample is covered); audio no longer than one window is one window of its
 own length, which is what ``trnet decode`` sees for an utterance.
+
+``trnet infer``'s inputs (files, directories searched for audio files, ``*.scp`` tables)
+become named sources with :func:`input_sources`.
 """
 
 from __future__ import annotations
@@ -198,3 +201,51 @@ def spec_source(name: str, spec: str) -> Source:
         wave = read_audio(spec, allow_empty=True)
         return Source(name, len(wave), lambda: iter([wave]))
     return file_source(spec, name)
+
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au",
+                  ".snd", ".caf", ".w64", ".rf64", ".sph", ".nist", ".voc", ".wv"}  # fmt: skip
+
+
+def expand_inputs(inputs: list[str]) -> list[tuple[str, str] | TrnetError]:
+    """``(name, wav.scp value)`` per input: a file, each audio file under a directory
+    (sorted), or each entry of a ``*.scp`` (names are its keys); a bad input is an error."""
+    from trnet.io import read_kv
+
+    items: list[tuple[str, str] | TrnetError] = []
+    for arg in inputs:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+            )
+            if not found:
+                items.append(TrnetError(f"{arg}: no audio files in this directory"))
+            items += [(str(p), str(p)) for p in found]
+        elif path.suffix == ".scp" and path.is_file():
+            try:
+                items += list(read_kv(path).items())
+            except TrnetError as err:
+                items.append(err)
+        elif not path.exists():
+            items.append(TrnetError(f"{arg}: no such file or directory"))
+        else:
+            items.append((arg, arg))
+    return items
+
+
+def input_sources(inputs: list[str]) -> tuple[list[str], list[Source | TrnetError]]:
+    """The names and sources of :func:`expand_inputs`; an input that cannot be opened is its
+    error (named by the error's first field), so that the others still run."""
+    items = expand_inputs(inputs)
+    names = [str(i).split(":")[0] if isinstance(i, TrnetError) else i[0] for i in items]
+    sources: list[Source | TrnetError] = []
+    for item in items:
+        if isinstance(item, TrnetError):
+            sources.append(item)
+            continue
+        try:
+            sources.append(spec_source(*item))
+        except TrnetError as err:
+            sources.append(err)
+    return names, sources

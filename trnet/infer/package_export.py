@@ -1,0 +1,155 @@
+"""``trnet export``: a trained fold of a recipe (``exp/<system>/fold<K>``) as a package.
+
+What a package needs but the fold's ``best.pt`` does not hold is found where the recipe
+layout puts it: the SE in ``exp/se`` beside the system dir, test scores and the corpus in
+the decode dirs (``exp/<system>/decode/*/fold<K>``), the protocol in
+``data/folds/<protocol>/fold<K>``, the fbank settings in the training dump's marker
+(``dump/<corpus>/clean``), the training date from the fold's ``.done``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+from trnet.errors import TrnetError
+from trnet.infer.card import se_card, versions
+from trnet.infer.package_format import se_files
+from trnet.infer.package_writer import write_package
+from trnet.train.ensemble import is_ensemble, read_done
+
+
+def needs_se(input_kind: str) -> bool:
+    return input_kind in ("enhanced", "blend")
+
+
+def _date(path: Path) -> str:
+    stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decode_scores(exp_fold: Path) -> tuple[dict, dict]:
+    """(condition → {uar, war, n}, corpus info) from ``exp/<system>/decode/*/fold<K>``."""
+    from trnet.scoring.decode_dir import load_decode_dir
+    from trnet.scoring.metrics import uar, war
+
+    root = exp_fold.parent / "decode"
+    scores: dict[str, dict] = {}
+    info: dict = {}
+    if not root.is_dir():
+        return scores, info
+    for hyp in sorted(root.glob(f"*/{exp_fold.name}/hyp")):
+        d = load_decode_dir(hyp.parent)
+        scores[d.condition] = {
+            "uar": round(uar(d.ref, d.hyp, len(d.classes)), 4),
+            "war": round(war(d.ref, d.hyp), 4),
+            "n": len(d.utts),
+        }
+        info = info or {"corpus": d.corpus, "generated": d.generated}
+    return scores, info
+
+
+def _protocol(recipe: Path, fold_name: str) -> str:
+    found = sorted(p.parent.name for p in (recipe / "data" / "folds").glob(f"*/{fold_name}"))
+    return found[0] if len(found) == 1 else "unknown"
+
+
+def _fbank_settings(recipe: Path, corpus: str | None) -> tuple[dict, str]:
+    """The fbank settings of the training features (the dump's marker), else the defaults."""
+    from trnet.feats.extract import FEATS_MARKER
+    from trnet.feats.fbank import FbankConfig
+
+    pattern = f"{corpus or '*'}/clean/{FEATS_MARKER}"
+    for marker in sorted((recipe / "dump").glob(pattern)):
+        return json.loads(marker.read_text())["fbank"], str(marker)
+    return FbankConfig().as_dict(), "defaults"
+
+
+def best_fold(system_dir: Path) -> Path:
+    """The finished ``fold<K>`` of a system dir with the highest dev UAR (its ``.done``;
+    ties: the lowest K). Test scores never choose: they are what the card reports."""
+    best: tuple[float, int, Path] | None = None
+    for done in system_dir.glob("fold*/.done"):
+        fields = read_done(done.parent)
+        try:
+            uar, k = float(fields["dev_uar"]), int(done.parent.name.removeprefix("fold"))
+        except (KeyError, ValueError):
+            continue
+        if best is None or (-uar, k) < (-best[0], best[1]):
+            best = (uar, k, done.parent)
+    if best is None:
+        raise TrnetError(f"{system_dir}: no finished fold<K> (with .done) to export")
+    return best[2]
+
+
+def resolve_fold(path: str | Path) -> Path:
+    """``exp/<system>/fold<K>`` as given, or the best fold of ``exp/<system>``."""
+    path = Path(path)
+    if (path / "best.pt").is_file() or path.name.startswith("fold"):
+        return path
+    if path.is_dir():
+        return best_fold(path)
+    raise TrnetError(f"{path}: not a training dir (exp/<system>/fold<K>) or system dir")
+
+
+def export(
+    exp_fold: str | Path,
+    dest: str | Path,
+    se: str | Path | None = None,
+    onnx: bool = False,
+    force: bool = False,
+    corpus: str | None = None,
+    generated: bool | None = None,
+) -> Path:
+    """Package the trained fold ``exp_fold`` (``best.pt``; a system dir: its best fold).
+
+    ``se`` defaults to ``exp/se`` beside the system dir. The corpus and whether it was
+    generated come from the decode dirs' info.json unless given.
+    """
+    from trnet import checkpoint
+    from trnet.train.config import config_from_dict
+
+    exp_fold = resolve_fold(exp_fold)
+    read_done(exp_fold)  # a finished training dir, or a one-line error
+    if is_ensemble(exp_fold) or is_ensemble(exp_fold.parent):
+        raise TrnetError(
+            f"{exp_fold}: an ensemble (train.ensemble) or one of its members cannot be "
+            "packaged yet; train the system with --ensemble 1 to export it"
+        )
+    if not (exp_fold / "best.pt").is_file():
+        raise TrnetError(f"{exp_fold}: not a finished training dir (no best.pt)")
+    best = checkpoint.load(exp_fold / "best.pt")
+    cfg = config_from_dict(best["config"], str(exp_fold / "best.pt"))
+    if cfg.model.functionals:
+        raise TrnetError(
+            f"{exp_fold}: a hybrid (model.functionals) cannot be packaged yet: trnet infer "
+            "has no eGeMAPS front end"
+        )
+    recipe = exp_fold.resolve().parents[2]
+    se_dir = None
+    if needs_se(cfg.data.input):
+        se_dir = Path(se) if se is not None else exp_fold.parent.parent / "se"
+        se_files(se_dir)
+    scores, info = decode_scores(exp_fold)
+    corpus = corpus or info.get("corpus")
+    if generated is None:
+        generated = bool(info["generated"]) if "generated" in info else None
+    fbank, fbank_from = _fbank_settings(recipe, corpus)
+    card = {
+        "system": cfg.system,
+        "fold": int(best["fold"]),
+        "protocol": _protocol(recipe, exp_fold.name),
+        "corpus": corpus or "unknown",
+        "generated": generated,
+        "input": cfg.data.input,
+        "se": se_card(se_dir) if se_dir is not None else None,
+        "best_epoch": int(best.get("epoch", 0)),
+        "dev_uar": round(float(best.get("dev_uar", float("nan"))), 4),
+        "test": scores,
+        "trained": _date(exp_fold / ".done"),
+        "parameters": int(sum(v.numel() for k, v in best["model"].items() if "running" not in k)),
+        "fbank_from": fbank_from,
+        "versions": versions(),
+    }
+    return write_package(Path(dest), cfg, best["model"], se_dir, fbank, card, onnx, force)
