@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from cli_main import run_main
+from onnx_toy import half_gain_onnx
 
 from trnet.errors import TrnetError
 from trnet.se.config import SeConfig, load_config, resolve_config
@@ -48,22 +49,6 @@ def test_the_registry_alone_decides_what_is_pretrained(monkeypatch, capsys):
         assert done.code in (0, None) and done.stdout == f"{want}\n"
 
 
-def _waveform_onnx(path: Path) -> Path:
-    """A user's waveform-in/out ONNX model: a gain of one half."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Mul", ["audio", "half"], ["enhanced"])],
-        "half",
-        [helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor_value_info("enhanced", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-    return path
-
-
 def test_every_kind_loads_through_the_one_loader(tmp_path):
     pytest.importorskip("onnxruntime")
     from trnet.se.pretrained import write_package
@@ -77,7 +62,7 @@ def test_every_kind_loads_through_the_one_loader(tmp_path):
         save_model(dirs[name] / "best.pt", build_model(conf).eval(), conf)
     for name, raw in (  # pretrained: the package train-se writes
         ("nsnet2", {"model": "nsnet2"}),
-        ("onnx", {"model": "onnx", "model_conf": {"path": str(_waveform_onnx(tmp_path / "h.onnx")),
+        ("onnx", {"model": "onnx", "model_conf": {"path": str(half_gain_onnx(tmp_path / "h.onnx")),
                                                   "io": "waveform"}}),
     ):  # fmt: skip
         dirs[name] = write_package(resolve_config(raw), tmp_path / name).parent

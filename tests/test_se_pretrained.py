@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from onnx_toy import half_gain_onnx
 from test_se_train import make_condition
 from typer.testing import CliRunner
 
@@ -159,7 +160,9 @@ def test_train_se_writes_a_package_and_enhance_uses_it(tmp_path, enhancer):
     user_pkg = write_package(onnx_conf, tmp_path / "se_user")
     user_model, _ = load_front_end_package(user_pkg)
     wave = noisy(speech(3, 1.0), engine, 0.0, 3)
-    np.testing.assert_array_equal(user_model.enhance_wave(wave, SR), enhancer.enhance_wave(wave, SR))
+    np.testing.assert_array_equal(
+        user_model.enhance_wave(wave, SR), enhancer.enhance_wave(wave, SR)
+    )
     user.write_bytes(user.read_bytes() + b"\0")
     with pytest.raises(TrnetError, match="sha256"):
         load_front_end_package(user_pkg)
@@ -167,18 +170,7 @@ def test_train_se_writes_a_package_and_enhance_uses_it(tmp_path, enhancer):
 
 def test_waveform_onnx_model(tmp_path):
     """A user's waveform-in/out ONNX model (here: a gain of one half) runs the same way."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Mul", ["audio", "half"], ["enhanced"])],
-        "half",
-        [helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor_value_info("enhanced", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])],
-    )
-    path = tmp_path / "half.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    path = half_gain_onnx(tmp_path / "half.onnx")
     conf = resolve_config({"model": "onnx", "model_conf": {"path": str(path), "io": "waveform"}})
     model, _ = load_front_end_package(write_package(conf, tmp_path / "se"))
     waves = [np.linspace(-1, 1, 800), np.linspace(0, 1, 500)]
