@@ -143,7 +143,7 @@ def resolved(path: Path) -> tuple[str, dict]:
 
     if path.name.startswith("se"):
         conf = load_se_config(path)
-        return yaml.safe_dump(conf, sort_keys=False), se_signature(conf, {})
+        return yaml.safe_dump(conf.to_dict(), sort_keys=False), se_signature(conf, {})
     if is_svm_config(path):
         svm = load_svm_config(path)
         signed = dataclasses.asdict(svm)
@@ -241,7 +241,7 @@ def test_svm_and_se_configs_take_defaults_too(tmp_path: Path) -> None:
     _write(tmp_path / "_se.yaml", (SLIM / "se.yaml").read_text())
     se = _write(tmp_path / "se.yaml", "defaults: _se.yaml\ntrain:\n  epochs: 2\n")
     conf = load_se_config(se)
-    assert conf["train"]["epochs"] == 2 and conf["train"]["steps_per_epoch"] == 50
+    assert conf.train is not None and (conf.train.epochs, conf.train.steps_per_epoch) == (2, 50)
 
 
 def _train_error(

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from onnx_toy import half_gain_onnx
 from test_se_train import make_condition
 from typer.testing import CliRunner
 
@@ -20,7 +21,7 @@ from trnet.se import nsnet2
 from trnet.se.config import resolve_config
 from trnet.se.metrics import si_sdr
 from trnet.se.onnx_model import OnnxEnhancer
-from trnet.se.pretrained import load_package, write_package
+from trnet.se.pretrained import load_front_end_package, write_package
 from trnet.synth_corpus.emotion import draw_prosody, make_voice
 from trnet.synth_corpus.noise_synth import engine, pink, rain, render, vacuum_cleaner
 from trnet.synth_corpus.synth import synth_utterance
@@ -92,19 +93,19 @@ def test_raises_si_sdr_at_0db_and_keeps_clean_speech(enhancer):
         clean = speech(seed, 3.0)
         mix = noisy(clean, gen, 0.0, seed)
         before = si_sdr(mix, clean)
-        after = si_sdr(enhancer.enhance(mix, SR), clean)
+        after = si_sdr(enhancer.enhance_wave(mix, SR), clean)
         assert abs(before) < 0.7
         assert after > before + 3.0, (gen.__name__, before, after)
     for seed in (1, 3):
         clean = speech(seed, 3.0)
-        assert si_sdr(enhancer.enhance(clean, SR), clean) > 15.0
+        assert si_sdr(enhancer.enhance_wave(clean, SR), clean) > 15.0
 
 
 def test_other_sample_rates_are_resampled(enhancer):
     sr = 22050
     clean = speech(2, 2.0, sr)
     mix = noisy(clean, engine, 0.0, 2, sr)
-    out = enhancer.enhance(mix, sr)
+    out = enhancer.enhance_wave(mix, sr)
     assert len(out) == len(mix)
     assert si_sdr(out, clean) > si_sdr(mix, clean) + 3.0
     # the nn.Module interface (what trnet enhance calls) takes 16 kHz batches
@@ -157,30 +158,21 @@ def test_train_se_writes_a_package_and_enhance_uses_it(tmp_path, enhancer):
     user.write_bytes(Path(nsnet2.locate()["file"]).read_bytes())
     onnx_conf = resolve_config({"model": "onnx", "model_conf": {"path": str(user), "causal": True}})
     user_pkg = write_package(onnx_conf, tmp_path / "se_user")
-    user_model, _ = load_package(user_pkg)
+    user_model, _ = load_front_end_package(user_pkg)
     wave = noisy(speech(3, 1.0), engine, 0.0, 3)
-    np.testing.assert_array_equal(user_model.enhance(wave, SR), enhancer.enhance(wave, SR))
+    np.testing.assert_array_equal(
+        user_model.enhance_wave(wave, SR), enhancer.enhance_wave(wave, SR)
+    )
     user.write_bytes(user.read_bytes() + b"\0")
     with pytest.raises(TrnetError, match="sha256"):
-        load_package(user_pkg)
+        load_front_end_package(user_pkg)
 
 
 def test_waveform_onnx_model(tmp_path):
     """A user's waveform-in/out ONNX model (here: a gain of one half) runs the same way."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Mul", ["audio", "half"], ["enhanced"])],
-        "half",
-        [helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor_value_info("enhanced", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])],
-    )
-    path = tmp_path / "half.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    path = half_gain_onnx(tmp_path / "half.onnx")
     conf = resolve_config({"model": "onnx", "model_conf": {"path": str(path), "io": "waveform"}})
-    model, _ = load_package(write_package(conf, tmp_path / "se"))
+    model, _ = load_front_end_package(write_package(conf, tmp_path / "se"))
     waves = [np.linspace(-1, 1, 800), np.linspace(0, 1, 500)]
     for wave, out in zip(waves, model.enhance_list(waves), strict=True):
         np.testing.assert_allclose(out, wave / 2, atol=1e-7)

@@ -113,7 +113,7 @@ def test_a_few_steps_lower_the_loss_on_a_fixed_batch(sources):
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(30):
-        loss = se_loss(model, noisy, clean, conf["loss"])
+        loss = se_loss(model, noisy, clean, conf.loss)
         opt.zero_grad()
         loss.backward()
         opt.step()

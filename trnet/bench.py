@@ -298,7 +298,7 @@ def bench_infer(
             for system in INFER_SYSTEMS:
                 cfg = load_config(Path(conf_dir) / f"{system}.yaml")
                 pkg = untrained_package(tmp / f"{size}_{system}", cfg, se_conf)
-                se = se_conf["model"] if cfg.data.input != "noisy" else "-"
+                se = se_conf.model if cfg.data.input != "noisy" else "-"
                 for b in sorted({1, batch}):
                     queue = ctx.Queue()
                     proc = ctx.Process(

@@ -61,7 +61,7 @@ def _score_se(
     if model:
         if split is not None or from_splits is not None:
             raise TrnetError("--split/--from-splits: not with --model (one job scores models)")
-        from trnet.se.compare import score_models
+        from trnet.se.score_table import score_models
 
         score_models(dump_root, conditions, model, out, max_utts, nj, seed, device)
         return

@@ -1,5 +1,6 @@
 """``trnet train-se``: train the SE front-end (stage 3; library:
-:func:`trnet.se.train.train_se`)."""
+:func:`trnet.se.train.train_se`), or prepare a pretrained one; ``trnet se-pretrained``:
+whether a config's front end is pretrained (for the recipe's stage 3)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,22 @@ from pathlib import Path
 
 import typer
 
+TRAINING_OPTIONS = ("speech", "noise", "dev_noise", "noise_root", "resume", "device")
+"""Options that only training reads: a pretrained front end ignores them."""
+
+
+def given_options(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """The options of ``names`` given on the command line, spelled as there (``--dev-noise``)."""
+    sources = {name: ctx.get_parameter_source(name) for name in names}
+    return [
+        f"--{name.replace('_', '-')}"
+        for name, source in sources.items()
+        if source is not None and source.name == "COMMANDLINE"
+    ]
+
 
 def _train_se(
+    ctx: typer.Context,
     config: Path = typer.Option(
         ...,
         help="SE config (conf/slim/se.yaml: CRN, conf/se.yaml: CMGAN, conf/se_nsnet2.yaml: "
@@ -30,9 +45,11 @@ def _train_se(
     ),
 ) -> None:
     """Train the SE model on (noisy, clean) pairs made on the fly; skips an OUT trained with
-    these settings and inputs, refuses one trained with others (unless --overwrite)."""
-    from rich.console import Console
-
+    these settings and inputs, refuses one trained with others (unless --overwrite). A
+    pretrained front end (se_nsnet2.yaml) is prepared instead: nothing is trained, and the
+    training options (--speech, --noise, --dev-noise, --noise-root, --resume, --device) are
+    ignored (each one given is named)."""
+    from trnet.console import console
     from trnet.se.config import load_config
     from trnet.se.train import train_se
 
@@ -40,8 +57,26 @@ def _train_se(
     best = train_se(
         conf, speech, noise, out, dev_noise, noise_root, resume, device, overwrite=overwrite
     )
-    Console().print(f"SE model: {best}")
+    out_console = console(highlight=False, soft_wrap=True)
+    if not conf.pretrained:
+        out_console.print(f"SE model: {best}")
+        return
+    out_console.print(f"prepared the pretrained front end ({conf.model}, nothing to train): {best}")
+    ignored = given_options(ctx, TRAINING_OPTIONS)
+    if ignored:
+        out_console.print(f"ignored (a pretrained front end trains nothing): {', '.join(ignored)}")
+
+
+def _se_pretrained(
+    config: Path = typer.Argument(..., help="SE config (conf/se.yaml, conf/se_nsnet2.yaml)"),
+) -> None:
+    """Print ``true`` if the config's front end is pretrained (trnet train-se then trains
+    nothing and takes no training options), else ``false``."""
+    from trnet.se.config import load_config
+
+    typer.echo("true" if load_config(config).pretrained else "false")
 
 
 def register(app: typer.Typer) -> None:
     app.command("train-se")(_train_se)
+    app.command("se-pretrained")(_se_pretrained)

@@ -421,14 +421,13 @@ class _TorchSer:
     """The package's SER model in torch: ``(x, xe) → (posteriors, s)``, numpy in and out."""
 
     def __init__(self, package: Package, device: Any) -> None:
-        import torch
-
+        from trnet import checkpoint
         from trnet.models.factory import build_ser_model as build_model
 
         self.model = build_model(package.config.model)
         path = package.root / "ser.pt"
+        state = checkpoint.load(path)  # weights only; a bad file is one line naming it
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
             self.model.load_state_dict(state)
         except Exception as err:  # torch raises many types for a bad state dict
             raise TrnetError(f"{path}: cannot load the SER weights ({err})") from None

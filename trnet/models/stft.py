@@ -67,14 +67,28 @@ def magnitude(spec: torch.Tensor) -> torch.Tensor:
 class SpectralEnhancer(nn.Module):
     """Wraps a spectrum-to-spectrum ``net`` into waveform-to-waveform enhancement."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, kind: str | None = None) -> None:
         super().__init__()
         self.net = net
+        self.kind = kind  # the SE kind that built it (crn, cmgan; None: a bare net)
         self.stft = CompressedSTFT()
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, N)`` noisy audio (zero-padded to ``lengths``) → ``(B, N)`` enhanced audio."""
         return self.enhance_with_spec(wave, lengths)[0]
+
+    def enhance(self, wave: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The :class:`~trnet.se.enhancer.Enhancer` call: :meth:`forward` without gradient."""
+        with torch.no_grad():
+            return self(wave, lengths)
+
+    def describe(self) -> dict:
+        """The kind, its network and how many parameters it has."""
+        return {
+            "kind": self.kind or type(self.net).__name__,
+            "net": type(self.net).__name__,
+            "parameters": sum(p.numel() for p in self.net.parameters()),
+        }
 
     def enhance_with_spec(
         self, wave: torch.Tensor, lengths: torch.Tensor | None = None

@@ -23,7 +23,7 @@ from trnet.contract import ENH_SUFFIX, SAMPLE_RATE, enhanced, unenhanced
 from trnet.data.datadir import DataDir, check_id, confined
 from trnet.errors import TrnetError
 from trnet.feats.fbank import FbankConfig
-from trnet.models.stft import SpectralEnhancer
+from trnet.se.enhancer import Enhancer
 from trnet.stage import claim, finish, input_digest, lock
 
 DROPPED_TABLES = ("wav.scp", "feats.scp", "segments", "utt2num_frames")
@@ -44,21 +44,21 @@ def _batches(data: DataDir, batch_size: int) -> Iterator[list[str]]:
 
 @torch.no_grad()
 def enhance_batch(
-    model: SpectralEnhancer, waves: list[np.ndarray], device: torch.device
+    model: Enhancer, waves: list[np.ndarray], device: torch.device
 ) -> list[np.ndarray]:
     """Enhance variable-length float audio in one zero-padded batch."""
     lengths = torch.tensor([len(w) for w in waves])
     batch = torch.zeros(len(waves), int(lengths.max()))
     for i, w in enumerate(waves):
         batch[i, : len(w)] = torch.from_numpy(w)
-    out = model(batch.to(device), lengths.to(device)).cpu().numpy()
+    out = model.enhance(batch.to(device), lengths.to(device)).cpu().numpy()
     return [out[i, : len(w)] for i, w in enumerate(waves)]
 
 
 _JOB: dict = {}
 
 
-def _init_enhance(model: SpectralEnhancer, device: torch.device) -> None:
+def _init_enhance(model: Enhancer, device: torch.device) -> None:
     _JOB.update(model=model, device=device)
 
 
@@ -69,7 +69,7 @@ def _enhance_items(items: list[tuple[str, str]]) -> list[tuple[str, np.ndarray]]
 
 
 def enhance_condition(
-    model: SpectralEnhancer,
+    model: Enhancer,
     settings: dict,
     src: Path,
     dst: Path,
@@ -104,7 +104,7 @@ def split_batches(data: DataDir, batch_size: int, split: tuple[int, int] | None)
 def _enhance_into(
     src: Path,
     dst: Path,
-    model: SpectralEnhancer,
+    model: Enhancer,
     settings: dict,
     batch_size: int,
     nj: int,
@@ -221,7 +221,7 @@ def enhance_dump(
 
 
 def _split_or_merge(
-    net: SpectralEnhancer,
+    net: Enhancer,
     settings: dict,
     src: Path,
     dst: Path,

@@ -26,8 +26,8 @@ from trnet.errors import TrnetError
 from trnet.feats.extract import FEATS_MARKER, feats_marker, merge_features
 from trnet.feats.fbank import FbankConfig
 from trnet.io import file_sha256, read_kv
-from trnet.models.stft import SpectralEnhancer
 from trnet.se.enhance import DROPPED_TABLES, enhance_condition, split_batches
+from trnet.se.enhancer import Enhancer
 from trnet.stage import DONE_RECORD, claim, finish, lock
 
 
@@ -49,7 +49,7 @@ def is_complete(dst: Path, settings: dict) -> bool:
 
 
 def enhance_part(
-    model: SpectralEnhancer,
+    model: Enhancer,
     settings: dict,
     src: Path,
     dst: Path,

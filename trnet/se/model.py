@@ -1,45 +1,38 @@
-"""Building SE models from a resolved config, loading external weights, saving/loading."""
+"""Building SE models from a resolved config, loading external weights, saving, and the one
+loader of every SE kind (:func:`load_model`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import torch
 
+from trnet import checkpoint
 from trnet.errors import TrnetError
 from trnet.models.stft import SpectralEnhancer
-from trnet.se.config import resolve_config
+from trnet.se.config import SeConfig, resolve_config
+from trnet.se.enhancer import Enhancer
 
 
-def build_model(conf: dict) -> SpectralEnhancer:
-    """The waveform-to-waveform enhancer of a (resolved or raw) config, with init weights."""
-    conf = resolve_config(conf) if "train" not in conf else conf
-    if "train" not in conf:  # pretrained (nsnet2, onnx): the package records the weights
-        raise TrnetError(f"model {conf['model']}: pretrained; load it with load_model")
-    if conf["model"] == "crn":
-        from trnet.models.se_crn import CRN
-
-        net = CRN(**conf["model_conf"])
-    else:
-        from trnet.models.se_cmgan import CMGANGenerator
-
-        net = CMGANGenerator(**conf["model_conf"])
-    if conf.get("init_checkpoint"):
-        load_generator_weights(net, conf["init_checkpoint"])
-    return SpectralEnhancer(net)
+def build_model(conf: dict | SeConfig) -> SpectralEnhancer:
+    """The waveform-to-waveform enhancer of a (resolved or raw) config of a trainable kind,
+    with its init weights."""
+    conf = resolve_config(conf)
+    if conf.pretrained:  # nsnet2, onnx: the package records the weights
+        raise TrnetError(f"model {conf.model}: pretrained; load it with load_model")
+    assert conf.kind.net is not None
+    net = conf.kind.net(conf.model_conf)
+    if conf.init_checkpoint:
+        load_generator_weights(net, conf.init_checkpoint)
+    return SpectralEnhancer(net, kind=conf.model)
 
 
-def _read_state(path: Path) -> dict:
-    if not path.is_file():
-        raise TrnetError(f"{path}: checkpoint not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise TrnetError(f"{path}: cannot read checkpoint ({err})") from None
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+def _state_dict(blob: dict, path: Path) -> dict:
+    """The network's state dict of a checkpoint: ``blob["model"]`` or ``blob`` itself."""
+    state = blob["model"] if isinstance(blob.get("model"), dict) else blob
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise TrnetError(f"{path}: not a state dict of tensors")
     return state
 
@@ -52,7 +45,10 @@ def _briefly(keys: list[str], n: int = 3) -> str:
 def load_generator_weights(net: torch.nn.Module, path: str | os.PathLike) -> None:
     """Load a state dict into ``net``; any key or shape mismatch is a :class:`TrnetError`."""
     path = Path(path)
-    state = _read_state(path)
+    _load_state(net, _state_dict(checkpoint.load(path), path), path)
+
+
+def _load_state(net: torch.nn.Module, state: dict, path: Path) -> None:
     state = {k.removeprefix("module.").removeprefix("net."): v for k, v in state.items()}
     own = net.state_dict()
     missing = sorted(set(own) - set(state))
@@ -71,12 +67,12 @@ def load_generator_weights(net: torch.nn.Module, path: str | os.PathLike) -> Non
     net.load_state_dict(state)
 
 
-def save_model(path: str | os.PathLike, model: SpectralEnhancer, conf: dict) -> None:
+def save_model(path: str | os.PathLike, model: SpectralEnhancer, conf: dict | SeConfig) -> None:
     """Write ``{"config", "model"}`` atomically (the enhancer is rebuilt from the config)."""
     from trnet.io import atomic_write
 
     with atomic_write(path, "wb") as f:
-        torch.save({"config": conf, "model": model.net.state_dict()}, f)
+        torch.save({"config": resolve_config(conf).to_dict(), "model": model.net.state_dict()}, f)
 
 
 def model_file(path: str | os.PathLike) -> Path:
@@ -89,24 +85,24 @@ def model_file(path: str | os.PathLike) -> Path:
     return path / PACKAGE_FILE if is_package(path) else path / "best.pt"
 
 
-def load_model(path: str | os.PathLike) -> tuple[SpectralEnhancer, dict]:
-    """Rebuild the enhancer saved by :func:`save_model` (a dir means ``DIR/best.pt``), or the
-    frozen ONNX enhancer of a pretrained package (:mod:`trnet.se.pretrained`)."""
-    from trnet.se.pretrained import is_package, load_package
+def load_model(path: str | os.PathLike) -> tuple[Enhancer, SeConfig]:
+    """The one loader of every SE kind: the enhancer of ``path`` (an SE model dir, its
+    ``best.pt`` as :func:`save_model` writes it, or a pretrained package's
+    ``pretrained.json``, :mod:`trnet.se.pretrained`) and its config."""
+    from trnet.se.pretrained import is_package, load_front_end_package
 
     if is_package(path):
-        return load_package(path)  # type: ignore[return-value]  # same forward() contract
-    path = Path(path)
-    if path.is_dir():
-        path = path / "best.pt"
+        return load_front_end_package(path)
+    path = model_file(path)
     if not path.is_file():
         raise TrnetError(f"{path}: SE model not found (train it with trnet train-se)")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        conf = blob["config"]
-    except Exception as err:
-        raise TrnetError(f"{path}: not an SE model file ({err})") from None
-    model = build_model({**conf, "init_checkpoint": None})
-    load_generator_weights(model.net, path)
+    blob = checkpoint.load(path)
+    if not isinstance(blob.get("config"), dict):
+        raise TrnetError(f"{path}: not an SE model file (no config inside)")
+    conf = resolve_config(blob["config"], f"{path}: config")
+    if conf.pretrained:
+        raise TrnetError(f"{path}: holds a pretrained kind ({conf.model}); not an SE model file")
+    model = build_model(dataclasses.replace(conf, init_checkpoint=None))
+    _load_state(model.net, _state_dict(blob, path), path)
     model.eval()
     return model, conf

@@ -114,8 +114,9 @@ def cpu_only(model: torch.nn.Module) -> torch.device | None:
 class OnnxEnhancer(torch.nn.Module):
     """Waveform-to-waveform enhancement by a frozen ONNX model (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike, **conf: Any) -> None:
+    def __init__(self, path: str | os.PathLike, kind: str = "onnx", **conf: Any) -> None:
         super().__init__()
+        self.kind = kind  # the SE kind that loaded it (nsnet2 or onnx)
         unknown = sorted(set(conf) - set(ONNX_DEFAULTS))
         if unknown:
             raise TrnetError(f"{path}: unknown ONNX SE setting(s) {', '.join(unknown)}")
@@ -191,7 +192,7 @@ class OnnxEnhancer(torch.nn.Module):
         out = self.enhance_padded(batch)
         return [out[i, : len(w)] for i, w in enumerate(waves)]
 
-    def enhance(self, wave: np.ndarray, sr: int) -> np.ndarray:
+    def enhance_wave(self, wave: np.ndarray, sr: int) -> np.ndarray:
         """Enhance one utterance at rate ``sr``, resampled to the model's rate and back."""
         from trnet.audio import _resample
 
@@ -212,8 +213,17 @@ class OnnxEnhancer(torch.nn.Module):
         if self.sample_rate == SAMPLE_RATE:
             outs = self.enhance_list(waves)  # one zero-padded batch (if causal)
         else:
-            outs = [self.enhance(w, SAMPLE_RATE) for w in waves]
+            outs = [self.enhance_wave(w, SAMPLE_RATE) for w in waves]
         out = torch.zeros(batch.shape, dtype=torch.float32)
         for i, o in enumerate(outs):
             out[i, : len(o)] = torch.from_numpy(o.astype(np.float32))
         return out.to(batch.device)
+
+    def enhance(self, batch: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The :class:`~trnet.se.enhancer.Enhancer` call: :meth:`forward` (nothing to train)."""
+        return self(batch, lengths)
+
+    def describe(self) -> dict[str, Any]:
+        """The kind, the ONNX file and the settings it runs with."""
+        settings = {k: v for k, v in self.conf.items() if k not in ("path", "sha256")}
+        return {"kind": self.kind, "file": self.conf["path"], **settings}

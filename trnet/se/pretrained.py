@@ -3,7 +3,7 @@
 ``trnet train-se`` with such a config trains nothing: it writes ``OUT/pretrained.json``
 (what the model is: name, package and version, licence, the ONNX file and its sha256, the
 enhancer settings), ``OUT/config.yaml``, ``OUT/.signature.json`` and ``OUT/.done``.
-:func:`load_package` rebuilds the enhancer from it and refuses an ONNX file whose sha256
+:func:`load_front_end_package` rebuilds the enhancer from it and refuses an ONNX file whose sha256
 has changed since, so an ``exp/se`` dir always names exactly the weights that enhanced
 its audio.
 
@@ -21,49 +21,20 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256
 from trnet.se import nsnet2
+from trnet.se.config import SeConfig, resolve_config
 from trnet.se.onnx_model import ONNX_DEFAULTS, OnnxEnhancer
 
-PRETRAINED = ("nsnet2", "onnx")
 PACKAGE_FILE = "pretrained.json"
 
-MODEL_CONF_DEFAULTS: dict[str, dict[str, Any]] = {
-    "nsnet2": {"min_gain_db": nsnet2.SETTINGS["min_gain_db"]},
-    "onnx": {**ONNX_DEFAULTS, "name": None, "licence": None},
-}
 
-
-def resolve_pretrained(conf: dict, where: str) -> dict:
-    """The resolved config of a pretrained model (no training sections)."""
-    extra = sorted(set(conf) - {"model", "model_conf"})
-    if extra:
-        raise TrnetError(
-            f"{where}: model {conf['model']} is pretrained and frozen; remove {', '.join(extra)}"
-        )
-    given = conf.get("model_conf") or {}
-    if not isinstance(given, dict):
-        raise TrnetError(f"{where}: 'model_conf' must be a mapping")
-    defaults = MODEL_CONF_DEFAULTS[conf["model"]]
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise TrnetError(
-            f"{where}: model_conf: unknown key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(defaults))}"
-        )
-    model_conf = {**defaults, **given}
-    if conf["model"] == "onnx" and not model_conf["path"]:
-        raise TrnetError(f"{where}: model onnx needs model_conf.path (the .onnx file)")
-    return {"model": conf["model"], "model_conf": model_conf}
-
-
-def describe(conf: dict) -> dict:
+def describe(conf: SeConfig) -> dict:
     """What the package records: the model's identity, its file, sha256 and settings."""
-    mc = conf["model_conf"]
-    if conf["model"] == "nsnet2":
+    mc = conf.model_conf
+    if conf.model == "nsnet2":
         info = nsnet2.locate()
         settings = {**nsnet2.SETTINGS, "min_gain_db": float(mc["min_gain_db"])}
         path = Path(info.pop("file"))
@@ -82,16 +53,16 @@ def describe(conf: dict) -> dict:
     if mc.get("sha256") and mc["sha256"] != sha:
         raise TrnetError(f"{path}: sha256 {sha} differs from model_conf.sha256 {mc['sha256']}")
     return {
-        "model": conf["model"],
+        "model": conf.model,
         **info,
         "onnx_file": str(path),
         "sha256": sha,
         "settings": settings,
-        "config": conf,
+        "config": conf.to_dict(),
     }
 
 
-def write_package(conf: dict, out: str | os.PathLike, overwrite: bool = False) -> Path:
+def write_package(conf: SeConfig, out: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write ``out/`` for a pretrained model (no training); returns ``out/pretrained.json``.
 
     Signed as every stage (:mod:`trnet.stage`) by the config and the ONNX file's sha256: a
@@ -104,12 +75,16 @@ def write_package(conf: dict, out: str | os.PathLike, overwrite: bool = False) -
     out = Path(out)
     package = out / PACKAGE_FILE
     desc = describe(conf)
-    signature = {"format_version": FORMAT_VERSION, "config": conf, "sha256": desc["sha256"]}
+    signature = {
+        "format_version": FORMAT_VERSION,
+        "config": desc["config"],
+        "sha256": desc["sha256"],
+    }
     if claim(out, signature, overwrite, SIGNATURE_RECORD, clear_all if overwrite else None):
         print(f"{out}: already written with these settings, skipping")
         return package
     with atomic_write(out / "config.yaml") as f:
-        f.write(yaml.safe_dump(conf, sort_keys=False))
+        f.write(yaml.safe_dump(desc["config"], sort_keys=False))
     with atomic_write(package) as f:
         json.dump(desc, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -132,8 +107,9 @@ def is_package(path: str | os.PathLike) -> bool:
     return (path / PACKAGE_FILE).is_file() or (path.name == PACKAGE_FILE and path.is_file())
 
 
-def load_package(path: str | os.PathLike) -> tuple[OnnxEnhancer, dict]:
-    """The enhancer of ``path`` (a package dir or its ``pretrained.json``) and its config."""
+def load_front_end_package(path: str | os.PathLike) -> tuple[OnnxEnhancer, SeConfig]:
+    """The enhancer of ``path`` (a package dir or its ``pretrained.json``) and its config
+    (:func:`trnet.se.model.load_model` loads every SE kind through this for a package)."""
     path = Path(path)
     if path.is_dir():
         path = path / PACKAGE_FILE
@@ -151,6 +127,7 @@ def load_package(path: str | os.PathLike) -> tuple[OnnxEnhancer, dict]:
             f"{path}: {onnx_file} has sha256 {sha[:16]}…, the package was made with "
             f"{desc['sha256'][:16]}…; rerun trnet train-se into a new dir"
         )
-    model = OnnxEnhancer(onnx_file, **desc["settings"])
+    conf = resolve_config(desc["config"], f"{path}: config")
+    model = OnnxEnhancer(onnx_file, kind=conf.model, **desc["settings"])
     model.eval()
-    return model, desc["config"]
+    return model, conf

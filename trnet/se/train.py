@@ -23,6 +23,7 @@ from trnet.devices import resolve_device
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256
 from trnet.models.stft import SpectralEnhancer, magnitude
+from trnet.se.config import SeConfig, SeLossConfig
 from trnet.se.model import build_model, save_model
 from trnet.se.pairs import ClipPool, PairMaker, resolve_source, segment_samples, split_dev_ids
 from trnet.stage import (
@@ -45,17 +46,17 @@ def si_sdr_torch(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> tor
 
 
 def se_loss(
-    model: SpectralEnhancer, noisy: torch.Tensor, clean: torch.Tensor, weights: dict
+    model: SpectralEnhancer, noisy: torch.Tensor, clean: torch.Tensor, weights: SeLossConfig
 ) -> torch.Tensor:
     """Weighted compressed-magnitude MSE + compressed complex MSE − SI-SDR (dB)."""
     out, est, c = model.enhance_with_spec(noisy)
     length = clean.shape[1]
     padded = torch.nn.functional.pad(clean * c, (0, model.stft.padded_length(length) - length))
     ref = model.stft(padded)
-    loss = weights["mag"] * torch.mean((magnitude(est) - magnitude(ref)) ** 2)
-    loss = loss + weights["ri"] * torch.mean((est - ref) ** 2)
-    if weights["sisdr"]:
-        loss = loss - weights["sisdr"] * si_sdr_torch(out, clean).mean()
+    loss = weights.mag * torch.mean((magnitude(est) - magnitude(ref)) ** 2)
+    loss = loss + weights.ri * torch.mean((est - ref) ** 2)
+    if weights.sisdr:
+        loss = loss - weights.sisdr * si_sdr_torch(out, clean).mean()
     return loss
 
 
@@ -74,7 +75,9 @@ class DevSet:
         ]
 
     @torch.no_grad()
-    def evaluate(self, model: SpectralEnhancer, weights: dict, device: torch.device) -> dict:
+    def evaluate(
+        self, model: SpectralEnhancer, weights: SeLossConfig, device: torch.device
+    ) -> dict:
         model.eval()
         losses, gains = [], []
         for noisy, clean in self.batches:
@@ -91,7 +94,7 @@ class DevSet:
 
 
 def train_se(
-    conf: dict,
+    conf: SeConfig,
     speech: str,
     noise: str,
     out: str | os.PathLike,
@@ -103,12 +106,13 @@ def train_se(
     overwrite: bool = False,
 ) -> Path:
     """Train (or resume) the SE model of a resolved ``conf``; returns ``out/best.pt`` (a
-    pretrained model is not trained: returns its package, ``out/pretrained.json``)."""
-    from trnet.se.pretrained import PRETRAINED, write_package
+    pretrained model is not trained: returns its package, ``out/pretrained.json``, and the
+    training arguments are not used)."""
+    from trnet.se.pretrained import write_package
 
     out = Path(out)
     with lock(out):
-        if conf["model"] in PRETRAINED:  # frozen: write the package that names the weights
+        if conf.pretrained:  # frozen: write the package that names the weights
             return write_package(conf, out, overwrite)
         sources = {
             "speech": resolve_source(speech, noise_root),
@@ -122,21 +126,21 @@ def train_se(
         return _train_se(conf, sources, out, resume, device, progress)
 
 
-def se_signature(conf: dict, sources: dict[str, Path]) -> dict:
+def se_signature(conf: SeConfig, sources: dict[str, Path]) -> dict:
     """What decides an SE training: the resolved config (seed, lr... and the content of an
     ``init_checkpoint``), the speech, noise and dev-noise dirs by content (not by path: a
     recipe folder moved or copied elsewhere keeps its trained SE)."""
-    init = conf.get("init_checkpoint")
+    init = conf.init_checkpoint
     return {
         "format_version": FORMAT_VERSION,
-        "config": conf,
+        "config": conf.to_dict(),
         "init_sha256": file_sha256(init) if init and Path(init).is_file() else None,
         "inputs": {role: input_digest(path) for role, path in sources.items()},
     }
 
 
 def _train_se(
-    conf: dict,
+    conf: SeConfig,
     sources: dict[str, Path],
     out: Path,
     resume: bool,
@@ -149,50 +153,51 @@ def _train_se(
     latest = _latest_checkpoint(ckpt_dir)
     if latest is not None and not resume:
         raise TrnetError(f"{ckpt_dir}: checkpoints exist; pass --resume to continue them")
-    tc, weights = conf["train"], conf["loss"]
+    tc, weights = conf.train, conf.loss
+    assert tc is not None and weights is not None  # a trainable kind
     dev = resolve_device(device)
     speech_dir, noise_dir = sources["speech"], sources["noise"]
     train_ids, dev_ids = split_dev_ids(speech_dir)
-    segment = segment_samples(tc["segment_s"])
-    snr = (float(tc["snr_range"][0]), float(tc["snr_range"][1]))
+    segment = segment_samples(tc.segment_s)
+    snr = (float(tc.snr_range[0]), float(tc.snr_range[1]))
     maker = PairMaker(ClipPool(speech_dir, train_ids), ClipPool(noise_dir), segment, snr)
     dev_maker = PairMaker(
         ClipPool(speech_dir, dev_ids), ClipPool(sources["dev_noise"]), segment, snr
     )
-    dev_set = DevSet(dev_maker, tc["dev_size"], tc["seed"], tc["batch_size"])
+    dev_set = DevSet(dev_maker, tc.dev_size, tc.seed, tc.batch_size)
 
-    torch.manual_seed(tc["seed"])
+    torch.manual_seed(tc.seed)
     model = build_model(conf).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=tc["lr"])
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     state = {"epoch": 0, "history": [], "best": None}
     if latest is not None:
-        blob = torch.load(latest, map_location=dev, weights_only=True)
+        blob = checkpoint.load(latest)  # on the CPU: load_state_dict copies to the device
         model.net.load_state_dict(blob["model"])
         opt.load_state_dict(blob["optimizer"])
         state = json.loads(blob["state"])
     else:
         out.mkdir(parents=True, exist_ok=True)
-        _write_text(out / "config.yaml", _yaml(conf))
+        _write_text(out / "config.yaml", _yaml(conf.to_dict()))
         _write_text(out / "train.log", f"speech {speech_dir}\nnoise {noise_dir}\n")
 
-    for epoch in range(state["epoch"] + 1, tc["epochs"] + 1):
+    for epoch in range(state["epoch"] + 1, tc.epochs + 1):
         t0 = time.time()
         model.train()
         total = 0.0
         quiet = None if progress else True  # None: no bar where stderr is not a terminal
-        bar = tqdm(range(tc["steps_per_epoch"]), desc=f"SE epoch {epoch}", disable=quiet)
+        bar = tqdm(range(tc.steps_per_epoch), desc=f"SE epoch {epoch}", disable=quiet)
         for step in bar:
-            noisy, clean = maker.batch(tc["seed"], epoch, step, tc["batch_size"])
+            noisy, clean = maker.batch(tc.seed, epoch, step, tc.batch_size)
             loss = se_loss(
                 model, torch.from_numpy(noisy).to(dev), torch.from_numpy(clean).to(dev), weights
             )
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc["grad_clip"])
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
             opt.step()
             total += loss.item()
             bar.set_postfix(loss=f"{total / (step + 1):.4f}")
-        row = {"epoch": epoch, "train_loss": total / tc["steps_per_epoch"]}
+        row = {"epoch": epoch, "train_loss": total / tc.steps_per_epoch}
         row |= dev_set.evaluate(model, weights, dev)
         row["seconds"] = round(time.time() - t0, 1)
         state["history"].append(row)

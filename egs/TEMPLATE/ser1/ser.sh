@@ -198,12 +198,18 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "stage 3: speech enhancement (pretrain, freeze, enhance, score)"
-  # A pretrained front end (se.model: nsnet2 | onnx) is written to exp/se as a package, with
-  # no training. A trainable one is trained on musan_speech (clean read speech: no SER
-  # speaker is ever heard) + ESC-50 training-fold noise; for per-fold SE use
+  # A pretrained front end (se.model: nsnet2 | onnx; `trnet se-pretrained` asks the config)
+  # is written to exp/se as a package, with no training and no training options. A
+  # trainable one is trained on musan_speech (clean read speech: no SER speaker is ever
+  # heard) + ESC-50 training-fold noise; for per-fold SE use
   # --speech data/folds/$protocol/fold<K>/train.
-  trnet train-se --config "$se_config" --speech musan_speech --noise esc50_train \
-    --dev-noise esc50_dev --noise-root data/noise --out exp/se --resume --device "$device"
+  train_se=(trnet train-se --config "$se_config" --out exp/se)
+  se_pretrained=$(env -u TRNET_DETERMINISTIC trnet se-pretrained "$se_config") || exit 1
+  if [ "$se_pretrained" = false ]; then
+    train_se+=(--speech musan_speech --noise esc50_train --dev-noise esc50_dev
+      --noise-root data/noise --resume --device "$device")
+  fi
+  "${train_se[@]}"
   # every complete condition dir without _enh (complete _enh dirs are skipped); enhanced
   # audio and its fbank
   enhance=(trnet enhance "$dump" --model exp/se --seed "$seed" --device "$device")

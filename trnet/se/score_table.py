@@ -53,7 +53,7 @@ def score_models(
             "max_utts": max_utts,
             "seed": seed,
             "model": str(model_file(path)),
-            "se_model": conf["model"],
+            "se_model": conf.model,
             "rtf": rtf,
             "rtf_clock": "wall time, cuda" if dev.type == "cuda" else "cpu time, 1 thread",
             **prov,
