@@ -22,7 +22,7 @@ from trnet.train.data import (
     spec_augment,
     vad_bounds,
 )
-from trnet.train.infer import predict
+from trnet.train.predict import predict
 from trnet.train.trainer import train_fold
 
 

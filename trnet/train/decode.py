@@ -219,7 +219,7 @@ def decode_condition(
         set_options,
     )
     from trnet.train.ensemble import combine
-    from trnet.train.infer import predict
+    from trnet.train.predict import predict
 
     needs = needs_for([condition], set(utts), cfg.data.input, False)
     store.check(needs, f"decode {condition}", "decoding")

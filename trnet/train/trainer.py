@@ -58,9 +58,9 @@ from trnet.train.data import (
     train_examples,
 )
 from trnet.train.ensemble import member_config, member_dirs, read_done
-from trnet.train.export import export_clean_embeddings
+from trnet.train.clean_embeddings import export_clean_embeddings
 from trnet.train.fold_data import FoldData, load_fold, load_z_clean, z_clean_source
-from trnet.train.infer import extra_inputs, predict, split_inputs
+from trnet.train.predict import extra_inputs, predict, split_inputs
 from trnet.train.phases import NO_TIMER, NoTimer
 
 METRIC_COLUMNS = (
