@@ -139,7 +139,7 @@ def resolved(path: Path) -> tuple[str, dict]:
     from trnet.se.config import load_config as load_se_config
     from trnet.se.train import se_signature
     from trnet.train.config import config_to_dict, dump_config, load_config
-    from trnet.train.trainer import fold_signature
+    from trnet.train.signature import fold_signature
 
     if path.name.startswith("se"):
         conf = load_se_config(path)

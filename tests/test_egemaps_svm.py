@@ -321,7 +321,7 @@ def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> N
     from trnet.classic.egemaps import condition_functionals
     from trnet.train.config import config_from_dict
     from trnet.train.decode import decode
-    from trnet.train.trainer import train_fold
+    from trnet.train.fold_run import train_fold
 
     dump = with_feats(trained["dump"])
     raw = {
@@ -355,7 +355,7 @@ def test_kernel_hybrid_prefits_standardises_on_all_conditions_and_keeps_the_last
     from trnet.classic.egemaps import condition_functionals
     from trnet.train.config import config_from_dict
     from trnet.train.decode import decode
-    from trnet.train.trainer import train_fold
+    from trnet.train.fold_run import train_fold
 
     dump = with_feats(trained["dump"])
     raw = {

@@ -22,8 +22,8 @@ from trnet.train.data import (
     spec_augment,
     vad_bounds,
 )
+from trnet.train.fold_run import train_fold
 from trnet.train.predict import predict
-from trnet.train.trainer import train_fold
 
 
 def test_vad_trims_quiet_edges_only() -> None:

@@ -26,7 +26,7 @@ from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.scoring.metrics import CLASSES
 from trnet.train.decode import decode
-from trnet.train.trainer import train_fold
+from trnet.train.fold_run import train_fold
 
 SR = 16000
 SPEAKERS = {"train": ["Ses01F", "Ses01M", "Ses02F"], "dev": ["Ses02M"], "test": ["Ses03F"]}

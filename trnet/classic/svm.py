@@ -186,13 +186,14 @@ def _decision_values(model: Any, x: np.ndarray) -> np.ndarray:
 
 
 def svm_signature(cfg: SvmConfig, fold: int, data_root: Path, dump: Path) -> dict:
-    """What decides an SVM fold (:func:`trnet.train.trainer.fold_signature`): the config,
+    """What decides an SVM fold (:func:`trnet.train.signature.fold_signature`): the config,
     the fold's lists and the audio of every condition read (checked first: a fold is never
     signed with an input that is not there yet)."""
     import dataclasses
 
     from trnet.train.data import dump_digests
-    from trnet.train.trainer import fold_signature, load_fold
+    from trnet.train.fold_data import load_fold
+    from trnet.train.signature import fold_signature
 
     load_fold(data_root, fold)
     conditions = sorted({*cfg.train_conditions(), *cfg.dev_conditions()})
@@ -228,7 +229,7 @@ def train_svm_fold(
 
 def _train_svm_fold(cfg: SvmConfig, fold: int, data_root: Path, dump: Path, out: Path) -> Path:
     from trnet.scoring.metrics import CLASSES, uar
-    from trnet.train.trainer import load_fold
+    from trnet.train.fold_data import load_fold
 
     data = load_fold(Path(data_root), fold)
     train = [(u, c) for c in cfg.train_conditions() for u in data.train]

@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         from trnet.classic.svm import is_svm_config, load_svm_config, train_svm_fold
         from trnet.errors import TrnetError
         from trnet.train.config import load_config
-        from trnet.train.trainer import train_fold
+        from trnet.train.fold_run import train_fold
 
         if ensemble is not None and ensemble < 1:
             raise TrnetError(f"--ensemble must be at least 1, got {ensemble}")
