@@ -67,12 +67,13 @@ def svm_config(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from trnet.classic.svm import load_svm_config, train_svm_fold
+    from trnet.classic.svm import KIND, load_svm_config
+    from trnet.systems.registry import KINDS
 
     root = tmp_path_factory.mktemp("svm")
     folds, dump = make_audio_layout(root)
     cfg = load_svm_config(svm_config(root / "baseline_egemaps.yaml"))
-    exp = train_svm_fold(cfg, 1, folds, dump, root / "exp" / "baseline_egemaps" / "fold1")
+    exp = KINDS[KIND].train(cfg, 1, folds, dump, root / "exp" / "baseline_egemaps" / "fold1")
     return {"root": root, "folds": folds, "dump": dump, "exp": exp}
 
 
@@ -93,7 +94,7 @@ def test_train_chooses_c_on_dev_and_caches_functionals(trained: dict[str, Path])
 
 
 def test_decode_writes_the_decode_dir_format(trained: dict[str, Path]) -> None:
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     out = trained["root"] / "exp" / "baseline_egemaps" / "decode"
     test_dir = trained["folds"] / "fold1" / "test"
@@ -162,7 +163,8 @@ def test_cli_train_dispatches_on_model_kind(trained: dict[str, Path], tmp_path: 
 def _sklearn_reference(trained: dict[str, Path], x: np.ndarray) -> np.ndarray:
     """sklearn's own decision_function of the fold's model, refitted in memory (the fit is
     deterministic): what the pickled pipeline computed when decoding."""
-    from trnet.classic.svm import _decision_values, _features, _fit, load_svm_config
+    from trnet.classic.egemaps import example_functionals
+    from trnet.classic.svm import _decision_values, _fit, load_svm_config
     from trnet.train.fold_data import load_fold
 
     cfg = load_svm_config(trained["exp"] / "config.yaml")
@@ -170,15 +172,16 @@ def _sklearn_reference(trained: dict[str, Path], x: np.ndarray) -> np.ndarray:
     train = [(u, c) for c in cfg.train_conditions() for u in data.train]
     y = np.array([data.labels[u] for u, _ in train])
     best_c = json.loads((trained["exp"] / "model.json").read_text())["c"]
-    return _decision_values(_fit(_features(trained["dump"], train), y, best_c, cfg), x)
+    return _decision_values(_fit(example_functionals(trained["dump"], train), y, best_c, cfg), x)
 
 
 def test_model_is_stored_without_pickle_and_decodes_as_sklearn(trained: dict[str, Path]) -> None:
     """model.npz (plain arrays) + model.json; the numpy decision function and scaler equal
     the fitted sklearn pipeline's, and so do the decoded posteriors."""
-    from trnet.classic.svm import _decision_values, _features, _softmax
+    from trnet.classic.egemaps import example_functionals
+    from trnet.classic.svm import _decision_values, _softmax
     from trnet.classic.svm_model import load_model
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     exp = trained["exp"]
     assert not (exp / "model.pkl").exists()
@@ -188,7 +191,7 @@ def test_model_is_stored_without_pickle_and_decodes_as_sklearn(trained: dict[str
     assert meta["fold"] == 1 and meta["c"] in (0.1, 10.0) and meta["temperature"] > 0
     model, _ = load_model(exp)
     utts = [f"s5-u{i}" for i in range(8)]
-    x = _features(trained["dump"], [(u, "esc50_0") for u in utts])
+    x = example_functionals(trained["dump"], [(u, "esc50_0") for u in utts])
     reference = _sklearn_reference(trained, x)
     ours = _decision_values(model, x)
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-9)
@@ -231,7 +234,7 @@ def test_old_pickled_fold_is_refused_never_unpickled(
 ) -> None:
     import pickle
 
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     fold = _copy_fold(
         trained["exp"], tmp_path / "fold1", ("config.yaml", ".signature.json", ".done")
@@ -248,7 +251,7 @@ def test_old_pickled_fold_is_refused_never_unpickled(
 def test_crafted_model_files_are_one_line_errors(trained: dict[str, Path], tmp_path: Path) -> None:
     """An object array (a pickle inside the npz), inconsistent shapes, a fold that is a path:
     each refused naming the file, nothing written outside the decode dir."""
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     test_dir = trained["folds"] / "fold1" / "test"
     names = ("config.yaml", ".signature.json", ".done", "model.npz", "model.json")
@@ -319,8 +322,8 @@ def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> N
 
     from trnet import checkpoint
     from trnet.classic.egemaps import condition_functionals
+    from trnet.systems.registry import decode_fold as decode
     from trnet.train.config import config_from_dict
-    from trnet.train.decode import decode
     from trnet.train.fold_run import train_fold
 
     dump = with_feats(trained["dump"])
@@ -353,8 +356,8 @@ def test_kernel_hybrid_prefits_standardises_on_all_conditions_and_keeps_the_last
 
     from trnet import checkpoint
     from trnet.classic.egemaps import condition_functionals
+    from trnet.systems.registry import decode_fold as decode
     from trnet.train.config import config_from_dict
-    from trnet.train.decode import decode
     from trnet.train.fold_run import train_fold
 
     dump = with_feats(trained["dump"])
