@@ -136,8 +136,9 @@ def test_a_timed_training_trains_the_same_model(tmp_path):
     from ser_toy import make_toy, toy_config
 
     from trnet.ddp import setup_dist
+    from trnet.train.fold_run import train_fold
+    from trnet.train.loop import Trainer
     from trnet.train.phases import PhaseTimer
-    from trnet.train.trainer import Trainer, train_fold
 
     folds, dump = make_toy(tmp_path)
     cfg = toy_config("baseline_noisy", epochs=2, bn_recalib=16)

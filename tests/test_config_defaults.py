@@ -135,16 +135,17 @@ recording its sources' paths: each old digest is that of the new signature plus
 def resolved(path: Path) -> tuple[str, dict]:
     """What training writes as config.yaml for ``path`` and the signature it signs (with no
     data): SE configs by ``trnet train-se``, eGeMAPS-SVM and deep systems by ``trnet train``."""
-    from trnet.classic.svm import dump_svm_config, is_svm_config, load_svm_config
+    from trnet.classic.svm import KIND, dump_svm_config, load_svm_config
     from trnet.se.config import load_config as load_se_config
     from trnet.se.train import se_signature
+    from trnet.systems.registry import system_of_config
     from trnet.train.config import config_to_dict, dump_config, load_config
-    from trnet.train.trainer import fold_signature
+    from trnet.train.signature import fold_signature
 
     if path.name.startswith("se"):
         conf = load_se_config(path)
         return yaml.safe_dump(conf.to_dict(), sort_keys=False), se_signature(conf, {})
-    if is_svm_config(path):
+    if system_of_config(path).kind == KIND:
         svm = load_svm_config(path)
         signed = dataclasses.asdict(svm)
         return dump_svm_config(svm), fold_signature(signed, 1, NOWHERE, NOWHERE, {})
@@ -231,12 +232,13 @@ def test_defaults_merge_mappings_key_by_key_and_replace_lists_and_scalars(tmp_pa
 
 
 def test_svm_and_se_configs_take_defaults_too(tmp_path: Path) -> None:
-    from trnet.classic.svm import is_svm_config, load_svm_config
+    from trnet.classic.svm import KIND, load_svm_config
     from trnet.se.config import load_config as load_se_config
+    from trnet.systems.registry import system_of_config
 
     _write(tmp_path / "_svm.yaml", "model:\n  kind: egemaps_svm\n  c_grid: [1.0]\n")
     svm = _write(tmp_path / "svm.yaml", "defaults: _svm.yaml\nsystem: s\ndata:\n  snrs: [5]\n")
-    assert is_svm_config(svm)  # model.kind is in the defaults file
+    assert system_of_config(svm).kind == KIND  # model.kind is in the defaults file
     assert load_svm_config(svm).model.c_grid == [1.0]
     _write(tmp_path / "_se.yaml", (SLIM / "se.yaml").read_text())
     se = _write(tmp_path / "se.yaml", "defaults: _se.yaml\ntrain:\n  epochs: 2\n")

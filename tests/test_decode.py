@@ -19,7 +19,7 @@ from trnet.models.factory import build_ser_model
 from trnet.scoring.metrics import CLASSES
 from trnet.train.config import config_from_dict
 from trnet.train.decode import decode
-from trnet.train.trainer import train_fold
+from trnet.train.fold_run import train_fold
 
 CONDITIONS = ["clean", "esc50_0", "musan_0"]
 SYSTEMS = ["baseline_clean", "baseline_enhanced", "trnet"]  # input noisy, enhanced, blend

@@ -8,51 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import yaml
 
-from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.scoring.metrics import CLASSES
 
 pytest.importorskip("opensmile")
 
-SR = 16000
-SPEAKERS = {"train": ["s1", "s2", "s3"], "dev": ["s4"], "test": ["s5"]}
-CONDITIONS = ["clean", "esc50_train_10", "esc50_dev_10", "esc50_0"]
-
-
-def _voice(k: int, rng: np.random.Generator) -> np.ndarray:
-    """A voiced 0.6 s tone whose pitch and loudness depend on the class k."""
-    t = np.arange(int(0.6 * SR)) / SR
-    f0 = 110.0 * 1.5**k * (1 + 0.03 * rng.normal())
-    wave = sum(np.sin(2 * np.pi * h * f0 * t) / h for h in range(1, 6))
-    return (0.1 * (1 + k) * wave / 3).astype(np.float32)
-
-
-def make_audio_layout(root: Path) -> tuple[Path, Path]:
-    rng = np.random.default_rng(0)
-    clean = {}
-    for split, speakers in SPEAKERS.items():
-        utt2spk, utt2emo = {}, {}
-        for spk in speakers:
-            for i in range(8):
-                utt, k = f"{spk}-u{i}", i % len(CLASSES)
-                clean[utt], utt2spk[utt], utt2emo[utt] = _voice(k, rng), spk, CLASSES[k]
-        d = root / "folds" / "fold1" / split
-        DataDir({"utt2spk": utt2spk, "utt2emo": utt2emo}).write(d)
-        (d / "corpus.json").write_text(json.dumps({"corpus": "toy", "generated": True}))
-    for cond in CONDITIONS:
-        d = root / "dump" / cond
-        (d / "wav").mkdir(parents=True)
-        level = 0.0 if cond == "clean" else 0.01
-        lines = []
-        for utt, x in sorted(clean.items()):
-            path = d / "wav" / f"{utt}.wav"
-            sf.write(path, x + level * rng.normal(size=x.shape).astype(np.float32), SR)
-            lines.append(f"{utt} {path}\n")
-        (d / "wav.scp").write_text("".join(lines))
-    return root / "folds", root / "dump"
+from voice_toy import CONDITIONS, make_audio_layout  # noqa: E402 (after the skip)
 
 
 def svm_config(path: Path) -> Path:
@@ -67,12 +30,13 @@ def svm_config(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from trnet.classic.svm import load_svm_config, train_svm_fold
+    from trnet.classic.svm import KIND, load_svm_config
+    from trnet.systems.registry import KINDS
 
     root = tmp_path_factory.mktemp("svm")
     folds, dump = make_audio_layout(root)
     cfg = load_svm_config(svm_config(root / "baseline_egemaps.yaml"))
-    exp = train_svm_fold(cfg, 1, folds, dump, root / "exp" / "baseline_egemaps" / "fold1")
+    exp = KINDS[KIND].train(cfg, 1, folds, dump, root / "exp" / "baseline_egemaps" / "fold1")
     return {"root": root, "folds": folds, "dump": dump, "exp": exp}
 
 
@@ -93,7 +57,7 @@ def test_train_chooses_c_on_dev_and_caches_functionals(trained: dict[str, Path])
 
 
 def test_decode_writes_the_decode_dir_format(trained: dict[str, Path]) -> None:
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     out = trained["root"] / "exp" / "baseline_egemaps" / "decode"
     test_dir = trained["folds"] / "fold1" / "test"
@@ -162,7 +126,8 @@ def test_cli_train_dispatches_on_model_kind(trained: dict[str, Path], tmp_path: 
 def _sklearn_reference(trained: dict[str, Path], x: np.ndarray) -> np.ndarray:
     """sklearn's own decision_function of the fold's model, refitted in memory (the fit is
     deterministic): what the pickled pipeline computed when decoding."""
-    from trnet.classic.svm import _decision_values, _features, _fit, load_svm_config
+    from trnet.classic.egemaps import example_functionals
+    from trnet.classic.svm import _decision_values, _fit, load_svm_config
     from trnet.train.fold_data import load_fold
 
     cfg = load_svm_config(trained["exp"] / "config.yaml")
@@ -170,15 +135,16 @@ def _sklearn_reference(trained: dict[str, Path], x: np.ndarray) -> np.ndarray:
     train = [(u, c) for c in cfg.train_conditions() for u in data.train]
     y = np.array([data.labels[u] for u, _ in train])
     best_c = json.loads((trained["exp"] / "model.json").read_text())["c"]
-    return _decision_values(_fit(_features(trained["dump"], train), y, best_c, cfg), x)
+    return _decision_values(_fit(example_functionals(trained["dump"], train), y, best_c, cfg), x)
 
 
 def test_model_is_stored_without_pickle_and_decodes_as_sklearn(trained: dict[str, Path]) -> None:
     """model.npz (plain arrays) + model.json; the numpy decision function and scaler equal
     the fitted sklearn pipeline's, and so do the decoded posteriors."""
-    from trnet.classic.svm import _decision_values, _features, _softmax
+    from trnet.classic.egemaps import example_functionals
+    from trnet.classic.svm import _decision_values, _softmax
     from trnet.classic.svm_model import load_model
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     exp = trained["exp"]
     assert not (exp / "model.pkl").exists()
@@ -188,7 +154,7 @@ def test_model_is_stored_without_pickle_and_decodes_as_sklearn(trained: dict[str
     assert meta["fold"] == 1 and meta["c"] in (0.1, 10.0) and meta["temperature"] > 0
     model, _ = load_model(exp)
     utts = [f"s5-u{i}" for i in range(8)]
-    x = _features(trained["dump"], [(u, "esc50_0") for u in utts])
+    x = example_functionals(trained["dump"], [(u, "esc50_0") for u in utts])
     reference = _sklearn_reference(trained, x)
     ours = _decision_values(model, x)
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-9)
@@ -231,7 +197,7 @@ def test_old_pickled_fold_is_refused_never_unpickled(
 ) -> None:
     import pickle
 
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     fold = _copy_fold(
         trained["exp"], tmp_path / "fold1", ("config.yaml", ".signature.json", ".done")
@@ -248,7 +214,7 @@ def test_old_pickled_fold_is_refused_never_unpickled(
 def test_crafted_model_files_are_one_line_errors(trained: dict[str, Path], tmp_path: Path) -> None:
     """An object array (a pickle inside the npz), inconsistent shapes, a fold that is a path:
     each refused naming the file, nothing written outside the decode dir."""
-    from trnet.train.decode import decode
+    from trnet.systems.registry import decode_fold as decode
 
     test_dir = trained["folds"] / "fold1" / "test"
     names = ("config.yaml", ".signature.json", ".done", "model.npz", "model.json")
@@ -319,9 +285,9 @@ def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> N
 
     from trnet import checkpoint
     from trnet.classic.egemaps import condition_functionals
+    from trnet.systems.registry import decode_fold as decode
     from trnet.train.config import config_from_dict
-    from trnet.train.decode import decode
-    from trnet.train.trainer import train_fold
+    from trnet.train.fold_run import train_fold
 
     dump = with_feats(trained["dump"])
     raw = {
@@ -353,9 +319,9 @@ def test_kernel_hybrid_prefits_standardises_on_all_conditions_and_keeps_the_last
 
     from trnet import checkpoint
     from trnet.classic.egemaps import condition_functionals
+    from trnet.systems.registry import decode_fold as decode
     from trnet.train.config import config_from_dict
-    from trnet.train.decode import decode
-    from trnet.train.trainer import train_fold
+    from trnet.train.fold_run import train_fold
 
     dump = with_feats(trained["dump"])
     raw = {

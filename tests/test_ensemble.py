@@ -17,7 +17,7 @@ from trnet.kaldi_io import read_vectors
 from trnet.train.config import config_from_dict, config_to_dict, dump_config
 from trnet.train.decode import decode
 from trnet.train.fold_data import load_z_clean
-from trnet.train.trainer import train_fold
+from trnet.train.fold_run import train_fold
 
 CONDITIONS = ["clean", "esc50_0"]
 

@@ -22,8 +22,8 @@ from trnet.train.data import (
     spec_augment,
     vad_bounds,
 )
-from trnet.train.infer import predict
-from trnet.train.trainer import train_fold
+from trnet.train.fold_run import train_fold
+from trnet.train.predict import predict
 
 
 def test_vad_trims_quiet_edges_only() -> None:
@@ -146,7 +146,8 @@ def test_cpu_recipe_configs_load() -> None:
     """conf/cpu: the paper's six systems with the real-speech keys, plus baseline_egemaps."""
     from ser_toy import SYSTEMS
 
-    from trnet.classic.svm import is_svm_config, load_svm_config
+    from trnet.classic.svm import load_svm_config
+    from trnet.systems.registry import DEEP, system_of_config
     from trnet.train.config import load_config
 
     conf = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf" / "cpu"
@@ -154,7 +155,7 @@ def test_cpu_recipe_configs_load() -> None:
     assert set(paths) == set(SYSTEMS) | {"baseline_egemaps"}
     svm = load_svm_config(paths.pop("baseline_egemaps"))
     cfgs = {name: load_config(p) for name, p in paths.items()}
-    assert all(not is_svm_config(p) for p in paths.values())
+    assert all(system_of_config(p).kind == DEEP for p in paths.values())
     assert all(cfgs[name].system == name for name in cfgs)
     # the SVM sees the conditions baseline_noisy draws from
     assert svm.train_conditions() == cfgs["baseline_noisy"].train_conditions()

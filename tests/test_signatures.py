@@ -26,7 +26,7 @@ from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.scoring.metrics import CLASSES
 from trnet.train.decode import decode
-from trnet.train.trainer import train_fold
+from trnet.train.fold_run import train_fold
 
 SR = 16000
 SPEAKERS = {"train": ["Ses01F", "Ses01M", "Ses02F"], "dev": ["Ses02M"], "test": ["Ses03F"]}
@@ -219,8 +219,10 @@ def test_train_se_with_other_settings_is_refused_not_already_trained(
 
 def test_svm_after_its_condition_was_remixed_is_refused_then_redone(sources, tmp_path, capsys):
     pytest.importorskip("opensmile")
-    from trnet.classic.svm import svm_config_from_dict, train_svm_fold
+    from trnet.classic.svm import KIND, svm_config_from_dict
+    from trnet.systems.registry import KINDS, decode_fold
 
+    train_svm_fold = KINDS[KIND].train
     dump, exp_fold = tmp_path / "dump", tmp_path / "exp" / "fold1"
     mix(sources, dump, "esc50_train", "10", "clean")
     mix(sources, dump, "esc50_dev", "10")
@@ -228,7 +230,7 @@ def test_svm_after_its_condition_was_remixed_is_refused_then_redone(sources, tmp
     cfg = svm_config_from_dict({**raw, "data": {"snrs": [10]}})
     train_svm_fold(cfg, 1, sources["folds"], dump, exp_fold)
     test_dir, out = sources["folds"] / "fold1" / "test", tmp_path / "decode"
-    (dest,) = decode(exp_fold, dump, test_dir, ["clean"], out)
+    (dest,) = decode_fold(exp_fold, dump, test_dir, ["clean"], out)
     stamp = mtimes(exp_fold / "train.log")
     train_svm_fold(cfg, 1, sources["folds"], dump, exp_fold)  # unchanged: kept
     assert "already trained" in capsys.readouterr().out
@@ -242,8 +244,8 @@ def test_svm_after_its_condition_was_remixed_is_refused_then_redone(sources, tmp
     assert mtimes(exp_fold / "train.log") != stamp
     # the decode made by the old fit is not kept as complete
     with pytest.raises(TrnetError, match=f"clean/fold1: {REFUSED}model_sha256$"):
-        decode(exp_fold, dump, test_dir, ["clean"], out)
-    assert decode(exp_fold, dump, test_dir, ["clean"], out, overwrite=True) == [dest]
+        decode_fold(exp_fold, dump, test_dir, ["clean"], out)
+    assert decode_fold(exp_fold, dump, test_dir, ["clean"], out, overwrite=True) == [dest]
 
 
 def test_a_remix_drops_the_cached_functionals_of_the_old_audio(sources, tmp_path):

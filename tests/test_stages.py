@@ -23,7 +23,7 @@ from trnet.data.folds import write_folds
 from trnet.errors import TrnetError
 from trnet.io import write_kv
 from trnet.train.config import config_to_dict
-from trnet.train.trainer import train_fold
+from trnet.train.fold_run import train_fold
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = ".lock"  # trnet.stage.LOCK

@@ -20,7 +20,7 @@ from trnet.kaldi_io import read_vectors
 from trnet.models.ser import with_deltas
 from trnet.train.config import config_to_dict
 from trnet.train.data import ExampleSet, FeatureStore
-from trnet.train.trainer import train_fold
+from trnet.train.fold_run import train_fold
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_bn_recalib_sets_exact_statistics_of_the_epoch_head(
     train_fold(cfg, 1, toy["folds"], toy["dump"], out, device="cpu")
     state = checkpoint.load(out / "checkpoints" / "epoch1.pt")
     from trnet.ddp import setup_dist
-    from trnet.train.trainer import Trainer
+    from trnet.train.loop import Trainer
 
     trainer = Trainer(cfg, 1, toy["folds"], toy["dump"], tmp_path / "other", setup_dist("cpu"))
     head = trainer.epoch_set(trainer.epoch_examples()[:8])
@@ -184,9 +184,9 @@ import sys
 
 import torch
 
-from trnet.train import trainer
+from trnet.train import loop
 
-run = trainer.Trainer.run
+run = loop.Trainer.run
 
 
 def run_and_dump(self, resume):
@@ -195,7 +195,7 @@ def run_and_dump(self, resume):
     torch.save(params, self.out / f"rank{self.env.rank}.pt")
 
 
-trainer.Trainer.run = run_and_dump
+loop.Trainer.run = run_and_dump
 from trnet.cli import main
 
 sys.argv = ["trnet", *sys.argv[1:]]

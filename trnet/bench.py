@@ -403,8 +403,9 @@ def bench_train(
     from trnet.ddp import setup_dist, teardown_dist
     from trnet.models.factory import build_ser_model
     from trnet.train.ensemble import member_config
+    from trnet.train.loop import Trainer
     from trnet.train.phases import NO_TIMER, PhaseTimer
-    from trnet.train.trainer import Trainer, train_signature
+    from trnet.train.signature import train_signature
 
     members = cfg.train.ensemble
     cfg = member_config(cfg, 0)  # one model (an ensemble's first member)

@@ -10,7 +10,7 @@ on what else was computed, so the table is the same whatever the order of the re
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +78,12 @@ def condition_functionals(
                 table[utt] = functionals_of(read_audio(audio[utt]), SAMPLE_RATE, smile)
             write_vectors(ark, scp, table)
     return {u: table[u] for u in wanted}
+
+
+def example_functionals(dump: Path, examples: Sequence[tuple[str, str]]) -> np.ndarray:
+    """(N, 88) functionals of (utt, condition) examples, in order (float64)."""
+    by_cond: dict[str, list[str]] = {}
+    for utt, cond in examples:
+        by_cond.setdefault(cond, []).append(utt)
+    table = {c: condition_functionals(dump, c, utts) for c, utts in sorted(by_cond.items())}
+    return np.stack([table[c][u] for u, c in examples]).astype(np.float64)

@@ -1,7 +1,9 @@
-"""``baseline_egemaps``: eGeMAPSv02 functionals, standardised, RBF SVM (a config of the trainer).
+"""``baseline_egemaps``: eGeMAPSv02 functionals, standardised, RBF SVM.
 
-A config whose ``model.kind`` is ``egemaps_svm`` is this system; ``trnet train`` and
-``trnet decode`` dispatch on it (:func:`is_svm_config`, :func:`is_svm_fold`)::
+A config whose ``model.kind`` is ``egemaps_svm`` is this system: the kind
+:class:`trnet.systems.svm.EgemapsSvm` (registered in :mod:`trnet.systems.registry`), which
+``trnet train`` and ``trnet decode`` find by that key, signs, trains and decodes a fold
+with what this module computes::
 
     system: baseline_egemaps
     model: {kind: egemaps_svm, c_grid: [0.1, 1, 10], gamma: scale, class_weight: balanced}
@@ -12,11 +14,15 @@ Training uses every training utterance in *every* training condition (clean and 
 ``<train_noise>_<snr>``: the conditions baseline_noisy draws from), so one fit sees the
 whole multi-condition set. ``C`` is chosen on dev UAR, every dev utterance in every dev
 condition; the model is then the fit on the training set with that C (the dev set is never
-trained on, as for the deep systems). Posteriors are Platt-scaled (``probability=True``,
-seeded); the decode dirs are those of ``trnet decode``, with the standardised functionals as
-the embedding. ``<out>/model.npz`` + ``model.json`` hold the scaler and the SVM
-(:mod:`trnet.classic.svm_model`: arrays and scalars, no pickle), ``config.yaml`` the resolved
-config, ``train.log`` the dev UAR of each C, ``.done`` comes last.
+trained on, as for the deep systems). Posteriors are the softmax of the one-vs-rest
+decision values at a temperature chosen on dev (the lowest cross-entropy of a grid,
+:func:`_choose_temperature`); the decode dirs are those of ``trnet decode``, with the
+standardised functionals as the embedding. The fit and the temperature are deterministic:
+``train.seed`` draws nothing (it is signed with the config, as every kind's, so
+``--seed`` gives a fold of its own with the same numbers). ``<out>/model.npz`` +
+``model.json`` hold the scaler and the SVM (:mod:`trnet.classic.svm_model`: arrays and
+scalars, no pickle), ``config.yaml`` the resolved config, ``train.log`` the dev UAR of each
+C, ``.done`` comes last.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from trnet.classic.svm_model import SvmModel, load_model, save_model
+from trnet.classic.egemaps import example_functionals
+from trnet.classic.svm_model import SvmModel, save_model
 from trnet.config_file import read_config
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -58,7 +65,7 @@ class SvmDataConfig:
 
 @dataclass
 class SvmTrainConfig:
-    seed: int = 0
+    seed: int = 0  # draws nothing (the fit is deterministic); signed, as every kind's seed
 
 
 @dataclass
@@ -73,23 +80,6 @@ class SvmConfig:
 
     def dev_conditions(self) -> list[str]:
         return condition_list(self.data.include_clean, self.data.dev_noise, self.data.snrs)
-
-
-def is_svm_config(path: str | Path) -> bool:
-    """Whether the YAML config at ``path`` (merged over its defaults) is an ``egemaps_svm``
-    system."""
-    raw, _ = read_config(path)
-    return (
-        isinstance(raw, dict)
-        and isinstance(raw.get("model"), dict)
-        and (raw["model"].get("kind") == KIND)
-    )
-
-
-def is_svm_fold(exp_fold: str | Path) -> bool:
-    """Whether ``exp_fold`` was trained by this module (its resolved config says so)."""
-    path = Path(exp_fold) / "config.yaml"
-    return path.is_file() and is_svm_config(path)
 
 
 def svm_config_from_dict(raw: Any, where: str = "config") -> SvmConfig:
@@ -127,17 +117,6 @@ def _gamma(value: str, where: str) -> str | float:
         return float(value)
     except ValueError:
         raise TrnetError(f"{where}: model.gamma must be scale, auto or a number") from None
-
-
-def _features(dump: Path, examples: Sequence[tuple[str, str]]) -> np.ndarray:
-    """(N, 88) functionals of (utt, condition) examples, in order."""
-    from trnet.classic.egemaps import condition_functionals
-
-    by_cond: dict[str, list[str]] = {}
-    for utt, cond in examples:
-        by_cond.setdefault(cond, []).append(utt)
-    table = {c: condition_functionals(dump, c, utts) for c, utts in sorted(by_cond.items())}
-    return np.stack([table[c][u] for u, c in examples]).astype(np.float64)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, c: float, cfg: SvmConfig) -> Any:
@@ -186,13 +165,14 @@ def _decision_values(model: Any, x: np.ndarray) -> np.ndarray:
 
 
 def svm_signature(cfg: SvmConfig, fold: int, data_root: Path, dump: Path) -> dict:
-    """What decides an SVM fold (:func:`trnet.train.trainer.fold_signature`): the config,
+    """What decides an SVM fold (:func:`trnet.train.signature.fold_signature`): the config,
     the fold's lists and the audio of every condition read (checked first: a fold is never
     signed with an input that is not there yet)."""
     import dataclasses
 
     from trnet.train.data import dump_digests
-    from trnet.train.trainer import fold_signature, load_fold
+    from trnet.train.fold_data import load_fold
+    from trnet.train.signature import fold_signature
 
     load_fold(data_root, fold)
     conditions = sorted({*cfg.train_conditions(), *cfg.dev_conditions()})
@@ -204,31 +184,11 @@ def svm_signature(cfg: SvmConfig, fold: int, data_root: Path, dump: Path) -> dic
     return fold_signature(dataclasses.asdict(cfg), fold, data_root, dump, inputs)
 
 
-def train_svm_fold(
-    cfg: SvmConfig,
-    fold: int,
-    data_root: str | Path,
-    dump: str | Path,
-    out: str | Path,
-    overwrite: bool = False,
-) -> Path:
-    """Choose C on dev UAR, fit on the training set; skipped when ``out`` holds the fold
-    trained with the same signature (:func:`svm_signature`), refused when it holds another
-    unless ``overwrite``, as every stage does (:mod:`trnet.stage`)."""
-    from trnet.stage import SIGNATURE_RECORD, claim, clear_all, lock
-
-    out, dump = Path(out), Path(dump)
-    signature = svm_signature(cfg, fold, Path(data_root), dump)
-    with lock(out):
-        if claim(out, signature, overwrite, SIGNATURE_RECORD, clear_all if overwrite else None):
-            print(f"{out}: already trained with these settings and inputs, skipping")
-            return out
-        return _train_svm_fold(cfg, fold, Path(data_root), dump, out)
-
-
-def _train_svm_fold(cfg: SvmConfig, fold: int, data_root: Path, dump: Path, out: Path) -> Path:
+def fit_fold(cfg: SvmConfig, fold: int, data_root: Path, dump: Path, out: Path) -> Path:
+    """Choose C on dev UAR, fit on the training set, choose the temperature on dev; write
+    the fold's files into ``out`` (the caller has claimed it, :mod:`trnet.systems.base`)."""
     from trnet.scoring.metrics import CLASSES, uar
-    from trnet.train.trainer import load_fold
+    from trnet.train.fold_data import load_fold
 
     data = load_fold(Path(data_root), fold)
     train = [(u, c) for c in cfg.train_conditions() for u in data.train]
@@ -241,7 +201,7 @@ def _train_svm_fold(cfg: SvmConfig, fold: int, data_root: Path, dump: Path, out:
         f"{len(train)} train / {len(dev)} dev examples"
     ]
     start = time.time()
-    x_train, x_dev = _features(dump, train), _features(dump, dev)
+    x_train, x_dev = example_functionals(dump, train), example_functionals(dump, dev)
     y_train = np.array([data.labels[u] for u, _ in train])
     y_dev = [data.labels[u] for u, _ in dev]
     log.append(f"functionals: {time.time() - start:.1f} s")
@@ -264,26 +224,11 @@ def _train_svm_fold(cfg: SvmConfig, fold: int, data_root: Path, dump: Path, out:
     return out
 
 
-def decode_svm(
-    exp_fold: Path, dump: Path, test_dir: Path, conditions: Sequence[str], out: Path
-) -> list[Path]:
-    """The decode dirs of ``trnet decode`` for a trained ``egemaps_svm`` fold."""
-    from trnet.train.decode import decode_info, load_test, write_decode_dir
-
-    if not (exp_fold / ".done").is_file():
-        raise TrnetError(f"{exp_fold}: training not finished (no .done)")
-    cfg = load_svm_config(exp_fold / "config.yaml")
-    model, meta = load_model(exp_fold)
-    test, labels, corpus = load_test(test_dir, conditions)
-    fold = meta["fold"]
-    done = []
-    for condition in conditions:
-        dest = out / condition / f"fold{fold}"
-        if not (dest / ".done").is_file():
-            x = _features(dump, [(u, condition) for u in test.utts])
-            info = decode_info(cfg.system, fold, condition, corpus, dump)
-            post = _softmax(_decision_values(model, x), meta["temperature"])
-            emb = model.transform(x).astype(np.float32)
-            write_decode_dir(dest, test.utts, labels, post, emb, None, info)
-        done.append(dest)
-    return done
+def posteriors(
+    model: SvmModel, temperature: float, dump: Path, utts: Sequence[str], condition: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posteriors and embeddings (the standardised functionals) of ``utts`` in
+    ``condition``: what a decode dir holds."""
+    x = example_functionals(dump, [(u, condition) for u in utts])
+    post = _softmax(_decision_values(model, x), temperature)
+    return post, model.transform(x).astype(np.float32)

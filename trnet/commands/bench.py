@@ -165,12 +165,13 @@ def train(
 
     from trnet import determinism
     from trnet.bench import bench_train
-    from trnet.classic.svm import is_svm_config
     from trnet.errors import TrnetError
+    from trnet.systems.registry import DEEP, system_of_config
     from trnet.train.config import load_config
 
-    if is_svm_config(config):
-        raise TrnetError(f"{config}: a classical (SVM) system; trnet bench train times deep ones")
+    kind = system_of_config(config).kind
+    if kind != DEEP:
+        raise TrnetError(f"{config}: a {kind} system; trnet bench train times deep ones")
     cfg = load_config(config)
     result = bench_train(cfg, fold, data_root, dump, epochs or None, threads, device)
     console = Console()

@@ -26,8 +26,10 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Write <out>/<condition>/fold<K>/ for each condition (complete dirs are skipped)."""
-        from trnet.train.decode import decode as run_decode
+        from trnet.systems.registry import decode_fold
 
         names = [c for arg in conditions for c in arg.split()]
-        for path in run_decode(exp_fold, dump, test_dir, names, out, batch_size, device, overwrite):
+        for path in decode_fold(
+            exp_fold, dump, test_dir, names, out, batch_size, device, overwrite
+        ):
             print(path)

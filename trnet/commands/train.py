@@ -48,28 +48,19 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Train a system on a fold (DDP under torchrun); skips a fold done with these settings."""
-        from trnet.classic.svm import is_svm_config, load_svm_config, train_svm_fold
         from trnet.errors import TrnetError
-        from trnet.train.config import load_config
-        from trnet.train.trainer import train_fold
+        from trnet.systems.registry import system_of_config
 
         if ensemble is not None and ensemble < 1:
             raise TrnetError(f"--ensemble must be at least 1, got {ensemble}")
-        if is_svm_config(config):  # a classical system (baseline_egemaps, trnet.classic)
-            svm = load_svm_config(config)
-            if seed is not None:
-                svm.train.seed = seed
-            if snrs is not None and svm.data.snrs:
-                svm.data.snrs = parse_snr_list(snrs)
-            train_svm_fold(svm, fold, data_root, dump, out, overwrite=overwrite)
-            return
-        cfg = load_config(config)
-        if seed is not None:
-            cfg.train.seed = seed
-        if ensemble is not None:
-            cfg.train.ensemble = ensemble
-        if snrs is not None and cfg.data.snrs:
-            cfg.data.snrs = parse_snr_list(snrs)
-        train_fold(
+        system = system_of_config(config)  # model.kind: deep SER, egemaps_svm, ...
+        cfg = system.load_config(config)
+        system.override(
+            cfg,
+            seed=seed,
+            ensemble=ensemble,
+            snrs=None if snrs is None else parse_snr_list(snrs),
+        )
+        system.train(
             cfg, fold, data_root, dump, out, resume=resume, device=device, overwrite=overwrite
         )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from trnet.contract import CLASSES
 from trnet.data.sources import check_sources
 from trnet.errors import TrnetError
 from trnet.io import read_kv, write_kv
@@ -217,3 +218,15 @@ class DataDir:
         for name in CARRIED_FILES:
             if (self.path / name).is_file():
                 shutil.copyfile(self.path / name, Path(dest) / name)
+
+
+def load_labels(datadir: DataDir) -> dict[str, int]:
+    """utt2emo as class indices; any label outside CLASSES is an error."""
+    labels = {}
+    for utt, emo in datadir["utt2emo"].items():
+        if emo not in CLASSES:
+            raise TrnetError(
+                f"{datadir.path}/utt2emo: {utt}: label {emo!r} not in {' '.join(CLASSES)}"
+            )
+        labels[utt] = CLASSES.index(emo)
+    return labels

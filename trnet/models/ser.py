@@ -240,6 +240,46 @@ class SerModel(nn.Module):
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.cmvn_mean) / self.cmvn_std
 
+    def set_functional_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """A hybrid's standardising statistics of the functionals (buffers: a checkpoint
+        carries them)."""
+        self.func_mean.copy_(mean)
+        self.func_std.copy_(std)
+
+    def fit_functionals(
+        self,
+        func: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        epochs: int,
+        lr: float,
+        batch_size: int,
+        seed: int,
+        class_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Fit a kernel hybrid's functionals branch alone (its linear layer on the fixed
+        random features): ``epochs`` of (class-weighted) cross-entropy with Adam at ``lr``
+        on the raw functionals ``func`` (N, functionals) and their ``labels`` (N,), in an
+        order drawn on the CPU from ``seed``. Returns the branch's training predictions
+        (N,) after the fit."""
+        if self.func_kernel is None or self.func_linear is None:
+            raise ValueError("fit_functionals needs a kernel hybrid (functionals_head kernel)")
+        with torch.no_grad():
+            phi = self.func_kernel((func - self.func_mean) / self.func_std)
+        layer = self.func_linear
+        optim = torch.optim.Adam(layer.parameters(), lr=lr)
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            order = torch.randperm(len(labels), generator=gen).to(labels.device)
+            for i in range(0, len(order), batch_size):
+                idx = order[i : i + batch_size]
+                loss = F.cross_entropy(layer(phi[idx]), labels[idx], weight=class_weight)
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                optim.step()
+        with torch.no_grad():
+            return layer(phi).argmax(1)
+
     def forward(
         self,
         x: torch.Tensor,

@@ -1,4 +1,5 @@
-"""Reading and validating decode dirs (``exp/<system>/decode/<condition>/fold<K>/``).
+"""Decode dirs (``exp/<system>/decode/<condition>/fold<K>/``, docs/formats.md): writing
+them (:func:`write_decode_dir`, every system kind's decode), reading and validating them.
 
 A decode dir is scored only when its ``hyp`` and ``ref`` cover exactly the same
 utterances with classes from ``classes``; anything else is a :class:`TrnetError` naming the
@@ -11,14 +12,24 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from trnet.contract import CLASSES, CLEAN, condition_name, split_condition
+from trnet.contract import (
+    CLASSES,
+    CLEAN,
+    CorpusInfo,
+    condition_name,
+    is_noise_generated,
+    parse_condition,
+    split_condition,
+)
+from trnet.data.datadir import DataDir, load_labels
 from trnet.errors import TrnetError
-from trnet.io import read_kv
+from trnet.io import atomic_write, read_kv, write_kv
 from trnet.scoring.metrics import confusion_matrix
 
 __all__ = ["CLEAN", "condition_name", "split_condition"]
@@ -229,3 +240,85 @@ def load_all(roots: list[str | os.PathLike], allow_partial: bool = False) -> lis
             seen[key] = path
             dirs.append(d)
     return dirs
+
+
+# ---- writing (every system kind's decode) ------------------------------------------
+
+
+def read_corpus_info(test_dir: Path) -> dict:
+    return CorpusInfo.read_dict(test_dir)
+
+
+def load_test(test_dir: Path, conditions: Sequence[str]) -> tuple[DataDir, dict[str, int], dict]:
+    """The test data dir, its labels and corpus.json; every condition name checked first."""
+    test = DataDir.load(test_dir)
+    if not test.utts:
+        raise TrnetError(f"{test_dir}: no test utterances")
+    for condition in conditions:
+        parse_condition(condition)
+    return test, load_labels(test), read_corpus_info(test_dir)
+
+
+def decode_info(system: str, fold: int, condition: str, corpus: dict, dump: Path) -> dict:
+    """``info.json`` of a decode dir: ``generated`` from the test dir's ``corpus``,
+    ``noise_generated`` from the condition's ``corpus.json`` in ``dump`` (the noise, not the
+    speech, may be generated: a real corpus mixed with ``trnet make-corpus``'s noise)."""
+    noise, snr = parse_condition(condition)
+    return {
+        "system": system,
+        "fold": fold,
+        "condition": condition,
+        "noise": noise,
+        "snr": snr,
+        "corpus": corpus.get("corpus", "unknown"),
+        "generated": bool(corpus.get("generated", False)),
+        "noise_generated": is_noise_generated(Path(dump) / condition),
+    }
+
+
+def check_finite(posteriors: np.ndarray, utts: list[str], info: dict, dest: Path) -> None:
+    """Refuse NaN or infinite posteriors (a diverged model): their argmax is the first
+    class, a silent ``ang`` for every utterance that scoring would count."""
+    import numpy as np
+
+    bad = [u for u, ok in zip(utts, np.isfinite(posteriors).all(1), strict=True) if not ok]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise TrnetError(
+            f"{info['system']} fold {info['fold']}: NaN or infinite posteriors for {bad[0]}"
+            f"{more} ({info['condition']}); nothing written to {dest}"
+        )
+
+
+def write_decode_dir(
+    dest: Path,
+    utts: list[str],
+    labels: dict[str, int],
+    posteriors: np.ndarray,
+    z: np.ndarray,
+    s: np.ndarray | None,
+    info: dict,
+    mark_done: bool = True,
+) -> None:
+    """One decode dir (docs/formats.md): hyp = argmax of the posteriors; ``.done`` last
+    unless ``mark_done`` is false (the caller then writes its signature there)."""
+    from trnet.kaldi_io import write_vectors
+
+    check_finite(posteriors, utts, info, dest)
+    hyp = posteriors.argmax(1)
+    dest.mkdir(parents=True, exist_ok=True)
+    write_kv(dest / "hyp", {u: CLASSES[int(k)] for u, k in zip(utts, hyp, strict=True)})
+    write_kv(dest / "ref", {u: CLASSES[labels[u]] for u in utts})
+    with atomic_write(dest / "classes") as f:
+        f.write("".join(f"{c}\n" for c in CLASSES))
+    post = {u: " ".join(f"{p:.6f}" for p in row) for u, row in zip(utts, posteriors, strict=True)}
+    write_kv(dest / "posteriors", post)
+    if s is not None:
+        write_kv(dest / "utt2s", {u: f"{v:.6f}" for u, v in zip(utts, s, strict=True)})
+    write_vectors(dest / "emb.ark", dest / "emb.scp", dict(zip(utts, z, strict=True)))
+    with atomic_write(dest / "info.json") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    if mark_done:
+        with atomic_write(dest / ".done") as f:
+            f.write(f"{len(utts)} utterances\n")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import torch
 
-from trnet.train.infer import extra_inputs, split_inputs
+from trnet.train.predict import extra_inputs, split_inputs
 
 
 def batchnorms(net: torch.nn.Module) -> list[torch.nn.Module]:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trnet.contract import CLASSES, enhanced
-from trnet.data.datadir import DataDir
+from trnet.contract import enhanced
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.stage import input_digest
@@ -171,18 +170,6 @@ def dump_digests(dump: str | Path, conditions: Iterable[str]) -> dict[str, str |
 
     skip = (f"{CACHE}.ark", f"{CACHE}.scp")
     return {c: input_digest(Path(dump) / c, skip) for c in sorted(set(conditions))}
-
-
-def load_labels(datadir: DataDir) -> dict[str, int]:
-    """utt2emo as class indices; any label outside CLASSES is an error."""
-    labels = {}
-    for utt, emo in datadir["utt2emo"].items():
-        if emo not in CLASSES:
-            raise TrnetError(
-                f"{datadir.path}/utt2emo: {utt}: label {emo!r} not in {' '.join(CLASSES)}"
-            )
-        labels[utt] = CLASSES.index(emo)
-    return labels
 
 
 def global_cmvn(store: FeatureStore, utts: Iterable[str]) -> tuple[torch.Tensor, torch.Tensor]:

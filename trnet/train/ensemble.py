@@ -20,7 +20,7 @@ from trnet.errors import TrnetError
 
 if TYPE_CHECKING:
     from trnet.train.config import Config
-    from trnet.train.infer import Outputs
+    from trnet.train.predict import Outputs
 
 
 def member_config(cfg: Config, k: int) -> Config:
@@ -89,7 +89,7 @@ def check_members(exp_fold: Path, configs: list[dict]) -> None:
 
 def combine(outputs: list[Outputs]) -> Outputs:
     """One result from the members' (same examples, same order): see the module docstring."""
-    from trnet.train.infer import Outputs
+    from trnet.train.predict import Outputs
 
     if len(outputs) == 1:
         return outputs[0]

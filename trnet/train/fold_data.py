@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.data.datadir import DataDir
+from trnet.data.datadir import DataDir, load_labels
 from trnet.errors import TrnetError
 from trnet.kaldi_io import read_vectors
 from trnet.train.config import Config
-from trnet.train.data import load_labels
 from trnet.train.ensemble import is_ensemble, member_dirs
 
 

@@ -13,7 +13,7 @@ from trnet.kaldi_io import write_vectors
 from trnet.models.factory import build_ser_model
 from trnet.train.config import Config
 from trnet.train.data import ExampleSet, FeatureStore, set_options
-from trnet.train.infer import predict
+from trnet.train.predict import predict
 
 
 def export_clean_embeddings(

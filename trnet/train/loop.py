@@ -1,14 +1,13 @@
-"""The one trainer of every system: ``trnet train --config conf/<system>.yaml --fold K``.
+"""The epoch loop of one model: ``Trainer(...).run(resume)``, started by the fold runner
+(:mod:`trnet.train.fold_run`) or ``trnet bench train``.
 
 Writes ``<out>/config.yaml`` (resolved), ``checkpoints/epoch<N>.pt`` (model, optimiser,
 scheduler, RNG states and history: ``--resume`` continues bit-for-bit), ``best.pt`` (by
-dev UAR), ``train.log``, ``metrics.tsv`` and ``.done`` last; a fold with ``.done`` is
-skipped. With ``train.export_clean_emb`` (Baseline-c) it also writes ``emb_clean.ark/scp``:
-embeddings of the clean train and dev utterances from ``best.pt``, the high-level target
-of TRNet. Under ``torchrun`` it trains with DDP (gloo on CPU, nccl on GPU), each rank on
-its share of every epoch's examples (batch_size is the global batch); rank 0 scores the
-dev set and writes every file. With ``train.bn_recalib`` the BatchNorm statistics are
-re-estimated after each epoch, before the dev scoring (see ``trnet.train.config``).
+dev UAR), ``train.log``, ``metrics.tsv`` and ``.done`` last. Under ``torchrun`` it trains
+with DDP (gloo on CPU, nccl on GPU), each rank on its share of every epoch's examples
+(batch_size is the global batch); rank 0 scores the dev set and writes every file. What
+runs beside the epochs (the kernel hybrid's prefit, BatchNorm re-estimation, Baseline-c's
+clean embeddings) are hooks (:mod:`trnet.train.hooks`).
 """
 
 from __future__ import annotations
@@ -22,46 +21,33 @@ import torch
 import torch.distributed as dist
 
 from trnet import checkpoint, determinism
-from trnet.contract import CLASSES, CLEAN
-from trnet.ddp import Dist, setup_dist, teardown_dist
+from trnet.contract import CLASSES
+from trnet.ddp import Dist
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.models.factory import build_ser_model
 from trnet.scoring.metrics import uar, war
-from trnet.stage import (
-    FORMAT_VERSION,
-    SIGNATURE_RECORD,
-    acquire,
-    claim,
-    clear_all,
-    dir_digest,
-    input_digest,
-    release,
-)
 from trnet.train import losses
-from trnet.train.bn import batchnorms, reestimate
 from trnet.train.config import Config, config_to_dict, dump_config
 from trnet.train.data import (
     ExampleSet,
     FeatureStore,
     class_weights,
     dev_examples,
-    dump_digests,
     functional_stats,
     functionals_input,
     global_cmvn,
     input_conditions,
     load_functionals,
-    needs_for,
     set_options,
     spec_augment,
     train_examples,
 )
-from trnet.train.ensemble import member_config, member_dirs, read_done
-from trnet.train.export import export_clean_embeddings
-from trnet.train.fold_data import FoldData, load_fold, load_z_clean, z_clean_source
-from trnet.train.infer import extra_inputs, predict, split_inputs
+from trnet.train.fold_data import load_fold, load_z_clean
+from trnet.train.hooks import Hook, default_hooks
 from trnet.train.phases import NO_TIMER, NoTimer
+from trnet.train.predict import extra_inputs, predict, split_inputs
+from trnet.train.signature import fold_needs
 
 METRIC_COLUMNS = (
     "epoch",
@@ -79,9 +65,10 @@ METRIC_COLUMNS = (
 
 
 class Trainer:
-    """State and steps of one fold's training; :meth:`run` does everything. ``timer``
-    (:mod:`trnet.train.phases`) times its phases for ``trnet bench train``; it only reads
-    clocks, so a timed run trains the same model."""
+    """State and steps of one model's training; :meth:`run` does everything. ``hooks``
+    (default: those the config asks for, :func:`trnet.train.hooks.default_hooks`) act
+    beside the epochs. ``timer`` (:mod:`trnet.train.phases`) times its phases for
+    ``trnet bench train``; it only reads clocks, so a timed run trains the same model."""
 
     def __init__(
         self,
@@ -92,10 +79,12 @@ class Trainer:
         out: Path,
         env: Dist,
         timer: NoTimer = NO_TIMER,
+        hooks: list[Hook] | None = None,
     ) -> None:
         self.timer = timer
         with timer.phase("setup"):
             self.setup(cfg, fold, data_root, dump, out, env)
+        self.hooks = default_hooks(cfg, self.net) if hooks is None else hooks
 
     def setup(
         self, cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist
@@ -170,9 +159,7 @@ class Trainer:
         else:
             clean = "clean" if kind != "enhanced" else "clean_enh"
             vectors = [table[clean][u] for u in utts]
-        mean, std = functional_stats(vectors)
-        self.net.func_mean.copy_(mean)
-        self.net.func_std.copy_(std)
+        self.net.set_functional_stats(*functional_stats(vectors))
         return table
 
     def training_functionals(
@@ -184,40 +171,6 @@ class Trainer:
         examples = [(u, c) for c in self.cfg.train_conditions() for u in self.data.train]
         func = np.stack([table[input_conditions(c, first)[0]][u] for u, c in examples])
         return func, [self.data.labels[u] for u, _ in examples]
-
-    def prefit_kernel(self) -> None:
-        """Fit a kernel hybrid's functionals branch alone first, on every training example
-        in every training condition (as the SVM reference is fitted): ``train.kernel_prefit``
-        epochs of class-weighted CE at the kernel learning rate. The joint training then
-        starts from a kernel machine that already works, instead of one that gets a few
-        hundred steps while the CNN overfits."""
-        cfg, net = self.cfg, self.net
-        func, ys = self.training_functionals(self.func)
-        labels = torch.tensor(ys, device=self.env.device)
-        with torch.no_grad():
-            f = torch.from_numpy(func.astype(np.float32)).to(self.env.device)
-            phi = net.func_kernel((f - net.func_mean) / net.func_std)
-        layer = net.func_linear
-        optim = torch.optim.Adam(layer.parameters(), lr=cfg.optim.lr * cfg.optim.kernel_lr_scale)
-        gen = torch.Generator().manual_seed(cfg.train.seed)  # order drawn on the CPU
-        bs = cfg.train.batch_size
-        for _ in range(cfg.train.kernel_prefit):
-            order = torch.randperm(len(labels), generator=gen).to(self.env.device)
-            for i in range(0, len(order), bs):
-                idx = order[i : i + bs]
-                loss = torch.nn.functional.cross_entropy(
-                    layer(phi[idx]), labels[idx], weight=self.ce_weight
-                )
-                optim.zero_grad(set_to_none=True)
-                loss.backward()
-                optim.step()
-        with torch.no_grad():
-            hyp = layer(phi).argmax(1).tolist()
-        score = uar(labels.tolist(), hyp, len(CLASSES))
-        self.log(
-            f"kernel branch prefitted on {len(labels)} examples, "
-            f"{cfg.train.kernel_prefit} epochs: train UAR {score:.4f}"
-        )
 
     def check_features(self) -> None:
         needs = fold_needs(self.cfg, self.data)
@@ -388,17 +341,6 @@ class Trainer:
         row.update({"w_low": w_sum["low"] / n, "w_high": w_sum["high"] / n})
         return row
 
-    def recalibrate_bn(self) -> None:
-        """BatchNorm statistics re-estimated on this epoch's first ``train.bn_recalib``
-        examples (this rank's share); see :func:`trnet.train.bn.reestimate`."""
-        n = self.cfg.train.bn_recalib
-        norms = batchnorms(self.net)
-        if n <= 0 or not norms:
-            return
-        data = self.epoch_set(self.epoch_examples()[:n])
-        loader = torch.utils.data.DataLoader(data, batch_size=self.cfg.train.batch_size)
-        reestimate(self.net, norms, loader, self.env.device)
-
     def average(self, weights: dict[str, float]) -> dict[str, float]:
         """Gradnorm weights averaged over ranks so every rank optimises the same loss."""
         if self.env.world == 1 or self.cfg.loss.weighting == "fixed" or not weights:
@@ -427,9 +369,9 @@ class Trainer:
             with atomic_write(self.out / "config.yaml") as f:
                 f.write(dump_config(cfg))
         self.restore(resume)
-        if self.epoch == 0 and self.net.func_linear is not None and cfg.train.kernel_prefit > 0:
-            with self.timer.phase("kernel prefit"):
-                self.prefit_kernel()
+        if self.epoch == 0:  # a fresh run
+            for hook in self.hooks:
+                hook.start(self)
         self.log(
             f"{cfg.system} fold {self.fold}: {len(self.data.train)} train, "
             f"{len(self.data.dev)} dev utts, device {self.env.device}, {self.env.world} process(es)"
@@ -441,8 +383,8 @@ class Trainer:
             start = time.time()
             with self.timer.phase("train"):
                 row = self.train_epoch()
-            with self.timer.phase("BN re-estimation"):
-                self.recalibrate_bn()
+            for hook in self.hooks:
+                hook.after_epoch(self)
             with self.timer.phase("dev evaluation"):
                 dev_uar, dev_war = self.evaluate()
             self.epoch += 1
@@ -470,9 +412,8 @@ class Trainer:
         which = "last epoch kept" if cfg.train.select == "last" else "best dev UAR"
         self.log(f"{which}: dev UAR {self.best_uar:.4f} at epoch {self.best_epoch}")
         if self.env.main:
-            if cfg.train.export_clean_emb:
-                with self.timer.phase("clean embeddings"):
-                    self.export_clean_embeddings()
+            for hook in self.hooks:
+                hook.end(self)
             with atomic_write(self.out / ".done") as f:
                 f.write(f"best_epoch {self.best_epoch}\ndev_uar {self.best_uar:.6f}\n")
         if self.env.world > 1:
@@ -488,148 +429,6 @@ class Trainer:
             "model": self.net.state_dict(),
         }
 
-    def export_clean_embeddings(self) -> None:
-        """emb_clean.{ark,scp}: z of the clean train + dev utterances from best.pt."""
-        utts = sorted(set(self.data.train) | set(self.data.dev))
-        export_clean_embeddings(
-            self.cfg, self.out, self.store, utts, self.env.device, functionals=self.func
-        )
-        self.log(f"wrote {len(utts)} clean embeddings to {self.out / 'emb_clean.scp'}")
-
 
 def _fmt(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.6g}"
-
-
-TRAIN_RECORD = SIGNATURE_RECORD
-"""The trainer signs ``out`` when it starts; its ``.done`` (best epoch, dev UAR) comes last."""
-
-
-def fold_needs(cfg: Config, data: FoldData) -> dict[str, set[str]]:
-    """Dump condition → the utterances a fold's training reads there (train, dev, clean
-    targets, and the clean train + dev utterances whose embeddings Baseline-c exports)."""
-    train = needs_for(cfg.train_conditions(), set(data.train), cfg.data.input, cfg.loss.alpha > 0)
-    dev = needs_for(cfg.dev_conditions(), set(data.dev), cfg.data.input, False)
-    if cfg.train.export_clean_emb:
-        dev.setdefault(CLEAN, set()).update(data.train + data.dev)
-    for cond, utts in dev.items():
-        train.setdefault(cond, set()).update(utts)
-    return train
-
-
-def fold_inputs(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict:
-    """The digests of what a fold's training reads (:func:`trnet.stage.input_digest`): each
-    dump condition (its features; a hybrid's also its audio) and, for TRNet, the Baseline-c
-    fold whose embeddings it pulls towards. Checked first, so a fold never gets signed with
-    an input that is not there yet (a later run, once it is, would find other settings)."""
-    data = load_fold(Path(data_root), fold)
-    needs = fold_needs(cfg, data)
-    FeatureStore(dump).check(needs, f"fold {fold} ({cfg.system})")
-    conditions = set(needs)
-    if cfg.model.functionals:  # a hybrid reads the functionals of its first input's audio
-        first = functionals_input(cfg.data.input)
-        every = [*cfg.train_conditions(), *cfg.dev_conditions(), CLEAN]
-        conditions.update(input_conditions(c, first)[0] for c in every)
-    z_clean = z_clean_source(cfg, fold)
-    return {
-        "dump": dump_digests(dump, conditions),
-        "z_clean": input_digest(z_clean[0]) if z_clean else None,
-    }
-
-
-def train_signature(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict:
-    """Everything that decides a fold's training (:func:`fold_signature`)."""
-    inputs = fold_inputs(cfg, fold, data_root, dump)
-    return fold_signature(config_to_dict(cfg), fold, data_root, dump, inputs)
-
-
-def fold_signature(config: dict, fold: int, data_root: Path, dump: Path, inputs: dict) -> dict:
-    """A trained fold's signature: the resolved config (seed included), the fold's lists by
-    content, the feature dump by path and ``inputs``, the digests of what is read there
-    (:func:`fold_inputs`; the SVM's, :mod:`trnet.classic.svm`), the format."""
-    fold_dir = Path(data_root) / f"fold{fold}"
-    return {
-        "format_version": FORMAT_VERSION,
-        "config": config,
-        "fold": fold,
-        "fold_dir": str(fold_dir.resolve()),
-        "fold_sha256": dir_digest(fold_dir, recursive=True) if fold_dir.is_dir() else None,
-        "dump": str(Path(dump).resolve()),
-        "inputs": inputs,
-    }
-
-
-def train_fold(
-    cfg: Config,
-    fold: int,
-    data_root: str | Path,
-    dump: str | Path,
-    out: str | Path,
-    resume: bool = False,
-    device: str = "auto",
-    overwrite: bool = False,
-) -> Path:
-    """Train one fold into ``out`` (skipped when done with the same signature); returns ``out``.
-
-    ``out`` is locked for the run; a dir made with another signature (config, seed, fold,
-    data) is refused unless ``overwrite``. Under torchrun rank 0 decides and tells the rest.
-    """
-    out = Path(out)
-    env = setup_dist(device)
-    verdict, locked = "run", False
-    if env.main:
-        try:
-            acquire(out)
-            locked = True
-            signature = train_signature(cfg, fold, Path(data_root), Path(dump))
-            # a killed run of this job keeps its checkpoints for --resume; --overwrite clears
-            if claim(out, signature, overwrite, TRAIN_RECORD, clear_all if overwrite else None):
-                verdict = "skip"
-        except TrnetError as err:
-            verdict = f"error {err}"
-    if env.world > 1:
-        box = [verdict]
-        dist.broadcast_object_list(box, 0)
-        verdict = box[0]
-    try:
-        if verdict.startswith("error "):
-            raise TrnetError(verdict[len("error ") :])
-        if verdict == "skip":
-            if env.main:
-                print(f"{out}: already trained with these settings and inputs, skipping")
-            return out
-        if cfg.train.ensemble > 1:
-            train_members(cfg, fold, Path(data_root), Path(dump), out, env, resume)
-        else:
-            Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
-        return out
-    finally:
-        if locked:
-            release(out)
-        teardown_dist(env)
-
-
-def train_members(
-    cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist, resume: bool
-) -> None:
-    """Train an ensemble fold (``train.ensemble`` > 1): each member in its own dir, one after
-    the other; a member with ``.done`` is kept (the fold's signature already matched), an
-    unfinished one continues from its checkpoints with ``--resume``. ``.done`` comes last."""
-    dirs = member_dirs(out, cfg.train.ensemble)
-    todo = None
-    if env.main:  # rank 0 decides which members to train, as train_fold decides for the fold
-        with atomic_write(out / "config.yaml") as f:
-            f.write(dump_config(cfg))
-        todo = [k for k, d in enumerate(dirs) if not (d / ".done").is_file()]
-    if env.world > 1:
-        box = [todo]
-        dist.broadcast_object_list(box, 0)
-        todo = box[0]
-    for k in todo:
-        Trainer(member_config(cfg, k), fold, data_root, dump, dirs[k], env).run(resume)
-    if env.main:
-        dev = [float(read_done(d).get("dev_uar", "nan")) for d in dirs]
-        with atomic_write(out / ".done") as f:
-            f.write(f"ensemble {len(dirs)}\ndev_uar {sum(dev) / len(dev):.6f}\n")
-    if env.world > 1:
-        dist.barrier()

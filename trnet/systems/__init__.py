@@ -1,0 +1,1 @@
+"""System kinds: what a config's ``model.kind`` selects (:mod:`trnet.systems.registry`)."""
