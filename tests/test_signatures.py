@@ -150,7 +150,7 @@ def test_trnet_after_baseline_c_was_retrained_is_refused(sources, tmp_path):
 
 def test_enhance_after_a_remix_is_refused_then_redone(sources, tmp_path):
     from trnet.se.config import resolve_config
-    from trnet.se.enhance import enhance_dump
+    from trnet.se.enhance_dirs import enhance_dump
     from trnet.se.model import build_model, save_model
 
     dump = tmp_path / "dump"

@@ -137,12 +137,8 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-KNOWN_CIRCLES = [
-    ["trnet", "trnet.infer.package", "trnet.infer.recognizer"],
-    ["trnet.se.enhance", "trnet.se.enhance_splits"],
-]
-"""Circles left in code other work is reshaping (issue 23: the package split, SE behind one
-interface); each goes from this list when its code is fixed, and no new one may come."""
+KNOWN_CIRCLES: list[list[str]] = []
+"""Circles in the import graph: none, and none may come."""
 
 
 def test_the_import_graph_has_no_new_circle() -> None:

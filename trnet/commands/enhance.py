@@ -1,5 +1,5 @@
 """``trnet enhance``: condition dirs through the frozen SE model (stage 3; library:
-:func:`trnet.se.enhance.enhance_dump`)."""
+:func:`trnet.se.enhance_dirs.enhance_dump`)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _enhance(
     from trnet.console import console as Console
     from trnet.data.splits import parse_split
     from trnet.errors import TrnetError
-    from trnet.se.enhance import enhance_dump
+    from trnet.se.enhance_dirs import enhance_dump
 
     if split is not None and from_splits is not None:
         raise TrnetError("--split and --from-splits: one or the other (a job, or the merge)")
