@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -94,7 +95,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _everything(
-    conf_dir: Path | None, names: list[str], exp: Path | None, folds: str | None, package
+    conf_dir: Path | None,
+    names: list[str],
+    exp: Path | None,
+    folds: str | None,
+    package: Path | None,
 ) -> dict:
     """``--json``: the order and each system (--conf-dir), whether each can be packaged
     (--exp, --folds), the package's fold (--package)."""
@@ -137,7 +142,7 @@ def _fold_numbers(folds: str) -> list[int]:
         raise TrnetError(f"--folds: expected fold numbers, got {folds!r}") from None
 
 
-def _per_system(names: list[str], value) -> None:  # noqa: ANN001 (a callable)
+def _per_system(names: list[str], value: Callable[[str], object]) -> None:
     """One line per system (``<system><TAB><value>``), the bare value for one system."""
     for name in names:
         text = _value(value(name))
