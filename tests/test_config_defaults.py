@@ -317,19 +317,3 @@ def test_a_defaults_file_in_a_subdir_is_allowed_and_errors_name_both_files(
     _write(base, base.read_text().replace("  hidden: 32\n", "  hiden: 32\n"))
     line = _train_error(path, tmp_path, monkeypatch, capsys)
     assert line.startswith(f"{path} (defaults {base}).model: unknown key(s) hiden (allowed: ")
-
-
-def test_config_deps_sees_a_dependency_written_in_the_defaults_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
-) -> None:
-    from cli_main import run_main
-
-    _write(tmp_path / "_base.yaml", "loss:\n  z_clean_from: exp/clean_a/fold{fold}  # exp/no/\n")
-    own = "defaults: _base.yaml\nmodel:\n  note: [exp/other/x, exp/clean_a/y]\n"
-    path = _write(tmp_path / "mine.yaml", own)
-    done = run_main(["config-deps", path], monkeypatch, capsys)
-    assert (done.code, done.stdout) == (0, "clean_a\nother\n")  # in order, once, no comment
-    done = run_main(["config-deps", SLIM / "baseline_noisy.yaml"], monkeypatch, capsys)
-    assert (done.code, done.stdout) == (0, "")
-    done = run_main(["config-deps", tmp_path / "gone.yaml"], monkeypatch, capsys)
-    assert done.code == 1 and done.error_line == f"{tmp_path / 'gone.yaml'}: config file not found"

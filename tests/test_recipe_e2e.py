@@ -205,6 +205,17 @@ def test_stage4_trains_a_system_after_the_one_its_config_points_at(recipe):
     assert trained == TRAIN_ORDER.split()
 
 
+def test_stage7_packages_trnet_and_infers_three_test_utterances_of_the_package_fold(recipe):
+    """Stage 7 asks trnet plan whether exp/trnet can be packaged (slim TRNet: neither a hybrid
+    nor an ensemble) and which fold the package holds; the demo is that fold's test set."""
+    card = json.loads((recipe / "exp" / "trnet" / "package" / "card.json").read_text())
+    assert card["system"] == "trnet" and card["fold"] == 1
+    test = recipe / "data" / "folds" / "session" / "fold1" / "test" / "utt2spk"
+    utts = [line.split()[0] for line in test.read_text().splitlines()[:3]]
+    rows = [r.split("\t") for r in (recipe / "exp/trnet/infer_demo.tsv").read_text().splitlines()]
+    assert [r[0] for r in rows[1:] if r[1] == "all"] == utts
+
+
 def test_log_lines_name_the_script_line_that_logs(recipe):
     """``(ser.sh:N)`` in the log is the line of ser.sh that printed it."""
     lines = (RECIPE / "ser.sh").read_text().splitlines()

@@ -33,7 +33,7 @@ def test_an_unknown_kind_is_one_line_naming_the_file_and_the_kinds(tmp_path, mon
     path.write_text("model: unet\n")
     with pytest.raises(TrnetError, match=rf"^{path}: model 'unet' unknown; allowed: crn,"):
         load_config(path)
-    done = run_main(["se-pretrained", path], monkeypatch, capsys)
+    done = run_main(["plan", "--se-config", path, "--field", "se_pretrained"], monkeypatch, capsys)
     assert done.code == 1 and done.error_line.startswith(f"{path}: model 'unet' unknown")
 
 
@@ -45,7 +45,11 @@ def test_the_registry_alone_decides_what_is_pretrained(monkeypatch, capsys):
     conf = resolve_config({"model": "nsnet2"})
     assert conf.pretrained and conf.to_dict() == {"model": "nsnet2", "model_conf": conf.model_conf}
     for name, want in (("se_nsnet2.yaml", "true"), ("slim/se.yaml", "false")):
-        done = run_main(["se-pretrained", TEMPLATE_CONF / name], monkeypatch, capsys)
+        done = run_main(
+            ["plan", "--se-config", TEMPLATE_CONF / name, "--field", "se_pretrained"],
+            monkeypatch,
+            capsys,
+        )
         assert done.code in (0, None) and done.stdout == f"{want}\n"
 
 

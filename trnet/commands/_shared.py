@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -70,61 +69,20 @@ N_BOOT = typer.Option(
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and of t-SNE).")
 
 
-def collect(dirs: list[Path], allow_partial: bool):
-    """Decode dirs under ``dirs``; with several arguments, one without any is only noted."""
+def scored_dirs(dirs: list[Path], allow_partial: bool):
+    """The decode dirs under ``dirs``, scored (:func:`trnet.scoring.results.score_roots`);
+    a root skipped among several is noted on stderr."""
     from trnet.console import console as Console
-    from trnet.scoring.decode_dir import find_decode_dirs
-    from trnet.scoring.results import score_tree
+    from trnet.scoring.results import score_roots
 
-    roots = []
-    for d in dirs:
-        try:
-            find_decode_dirs(d)
-            roots.append(d)
-        except TrnetError as err:
-            if len(dirs) == 1:
-                raise
-            Console(stderr=True).print(f"skipped: {err}", highlight=False)
-    if not roots:
-        raise TrnetError(f"{' '.join(map(str, dirs))}: no decode dirs found (no 'hyp' file)")
-    return score_tree(roots, allow_partial)
+    scored, skipped = score_roots(dirs, allow_partial)
+    for line in skipped:
+        Console(stderr=True).print(line, highlight=False)
+    return scored
 
 
-def compare_systems(
-    dirs, ref: str | None, n_boot: int, seed: int, out: Path | None, console
-) -> None:
-    from trnet.scoring.results import (
-        comparison_tables,
-        corpus_tag,
-        group_by_system,
-        resolve_ref,
-        write_comparison,
-    )
-    from trnet.scoring.tables import aggregate
-
-    groups = group_by_system(dirs)
-    cells = {name: aggregate(ds) for name, ds in groups.items()}
-    ref = resolve_ref(ref, list(groups))
-    tables = comparison_tables(groups, cells, ref, n_boot, seed, corpus_tag(dirs))
+def print_tables(tables, written: tuple[Path, Path], console) -> None:  # noqa: ANN001
+    """Tables as the terminal shows them, then the files they were written to."""
     for table in tables:
         console.print(table.for_terminal(console.width))
-    if out is None:
-        system_roots = [Path(os.path.commonpath([d.path for d in ds])) for ds in groups.values()]
-        out = Path(os.path.commonpath(system_roots)) / "compare"
-    tsv, md = write_comparison(tables, out)
-    console.print(f"wrote {tsv} and {md}", highlight=False)
-
-
-def print_grids(dirs, console) -> None:
-    from trnet.scoring.results import corpus_tag, group_by_system
-    from trnet.scoring.tables import aggregate, grid_tables, write_grid
-
-    tag = corpus_tag(dirs)
-    for name, ds in group_by_system(dirs).items():
-        if len(ds) < 2:
-            continue
-        cells = aggregate(ds)
-        for table in grid_tables(cells, name, tag):
-            console.print(table.for_terminal(console.width))
-        tsv, js = write_grid(cells, name, Path(os.path.commonpath([d.path for d in ds])))
-        console.print(f"wrote {tsv} and {js}", highlight=False)
+    console.print(f"wrote {written[0]} and {written[1]}", highlight=False)

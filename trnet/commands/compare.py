@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from trnet.commands._shared import ALLOW_PARTIAL, N_BOOT, SEED, collect, compare_systems
+from trnet.commands._shared import ALLOW_PARTIAL, N_BOOT, SEED, print_tables, scored_dirs
 
 
 def register(app: typer.Typer) -> None:
@@ -25,5 +25,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Systems × conditions table (UAR, WAR) and bootstrap CIs of ΔUAR to a reference."""
         from trnet.console import console as Console
+        from trnet.scoring.results import compare_systems
 
-        compare_systems(collect(dirs, allow_partial), ref, n_boot, seed, out, Console())
+        scored = scored_dirs(dirs, allow_partial)
+        print_tables(*compare_systems(scored, ref, n_boot, seed, out), Console())

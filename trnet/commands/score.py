@@ -6,14 +6,7 @@ from pathlib import Path
 
 import typer
 
-from trnet.commands._shared import (
-    ALLOW_PARTIAL,
-    N_BOOT,
-    SEED,
-    collect,
-    compare_systems,
-    print_grids,
-)
+from trnet.commands._shared import ALLOW_PARTIAL, N_BOOT, SEED, print_tables, scored_dirs
 
 
 def register(app: typer.Typer) -> None:
@@ -33,17 +26,18 @@ def register(app: typer.Typer) -> None:
         """Score decode dirs: one in detail, a system as noise × SNR grid, systems as a table."""
         from rich.console import Console
 
-        from trnet.scoring.results import group_by_system
+        from trnet.scoring.results import compare_systems, group_by_system, system_grids
         from trnet.scoring.tables import decode_dir_tables, score_decode_dir, summary_line
 
         console = Console()
-        scored = collect(dirs, allow_partial)
+        scored = scored_dirs(dirs, allow_partial)
         if len(scored) == 1:
             scores = score_decode_dir(scored[0])
             for table in decode_dir_tables(scored[0], scores):
                 console.print(table.for_terminal(console.width))
             console.print(summary_line(scored[0].path, scores), highlight=False)
             return
-        print_grids(scored, console)
+        for tables, written in system_grids(scored):
+            print_tables(tables, written, console)
         if len(group_by_system(scored)) > 1:
-            compare_systems(scored, ref, n_boot, seed, out, console)
+            print_tables(*compare_systems(scored, ref, n_boot, seed, out), console)

@@ -1,6 +1,6 @@
 """``trnet train-se``: train the SE front-end (stage 3; library:
-:func:`trnet.se.train.train_se`), or prepare a pretrained one; ``trnet se-pretrained``:
-whether a config's front end is pretrained (for the recipe's stage 3)."""
+:func:`trnet.se.train.train_se`), or prepare a pretrained one (which one is, the recipe asks
+``trnet plan --se-config X --field se_pretrained``)."""
 
 from __future__ import annotations
 
@@ -67,16 +67,5 @@ def _train_se(
         out_console.print(f"ignored (a pretrained front end trains nothing): {', '.join(ignored)}")
 
 
-def _se_pretrained(
-    config: Path = typer.Argument(..., help="SE config (conf/se.yaml, conf/se_nsnet2.yaml)"),
-) -> None:
-    """Print ``true`` if the config's front end is pretrained (trnet train-se then trains
-    nothing and takes no training options), else ``false``."""
-    from trnet.se.config import load_config
-
-    typer.echo("true" if load_config(config).pretrained else "false")
-
-
 def register(app: typer.Typer) -> None:
     app.command("train-se")(_train_se)
-    app.command("se-pretrained")(_se_pretrained)

@@ -1,4 +1,5 @@
-"""Systems × conditions comparison and ESPnet-style ``RESULTS.md`` for an ``exp/`` dir."""
+"""Systems × conditions comparison and ESPnet-style ``RESULTS.md`` for an ``exp/`` dir; what
+``trnet score``, ``compare`` and ``results`` do (the commands parse options and print)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from trnet.contract import generated_what
 from trnet.errors import TrnetError
 from trnet.scoring.bootstrap import Diff, compare_to_reference
-from trnet.scoring.decode_dir import CLEAN, DecodeDir, load_all
+from trnet.scoring.decode_dir import CLEAN, DecodeDir, find_decode_dirs, load_all
 from trnet.scoring.spread import paired_spread_table, spread_table
 from trnet.scoring.tables import (
     Cell,
@@ -201,6 +202,58 @@ def score_tree(roots: list[str | os.PathLike], allow_partial: bool = False) -> l
     for d in dirs:
         score_decode_dir(d)
     return dirs
+
+
+def score_roots(
+    roots: list[Path], allow_partial: bool = False
+) -> tuple[list[DecodeDir], list[str]]:
+    """``trnet score``/``compare``: score the decode dirs under ``roots``, and what was
+    skipped. With one root, a root holding no decode dir is the error; with several, such a
+    root is only skipped (its error returned, one line each) unless all are."""
+    kept, skipped = [], []
+    for root in roots:
+        try:
+            find_decode_dirs(root)
+            kept.append(root)
+        except TrnetError as err:
+            if len(roots) == 1:
+                raise
+            skipped.append(f"skipped: {err}")
+    if not kept:
+        raise TrnetError(f"{' '.join(map(str, roots))}: no decode dirs found (no 'hyp' file)")
+    return score_tree(kept, allow_partial), skipped
+
+
+def compare_systems(
+    dirs: list[DecodeDir], ref: str | None, n_boot: int, seed: int, out: Path | None = None
+) -> tuple[list[TextTable], tuple[Path, Path]]:
+    """The comparison of the systems of ``dirs`` to ``ref`` (:func:`comparison_tables`),
+    written to ``<out>.{tsv,md}`` (default: ``compare`` in the dir holding every system's
+    decode dirs); returns the tables and the two files."""
+    groups = group_by_system(dirs)
+    cells = {name: aggregate(ds) for name, ds in groups.items()}
+    ref = resolve_ref(ref, list(groups))
+    tables = comparison_tables(groups, cells, ref, n_boot, seed, corpus_tag(dirs))
+    if out is None:
+        system_roots = [Path(os.path.commonpath([d.path for d in ds])) for ds in groups.values()]
+        out = Path(os.path.commonpath(system_roots)) / "compare"
+    return tables, write_comparison(tables, out)
+
+
+def system_grids(dirs: list[DecodeDir]) -> list[tuple[list[TextTable], tuple[Path, Path]]]:
+    """Each system of ``dirs`` with two decode dirs or more: its noise × SNR grid tables,
+    written as ``scores_grid.{tsv,json}`` in the dir holding its decode dirs."""
+    tag = corpus_tag(dirs)
+    grids = []
+    for name, ds in group_by_system(dirs).items():
+        if len(ds) < 2:
+            continue
+        cells = aggregate(ds)
+        tables = grid_tables(cells, name, tag)
+        grids.append(
+            (tables, write_grid(cells, name, Path(os.path.commonpath([d.path for d in ds]))))
+        )
+    return grids
 
 
 def _figure_line(fig, md_dir: Path) -> str:

@@ -5,9 +5,9 @@ A kind says what its ``model_conf`` holds (its defaults), whether it is pretrain
 weights named by a package: nothing to train) and, for a trainable kind, how its network is
 built. This registry is the one place that decides whether a front end is pretrained:
 :attr:`trnet.se.config.SeConfig.pretrained` asks it, and ``trnet train-se``, the recipe's
-stage 3 (through ``trnet se-pretrained``) and the loader follow. Every kind loads through
-:func:`trnet.se.model.load_model`; adding one is a registry line (and, for a pretrained
-kind, its entry in :func:`trnet.se.pretrained.describe`).
+stage 3 (through ``trnet plan --field se_pretrained``) and the loader follow. Every kind
+loads through :func:`trnet.se.model.load_model`; adding one is a registry line (and, for a
+pretrained kind, its entry in :func:`trnet.se.pretrained.describe`).
 """
 
 from __future__ import annotations

@@ -86,6 +86,11 @@ class System(ABC):
     ) -> list[Path]:
         """``<out>/<condition>/fold<K>/`` for each condition; returns the dirs."""
 
+    def input_kind(self, cfg: Any) -> str:
+        """What the system reads of a condition: ``noisy`` (the default), ``enhanced`` or
+        ``blend`` (both; TRNet)."""
+        return "noisy"
+
     @abstractmethod
     def decode_reads(self, cfg: Any, condition: str) -> list[str]:
         """The dump conditions a decode of ``condition`` reads (signed with the decode)."""

@@ -70,6 +70,9 @@ class DeepSer(System):
 
         return decode(exp_fold, dump, test_dir, conditions, out, batch_size, device, overwrite)
 
+    def input_kind(self, cfg: Any) -> str:
+        return cfg.data.input
+
     def decode_reads(self, cfg: Any, condition: str) -> list[str]:
         from trnet.train.decode import condition_reads
 

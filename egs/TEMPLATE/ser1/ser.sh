@@ -114,28 +114,11 @@ fold_ranges() {
   [ -z "$start" ] || echo "$start:$prev"
 }
 
-# `config_deps CONF`: the systems a config depends on, i.e. the exp/<system>/ its values
-# point at (TRNet's loss.z_clean_from: "exp/baseline_clean/fold{fold}"), those of the file
-# it takes its defaults from included (trnet/config_file.py). It reads YAML and computes
-# nothing: run without deterministic mode, whose torch set-up would cost seconds per config.
-config_deps() { env -u TRNET_DETERMINISTIC trnet config-deps "$1"; }
-# `train_order`: $systems in their order, each preceded by the systems its config depends
-# on (depth first, also when they are not in $systems); a dependency cycle is an error.
-train_order() {
-  local order=" " visiting=" "
-  visit() {
-    local system=$1 dep deps
-    case $order in *" $system "*) return ;; esac
-    case $visiting in *" $system "*) die "$conf_dir: configs depend on each other ($visiting$system)" ;; esac
-    [ -f "$conf_dir/$system.yaml" ] || die "$conf_dir/$system.yaml: no such system config"
-    visiting+="$system "
-    deps=$(config_deps "$conf_dir/$system.yaml") || exit 1  # its error said why
-    for dep in $deps; do visit "$dep"; done
-    order+="$system "
-  }
-  for system in $systems; do visit "$system"; done
-  echo $order
-}
+# `plan OPTIONS`: trnet plan (trnet/plan.py), what the configs, the trained systems and a
+# package say: the training order (each system after those its config depends on), whether
+# exp/trnet can be packaged, a package's fold. It reads YAML and JSON and computes nothing:
+# run without deterministic mode, whose torch set-up would cost seconds.
+plan() { env -u TRNET_DETERMINISTIC trnet plan "$@"; }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: data preparation ($corpus)"
@@ -198,13 +181,13 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "stage 3: speech enhancement (pretrain, freeze, enhance, score)"
-  # A pretrained front end (se.model: nsnet2 | onnx; `trnet se-pretrained` asks the config)
+  # A pretrained front end (se.model: nsnet2 | onnx; `trnet plan` asks the config)
   # is written to exp/se as a package, with no training and no training options. A
   # trainable one is trained on musan_speech (clean read speech: no SER speaker is ever
   # heard) + ESC-50 training-fold noise; for per-fold SE use
   # --speech data/folds/$protocol/fold<K>/train.
   train_se=(trnet train-se --config "$se_config" --out exp/se)
-  se_pretrained=$(env -u TRNET_DETERMINISTIC trnet se-pretrained "$se_config") || exit 1
+  se_pretrained=$(plan --se-config "$se_config" --field se_pretrained) || exit 1
   if [ "$se_pretrained" = false ]; then
     train_se+=(--speech musan_speech --noise esc50_train --dev-noise esc50_dev
       --noise-root data/noise --resume --device "$device")
@@ -246,7 +229,9 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  train_systems=$(train_order)
+  # $systems, each after the systems its config depends on (also when not in $systems); a
+  # dependency cycle or a missing config is an error before anything trains
+  train_systems=$(plan --conf-dir "$conf_dir" --systems "$systems" --field order)
   log "stage 4: training ($train_systems) on folds $folds"
   # `trnet train`, or torchrun starting it $ngpu times per node on $num_nodes nodes (DDP:
   # nccl on GPUs, gloo with --device cpu); the rendezvous port of fold K is master_port + K.
@@ -261,6 +246,14 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       train=(torchrun --standalone --nproc_per_node "$nproc" -m trnet train)
     fi
   fi
+  # `train_system SYSTEM FOLD [RUNNER...]`: the one trnet train command of the recipe, for
+  # SYSTEM on FOLD, run by RUNNER (a backend and its options; FOLD JOB: the job's number)
+  train_system() {
+    local system=$1 fold=$2; shift 2
+    "$@" "${train[@]//@FOLD@/$fold}" --config "$conf_dir/$system.yaml" --fold "$fold" \
+      --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
+      --device "$device" --seed "$seed" --snrs "$snrs" "${ensemble_opt[@]}" --resume
+  }
   backend=$train_cmd
   if [ "$ngpu" -gt 0 ]; then
     backend=$cuda_cmd
@@ -278,9 +271,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       local fold=$1 system
       for system in $train_systems; do
         log "training $system fold $fold"
-        "${train[@]//@FOLD@/$fold}" --config "$conf_dir/$system.yaml" --fold "$fold" \
-          --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
-          --device "$device" --seed "$seed" --snrs "$snrs" "${ensemble_opt[@]}" --resume
+        train_system "$system" "$fold"
       done
     }
     for fold in $folds; do
@@ -294,10 +285,8 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       log "training $system folds $folds ($backend)"
       for range in $(fold_ranges); do
         ( if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
-          $backend --max-jobs-run "$nj" "JOB=$range" "exp/$system/log/train.JOB.log" \
-            "${train[@]//@FOLD@/JOB}" --config "$conf_dir/$system.yaml" --fold JOB \
-            --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/foldJOB" \
-            --device "$device" --seed "$seed" --snrs "$snrs" "${ensemble_opt[@]}" --resume ) &
+          train_system "$system" JOB $backend --max-jobs-run "$nj" "JOB=$range" \
+            "exp/$system/log/train.JOB.log" ) &
         pids+=($!)
       done
       wait_background
@@ -333,24 +322,25 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   trnet results exp --seed "$seed"
   log "results: $(pwd)/exp/RESULTS.md"
 fi
-trnet_configs=()
-for fold in $folds; do trnet_configs+=("exp/trnet/fold$fold/config.yaml"); done
-if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ] \
-  && grep -qsE '^  (functionals: true|ensemble: )' "${trnet_configs[@]}"; then
-  # resolved configs name these keys only when set (trnet/train/config.py OPTIONAL_KEYS)
-  log "stage 7 skipped: exp/trnet is a hybrid or an ensemble, which trnet export cannot package yet"
-elif [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ]; then
-  log "stage 7: export the best TRNet fold; trnet infer on three of its test utterances"
-  # the fold with the best dev UAR (test scores never choose); --onnx adds ser.onnx/se.onnx
-  pkg=exp/trnet/package
-  [ -f "$pkg/manifest.json" ] || trnet export exp/trnet -o "$pkg"
-  if [ ! -f exp/trnet/infer_demo.tsv ]; then
-    fold=$(sed -n 's/^ *"fold": \([0-9]*\),$/\1/p' "$pkg/card.json")
-    demo=musan_${snr_list[-1]}   # unmatched noise, the lowest SNR
-    head -n 3 "data/folds/$protocol/fold$fold/test/utt2spk" \
-      | awk 'NR==FNR{keep[$1]; next} $1 in keep' - "$dump/$demo/wav.scp" > exp/trnet/infer_demo.scp
-    trnet infer "$pkg" exp/trnet/infer_demo.scp --output exp/trnet/infer_demo.tsv
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ]; then
+  # what its folds were trained as (their config.yaml): trnet export packages neither a
+  # hybrid nor an ensemble yet
+  unpackable=$(plan --systems trnet --exp exp --folds "$folds" --field export)
+  if [ -n "$unpackable" ]; then
+    log "stage 7 skipped: exp/trnet is $unpackable, which trnet export cannot package yet"
+  else
+    log "stage 7: export the best TRNet fold; trnet infer on three of its test utterances"
+    # the fold with the best dev UAR (test scores never choose); --onnx adds ser.onnx/se.onnx
+    pkg=exp/trnet/package
+    [ -f "$pkg/manifest.json" ] || trnet export exp/trnet -o "$pkg"
+    if [ ! -f exp/trnet/infer_demo.tsv ]; then
+      fold=$(plan --package "$pkg" --field fold)
+      demo=musan_${snr_list[-1]}   # unmatched noise, the lowest SNR
+      head -n 3 "data/folds/$protocol/fold$fold/test/utt2spk" \
+        | awk 'NR==FNR{keep[$1]; next} $1 in keep' - "$dump/$demo/wav.scp" > exp/trnet/infer_demo.scp
+      trnet infer "$pkg" exp/trnet/infer_demo.scp --output exp/trnet/infer_demo.tsv
+    fi
+    log "model package: $(pwd)/$pkg (card.md); on your own audio: trnet infer $pkg your_audio.wav"
   fi
-  log "model package: $(pwd)/$pkg (card.md); on your own audio: trnet infer $pkg your_audio.wav"
 fi
 log "done"

@@ -1,0 +1,182 @@
+"""``trnet plan`` (trnet/plan.py): what the recipe's shell asks instead of reading YAML and
+JSON itself: the training order, what each system trains on, whether a trained system can
+be packaged, a package's fold. On the recipes' real config sets (paper size, slim, cpu)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_main import run_main
+
+from trnet.commands.plan import FIELDS
+from trnet.train.config import config_to_dict, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "egs" / "TEMPLATE" / "ser1" / "conf"
+Capture = pytest.CaptureFixture[str]
+PAPER = "baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"
+# the six systems of the paper in every set: kind, input, needs_se, deps (tab-separated)
+SIX = (
+    "baseline_clean\tdeep\tnoisy\tfalse\t\n"
+    "baseline_noisy\tdeep\tnoisy\tfalse\t\n"
+    "baseline_enhanced\tdeep\tenhanced\ttrue\t\n"
+    "trnet\tdeep\tblend\ttrue\tbaseline_clean\n"
+    "trnet_wo_low\tdeep\tblend\ttrue\tbaseline_clean\n"
+    "trnet_wo_high\tdeep\tblend\ttrue\t\n"
+)
+INWARD = "trnet_inward\tdeep\tblend\ttrue\tbaseline_clean\n"  # slim only
+EGEMAPS = "baseline_egemaps\tegemaps_svm\tnoisy\tfalse\t\n"  # cpu only
+NEEDS = "trnet plan needs --conf-dir and --systems"
+
+
+@pytest.mark.parametrize(
+    ("conf_dir", "systems", "table"),
+    [
+        (CONF, PAPER, SIX),
+        (CONF / "slim", f"{PAPER} trnet_inward", SIX + INWARD),
+        (CONF / "cpu", f"{PAPER} baseline_egemaps", SIX + EGEMAPS),
+        # another recipe's conf links to the shared set: the same answers through the link
+        (ROOT / "egs" / "iemocap" / "conf" / "cpu", PAPER, SIX),
+    ],
+)  # fmt: skip
+def test_plan_of_the_recipe_config_sets(
+    conf_dir: Path, systems: str, table: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    base = ["plan", "--conf-dir", conf_dir, "--systems", systems]
+    done = run_main(base, monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, table)
+    done = run_main([*base, "--json"], monkeypatch, capsys)
+    plan = json.loads(done.stdout)
+    assert plan["order"] == systems.split()  # baseline_clean, which TRNet reads, comes first
+    assert plan["systems"]["trnet"] == {
+        "config": str(conf_dir / "trnet.yaml"),
+        "kind": "deep",
+        "input": "blend",
+        "needs_se": True,
+        "deps": ["baseline_clean"],
+    }
+    # what stage 4 asks: a system after the one its config points at, the others in order
+    done = run_main([*base[:-1], "trnet_wo_high trnet baseline_noisy", "--field", "order"],
+                    monkeypatch, capsys)  # fmt: skip
+    assert done.stdout == "trnet_wo_high baseline_clean trnet baseline_noisy\n"
+    done = run_main([*base[:-1], "trnet", "--field", "needs_se"], monkeypatch, capsys)
+    assert done.stdout == "true\n"  # one system: the bare value
+    done = run_main([*base[:-1], "trnet baseline_noisy", "--field", "input"], monkeypatch, capsys)
+    assert done.stdout == "trnet\tblend\nbaseline_noisy\tnoisy\n"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_deps_and_order_see_a_dependency_written_in_the_defaults_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """Configs are read, not validated, for the order: a dependency anywhere in the merged
+    YAML (keys and values, the defaults file's included), in order, once each."""
+    _write(tmp_path / "_base.yaml", "loss:\n  z_clean_from: exp/clean_a/fold{fold}  # exp/no/\n")
+    own = "defaults: _base.yaml\nmodel:\n  note: [exp/other/x, exp/clean_a/y]\n"
+    _write(tmp_path / "mine.yaml", own)
+    _write(tmp_path / "clean_a.yaml", "system: clean_a\n")
+    _write(tmp_path / "other.yaml", "loss:\n  z_clean_from: exp/clean_a/fold1\n")
+    base = ["plan", "--conf-dir", tmp_path, "--systems"]
+    done = run_main([*base, "mine", "--field", "deps"], monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, "clean_a other\n")
+    done = run_main([*base, "mine other", "--field", "deps"], monkeypatch, capsys)
+    assert done.stdout == "mine\tclean_a other\nother\tclean_a\n"
+    done = run_main([*base, "mine", "--field", "order"], monkeypatch, capsys)
+    assert done.stdout == "clean_a other mine\n"
+    done = run_main([*base, "gone", "--field", "order"], monkeypatch, capsys)
+    assert done.code == 1 and done.error_line == f"{tmp_path / 'gone.yaml'}: no such system config"
+
+
+def test_a_dependency_cycle_is_one_line_naming_the_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    for name, other in (("a", "b"), ("b", "c"), ("c", "b")):
+        _write(tmp_path / f"{name}.yaml", f"loss:\n  z_clean_from: exp/{other}/fold1\n")
+    args = ["plan", "--conf-dir", tmp_path, "--systems", "a", "--field", "order"]
+    done = run_main(args, monkeypatch, capsys)
+    assert done.code == 1
+    assert done.error_line == f"{tmp_path}: configs depend on each other (a b c b)"
+
+
+def test_a_wrong_key_is_named_when_the_config_is_described(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    text = (CONF / "slim" / "_base.yaml").read_text().replace("  hidden: 32\n", "  hiden: 32\n")
+    _write(tmp_path / "_base.yaml", text)
+    _write(tmp_path / "mine.yaml", (CONF / "slim" / "baseline_noisy.yaml").read_text())
+    done = run_main(["plan", "--conf-dir", tmp_path, "--systems", "mine"], monkeypatch, capsys)
+    assert done.code == 1 and "model: unknown key(s) hiden" in done.error_line
+
+
+def _trained(exp: Path, system: str, fold: int, conf: str = "slim", **changes: dict) -> None:
+    """``exp/<system>/fold<fold>/config.yaml`` as training writes it for ``conf``'s TRNet."""
+    cfg = load_config(CONF / conf / "trnet.yaml")
+    for section, values in changes.items():
+        for key, value in values.items():
+            setattr(getattr(cfg, section), key, value)
+    _write(exp / system / f"fold{fold}" / "config.yaml", yaml.safe_dump(config_to_dict(cfg)))
+
+
+def test_export_field_reads_what_the_folds_were_trained_as(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    exp = tmp_path / "exp"
+    _trained(exp, "trnet", 1)
+    _trained(exp, "hybrid", 2, "cpu")  # the cpu set's TRNet fuses eGeMAPS functionals
+    _trained(exp, "ensemble", 1, train={"ensemble": 3})
+    _trained(exp, "one", 1, train={"ensemble": 1})
+    base = ["plan", "--exp", exp, "--folds", "1 2", "--field", "export", "--systems"]
+    done = run_main([*base, "trnet hybrid ensemble one untrained"], monkeypatch, capsys)
+    assert done.code == 0
+    assert done.stdout == (
+        "trnet\t\nhybrid\ta hybrid (model.functionals)\n"
+        "ensemble\tan ensemble (train.ensemble)\none\t\nuntrained\t\n"
+    )
+    done = run_main([*base, "hybrid"], monkeypatch, capsys)
+    assert done.stdout == "a hybrid (model.functionals)\n"
+    done = run_main([*base[:4], "1", *base[5:], "hybrid"], monkeypatch, capsys)
+    assert done.stdout == "\n"  # fold 2, the hybrid one, not asked for
+    done = run_main([*base[:4], "1 x", *base[5:], "hybrid"], monkeypatch, capsys)
+    assert done.code == 1 and done.error_line == "--folds: expected fold numbers, got '1 x'"
+
+
+def test_fold_field_reads_a_verified_package_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    from trnet.bench import untrained_package
+
+    cfg = load_config(CONF / "slim" / "baseline_noisy.yaml")
+    pkg = untrained_package(tmp_path / "pkg", cfg, None)
+    done = run_main(["plan", "--package", pkg, "--field", "fold"], monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, "0\n")
+    card = json.loads((pkg / "card.json").read_text())
+    (pkg / "card.json").write_text(json.dumps({**card, "fold": 3}))
+    done = run_main(["plan", "--package", pkg, "--field", "fold"], monkeypatch, capsys)
+    assert done.code == 1 and done.error_line.startswith(f"{pkg / 'card.json'}: checksum")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--field", "nope"], f"--field: one of {', '.join(FIELDS)}, got 'nope'"),
+        (["--systems", "trnet"], NEEDS),
+        (["--field", "fold"], "--field fold needs --package"),
+        (["--field", "export", "--systems", "trnet"],
+         "--field export needs --systems, --exp and --folds"),
+        (["--json"], f"{NEEDS}, --exp, --folds and --systems, --package or --se-config"),
+        (["--json", "--field", "order"], "--field and --json: give one of them"),
+    ],
+)  # fmt: skip
+def test_missing_options_are_one_line(
+    args: list[str], line: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    done = run_main(["plan", *args], monkeypatch, capsys)
+    assert done.code == 1 and done.error_line == line

@@ -1,0 +1,162 @@
+"""``trnet plan``: what a recipe run needs from its configs, trained systems and package
+(library: :mod:`trnet.plan`); the recipe's shell asks it instead of reading YAML or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+FIELDS = ("order", "deps", "kind", "input", "needs_se", "export", "fold", "se_pretrained")
+
+
+def _words(text: str | None) -> list[str]:
+    return (text or "").split()
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def plan(
+        conf_dir: Path = typer.Option(None, "--conf-dir", help="the configs: <system>.yaml"),
+        systems: str = typer.Option(None, "--systems", help='systems, one word: "a b c"'),
+        exp: Path = typer.Option(None, "--exp", help="the exp/ dir of trained systems"),
+        folds: str = typer.Option(None, "--folds", help='folds, one word: "1 2"'),
+        package: Path = typer.Option(None, "--package", help="a model package (trnet export)"),
+        se_config: Path = typer.Option(None, "--se-config", help="an SE config (conf/se*.yaml)"),
+        field: str = typer.Option(
+            None, "--field", help=f"print one field: {', '.join(FIELDS)} (see below)"
+        ),
+        as_json: bool = typer.Option(False, "--json", help="everything asked, as JSON"),
+    ) -> None:
+        """What a recipe run needs: the systems in training order and what each trains on
+        (--conf-dir, --systems), whether a trained system can be packaged (--exp, --folds),
+        the fold a package was exported from (--package), whether an SE config's front end
+        is pretrained (--se-config: trnet train-se then trains nothing and takes no training
+        options).
+
+        Without --field or --json: one line per system in training order (dependencies
+        first), tab-separated: system, kind, input, needs_se, deps.
+
+        --field order: the training order on one line. --field deps, kind (deep |
+        egemaps_svm), input (noisy | enhanced | blend), needs_se (true | false; needs
+        --conf-dir), export (needs --exp and --folds: empty when trnet export can package
+        the system, else what it is): one line per system of --systems,
+        <system><TAB><value>, or the bare value when --systems names one. --field fold:
+        the package's fold. --field se_pretrained: true | false for --se-config.
+        """
+        from trnet import plan as lib
+        from trnet.errors import TrnetError
+
+        if field is not None and field not in FIELDS:
+            raise TrnetError(f"--field: one of {', '.join(FIELDS)}, got {field!r}")
+        if field is not None and as_json:
+            raise TrnetError("--field and --json: give one of them")
+        names = _words(systems)
+
+        def need(ok: object, what: str) -> None:
+            if not ok:
+                raise TrnetError(f"{f'--field {field}' if field else 'trnet plan'} needs {what}")
+
+        if field == "se_pretrained":
+            need(se_config, "--se-config")
+            typer.echo(_value(lib.se_pretrained(se_config)))
+            return
+        if field == "fold":
+            need(package, "--package")
+            typer.echo(lib.package_fold(package))
+            return
+        if field == "export":
+            need(names and exp and _words(folds), "--systems, --exp and --folds")
+            numbers = _fold_numbers(folds)
+            _per_system(names, lambda s: lib.package_blocker(exp / s, numbers))
+            return
+        if as_json:
+            typer.echo(
+                json.dumps(_everything(conf_dir, names, exp, folds, package, se_config), indent=1)
+            )
+            return
+        need(names and conf_dir, "--conf-dir and --systems")
+        order = lib.train_order(conf_dir, names)
+        if field == "order":
+            typer.echo(" ".join(order))
+        elif field == "deps":  # read, not validated (as for the order)
+            from trnet.config_file import config_deps
+
+            _per_system(names, lambda s: config_deps(lib.system_config(conf_dir, s)))
+        elif field is not None:
+            plans = {s: lib.describe_system(conf_dir, s) for s in names}
+            _per_system(names, lambda s: getattr(plans[s], field))
+        else:
+            for s in order:
+                p = lib.describe_system(conf_dir, s)
+                row = (p.system, p.kind, p.input, p.needs_se, p.deps)
+                typer.echo("\t".join(_value(v) for v in row))
+
+
+def _everything(
+    conf_dir: Path | None,
+    names: list[str],
+    exp: Path | None,
+    folds: str | None,
+    package: Path | None,
+    se_config: Path | None,
+) -> dict:
+    """``--json``: the order and each system (--conf-dir), whether each can be packaged
+    (--exp, --folds), the package's fold (--package), the SE config's kind (--se-config)."""
+    from trnet import plan as lib
+    from trnet.errors import TrnetError
+
+    out: dict = {}
+    if conf_dir is not None and names:
+        out["order"] = lib.train_order(conf_dir, names)
+        out["systems"] = {}
+        for s in out["order"]:
+            p = lib.describe_system(conf_dir, s)
+            out["systems"][s] = {
+                "config": str(p.config),
+                "kind": p.kind,
+                "input": p.input,
+                "needs_se": p.needs_se,
+                "deps": list(p.deps),
+            }
+    if exp is not None and names and _words(folds):
+        numbers = _fold_numbers(folds)
+        for s in names:
+            entry = out.setdefault("systems", {}).setdefault(s, {})
+            entry["export"] = lib.package_blocker(exp / s, numbers)
+    if package is not None:
+        out["package"] = {"fold": lib.package_fold(package)}
+    if se_config is not None:
+        out["se"] = {"config": str(se_config), "pretrained": lib.se_pretrained(se_config)}
+    if not out:
+        raise TrnetError(
+            "trnet plan needs --conf-dir and --systems, --exp, --folds and --systems, "
+            "--package or --se-config"
+        )
+    return out
+
+
+def _fold_numbers(folds: str) -> list[int]:
+    from trnet.errors import TrnetError
+
+    try:
+        return [int(f) for f in _words(folds)]
+    except ValueError:
+        raise TrnetError(f"--folds: expected fold numbers, got {folds!r}") from None
+
+
+def _per_system(names: list[str], value: Callable[[str], object]) -> None:
+    """One line per system (``<system><TAB><value>``), the bare value for one system."""
+    for name in names:
+        text = _value(value(name))
+        typer.echo(text if len(names) == 1 else f"{name}\t{text}")
