@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from cli_main import run_main
 from ser_toy import make_toy, toy_config
 
@@ -151,3 +156,103 @@ def test_a_foreign_member_is_refused(ens: dict[str, Path], tmp_path: Path) -> No
     shutil.copy(ens["root"] / "exp" / "seed4" / "fold1" / "best.pt", fold / "member0" / "best.pt")
     with pytest.raises(TrnetError, match="member0: not member 0 of this ensemble"):
         decode(fold, ens["dump"], ens["folds"] / "fold1" / "test", ["clean"], tmp_path / "d")
+
+
+def _train_cli(ens: dict[str, Path], config: Path, out: Path, *more: str) -> list[str]:
+    return [
+        sys.executable, "-m", "trnet", "train", "--config", str(config), "--fold", "1",
+        "--data-root", str(ens["folds"]), "--dump", str(ens["dump"]), "--out", str(out),
+        "--device", "cpu", "--resume", *more,
+    ]  # fmt: skip
+
+
+def test_members_as_their_own_jobs_are_the_ensemble_of_one_job(
+    ens: dict[str, Path], tmp_path: Path
+) -> None:
+    """`trnet train --member K` (stage 4's jobs): two members' jobs started at the same
+    moment (each claims the fold in turn) give the bytes of the fold trained as one job;
+    the job that finds both members done writes the fold's .done; a plain `trnet train`
+    afterwards skips the fold, and so does a member's job."""
+    config = tmp_path / "ens.yaml"
+    cfg = toy_config("trnet_wo_high", epochs=2, seed=3, ensemble=2)
+    config.write_text(yaml.safe_dump(config_to_dict(cfg)))
+    out, ref = tmp_path / "exp" / "fold1", tmp_path / "one" / "fold1"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    runs = [_train_cli(ens, config, out, "--member", str(k)) for k in (1, 0)]
+    runs.append(_train_cli(ens, config, ref))  # the fold as one job
+    jobs = [
+        subprocess.Popen(run, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for run in runs
+    ]
+    ended = [job.communicate(timeout=600) for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0, 0], ended
+    names = [".done", ".signature.json", "config.yaml"]
+    names += [f"member{k}/{n}" for k in (0, 1) for n in ("best.pt", ".done", "config.yaml")]
+    for name in names:
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+    assert not list(out.rglob(".lock"))
+    again = subprocess.run(_train_cli(ens, config, out), env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "already trained" in again.stdout, again.stderr
+    member = subprocess.run(
+        _train_cli(ens, config, out, "--member", "1"), env=env, capture_output=True, text=True
+    )
+    assert member.returncode == 0 and "already trained" in member.stdout, member.stderr
+
+
+def test_a_member_job_finishes_a_fold_whose_other_member_is_done(
+    ens: dict[str, Path], tmp_path: Path
+) -> None:
+    """A fold with one member done and no .done (a killed run): the other member's job
+    trains it and writes .done; `--member` of a member that is done trains nothing."""
+    out = tmp_path / "fold1"
+    shutil.copytree(ens["out"], out)
+    shutil.rmtree(out / "member0")
+    (out / ".done").unlink()
+    kept = (out / "member1" / "best.pt").stat().st_mtime_ns
+    cfg = toy_config("trnet_wo_high", epochs=2, seed=3, ensemble=2)
+    train_fold(cfg, 1, ens["folds"], ens["dump"], out, device="cpu", member=1)
+    assert not (out / ".done").exists() and not (out / "member0").exists()
+    train_fold(cfg, 1, ens["folds"], ens["dump"], out, device="cpu", member=0)
+    assert (out / ".done").read_bytes() == (ens["out"] / ".done").read_bytes()
+    assert (out / "member1" / "best.pt").stat().st_mtime_ns == kept
+    got = (out / "member0" / "best.pt").read_bytes()
+    assert got == (ens["out"] / "member0" / "best.pt").read_bytes()
+
+
+def test_member_refusals(ens: dict[str, Path], tmp_path: Path, monkeypatch) -> None:
+    """--member of a one-model fold, out of range, or with --overwrite is one line; a member
+    locked by a live process is refused (not trained beside it), and so is a fold whose lock
+    a live process holds longer than the claim waits."""
+    from trnet.stage import LOCK
+    from trnet.train import fold_run
+
+    args = (1, ens["folds"], ens["dump"], tmp_path / "f")
+    single = toy_config("trnet_wo_high", epochs=2, seed=3)
+    cfg = toy_config("trnet_wo_high", epochs=2, seed=3, ensemble=2)
+    for c, k, over, match in (
+        (single, 0, False, "trains one model per fold"),
+        (cfg, 2, False, "members are 0 to 1"),
+        (cfg, 0, True, "--member and --overwrite"),
+    ):
+        with pytest.raises(TrnetError, match=match):
+            train_fold(c, *args, device="cpu", member=k, overwrite=over)
+    out = tmp_path / "locked"  # signed, member1 done, member0 being trained by another
+    shutil.copytree(ens["out"], out)
+    shutil.rmtree(out / "member0")
+    (out / ".done").unlink()
+    (out / "member0").mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = f'{{"pid": {holder.pid}, "host": "{socket.gethostname()}"}}'
+        (out / "member0" / LOCK).write_text(lock)
+        with pytest.raises(TrnetError, match=f"member0: in use by pid {holder.pid}"):
+            train_fold(cfg, 1, ens["folds"], ens["dump"], out, device="cpu", member=0)
+        assert not (out / "member0" / "config.yaml").exists()
+        monkeypatch.setattr(fold_run, "CLAIM_WAIT_S", 0.3)
+        (out / LOCK).write_text(lock)
+        with pytest.raises(TrnetError, match=f"locked: in use by pid {holder.pid}"):
+            train_fold(cfg, 1, ens["folds"], ens["dump"], out, device="cpu", member=1)
+        assert not (out / ".done").exists()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -115,9 +115,22 @@ def _create(path: Path) -> bool:
     return True
 
 
-def acquire(dest: Path) -> None:
+def acquire(dest: Path, wait: float = 0.0) -> None:
     """Lock ``dest`` (made if missing) for this process, or refuse in one line naming the
-    holder; a lock of a dead process of this host is taken over with a notice."""
+    holder; a lock of a dead process of this host is taken over with a notice. ``wait``:
+    seconds to wait for a live holder first (for locks that are held only briefly: the
+    members of an ensemble fold claim the fold each in turn)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _acquire(dest)
+        except TrnetError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
+def _acquire(dest: Path) -> None:
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
         raise TrnetError(f"{dest}: exists and is not a directory")
@@ -172,9 +185,9 @@ def release(dest: Path) -> None:
 
 
 @contextlib.contextmanager
-def lock(dest: Path) -> Iterator[None]:
+def lock(dest: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold ``dest``'s lock for the block (see :func:`acquire`); reentrant in one process."""
-    acquire(dest)
+    acquire(dest, wait)
     try:
         yield
     finally:

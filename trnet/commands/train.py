@@ -40,6 +40,12 @@ def register(app: typer.Typer) -> None:
             help="override train.ensemble: K models per fold, seeds seed..seed+K-1, their "
             "posteriors averaged (deep systems; a classical one is deterministic: ignored)",
         ),
+        member: int | None = typer.Option(
+            None,
+            "--member",
+            help="train only member K (0..ensemble-1) of an ensemble fold, as its own job: "
+            "the fold's .done comes with the job that finds every member done",
+        ),
         snrs: str | None = typer.Option(
             None,
             "--snrs",
@@ -61,6 +67,19 @@ def register(app: typer.Typer) -> None:
             ensemble=ensemble,
             snrs=None if snrs is None else parse_snr_list(snrs),
         )
+        if member is not None and system.members(cfg) < 2:
+            raise TrnetError(
+                f"--member {member}: {config} trains one model per fold (no ensemble); "
+                "train the fold without --member"
+            )
         system.train(
-            cfg, fold, data_root, dump, out, resume=resume, device=device, overwrite=overwrite
+            cfg,
+            fold,
+            data_root,
+            dump,
+            out,
+            resume=resume,
+            device=device,
+            overwrite=overwrite,
+            member=member,
         )

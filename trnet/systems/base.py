@@ -51,6 +51,11 @@ class System(ABC):
         if snrs is not None and cfg.data.snrs:
             cfg.data.snrs = list(snrs)
 
+    def members(self, cfg: Any) -> int:
+        """How many models a fold trains (an ensemble's members; each can be its own job:
+        ``trnet train --member K``); 1 for kinds that train one."""
+        return 1
+
     @abstractmethod
     def train_signature(self, cfg: Any, fold: int, data_root: Path, dump: Path) -> dict:
         """What decides a trained fold (:func:`trnet.train.signature.fold_signature`): the
@@ -68,8 +73,10 @@ class System(ABC):
         resume: bool = False,
         device: str = "auto",
         overwrite: bool = False,
+        member: int | None = None,
     ) -> Path:
-        """Train ``fold`` into ``out`` (skipped when done with the same signature)."""
+        """Train ``fold`` into ``out`` (skipped when done with the same signature); with
+        ``member``, only that one of its :meth:`members` (callers check it is one)."""
 
     @abstractmethod
     def decode(
@@ -131,6 +138,7 @@ class FittedSystem(System):
         resume: bool = False,
         device: str = "auto",
         overwrite: bool = False,
+        member: int | None = None,
     ) -> Path:
         from trnet.stage import SIGNATURE_RECORD, claim, clear_all, lock
 

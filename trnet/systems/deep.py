@@ -31,6 +31,9 @@ class DeepSer(System):
         if ensemble is not None:
             cfg.train.ensemble = ensemble
 
+    def members(self, cfg: Any) -> int:
+        return cfg.train.ensemble
+
     def train_signature(self, cfg: Any, fold: int, data_root: Path, dump: Path) -> dict:
         from trnet.train.signature import train_signature
 
@@ -47,11 +50,20 @@ class DeepSer(System):
         resume: bool = False,
         device: str = "auto",
         overwrite: bool = False,
+        member: int | None = None,
     ) -> Path:
         from trnet.train.fold_run import train_fold
 
         return train_fold(
-            cfg, fold, data_root, dump, out, resume=resume, device=device, overwrite=overwrite
+            cfg,
+            fold,
+            data_root,
+            dump,
+            out,
+            resume=resume,
+            device=device,
+            overwrite=overwrite,
+            member=member,
         )
 
     def decode(

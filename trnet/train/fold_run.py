@@ -11,7 +11,7 @@ import torch.distributed as dist
 from trnet.ddp import Dist, setup_dist, teardown_dist
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
-from trnet.stage import SIGNATURE_RECORD, acquire, claim, clear_all, release
+from trnet.stage import SIGNATURE_RECORD, acquire, claim, clear_all, lock, release
 from trnet.train.config import Config, dump_config
 from trnet.train.ensemble import member_config, member_dirs, read_done
 from trnet.train.loop import Trainer
@@ -19,6 +19,11 @@ from trnet.train.signature import train_signature
 
 TRAIN_RECORD = SIGNATURE_RECORD
 """The trainer signs ``out`` when it starts; its ``.done`` (best epoch, dev UAR) comes last."""
+
+
+CLAIM_WAIT_S = 60.0
+"""How long a member's job waits for the fold's lock: the jobs of one fold's members claim
+it each in turn, for the moment of a signature check, and may start at the same time."""
 
 
 def train_fold(
@@ -30,23 +35,37 @@ def train_fold(
     resume: bool = False,
     device: str = "auto",
     overwrite: bool = False,
+    member: int | None = None,
 ) -> Path:
     """Train one fold into ``out`` (skipped when done with the same signature); returns ``out``.
 
     ``out`` is locked for the run; a dir made with another signature (config, seed, fold,
     data) is refused unless ``overwrite``. Under torchrun rank 0 decides and tells the rest.
+
+    ``member``: train only that member of an ensemble fold (its own job, beside the jobs
+    of the other members): the fold is signed and claimed as for the whole fold, under its
+    lock for that moment only; the member trains under its own dir's lock, exactly as
+    :func:`train_members` trains it; the job that finds every member done writes the fold's
+    ``.done``.
     """
     out = Path(out)
+    if member is not None:
+        check_member(cfg, out, member, overwrite)
     env = setup_dist(device)
     verdict, locked = "run", False
     if env.main:
         try:
-            acquire(out)
-            locked = True
+            if member is None:  # the whole fold: locked for the run
+                acquire(out)
+                locked = True
             signature = train_signature(cfg, fold, Path(data_root), Path(dump))
-            # a killed run of this job keeps its checkpoints for --resume; --overwrite clears
-            if claim(out, signature, overwrite, TRAIN_RECORD, clear_all if overwrite else None):
-                verdict = "skip"
+            with lock(out, CLAIM_WAIT_S):  # a member's job: for the claim only
+                # a killed run of this job keeps its checkpoints for --resume; --overwrite
+                # clears
+                if claim(out, signature, overwrite, TRAIN_RECORD, clear_all if overwrite else None):
+                    verdict = "skip"
+                elif member is not None:
+                    write_fold_config(cfg, out)
         except TrnetError as err:
             verdict = f"error {err}"
     if env.world > 1:
@@ -60,7 +79,9 @@ def train_fold(
             if env.main:
                 print(f"{out}: already trained with these settings and inputs, skipping")
             return out
-        if cfg.train.ensemble > 1:
+        if member is not None:
+            train_member(cfg, fold, Path(data_root), Path(dump), out, member, env, resume)
+        elif cfg.train.ensemble > 1:
             train_members(cfg, fold, Path(data_root), Path(dump), out, env, resume)
         else:
             Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
@@ -71,6 +92,30 @@ def train_fold(
         teardown_dist(env)
 
 
+def check_member(cfg: Config, out: Path, member: int, overwrite: bool) -> None:
+    """Refuse a ``--member`` that is not one of the fold's members, or given with
+    ``--overwrite`` (which would clear the members the other jobs are training)."""
+    k = cfg.train.ensemble
+    if k < 2:
+        raise TrnetError(
+            f"--member {member}: {cfg.system} trains one model per fold (train.ensemble 1); "
+            "train the fold without --member"
+        )
+    if not 0 <= member < k:
+        raise TrnetError(f"--member {member}: the fold's members are 0 to {k - 1} (ensemble {k})")
+    if overwrite:
+        raise TrnetError(
+            f"{out}: --member and --overwrite: replace the fold with trnet train --overwrite "
+            "(without --member)"
+        )
+
+
+def write_fold_config(cfg: Config, out: Path) -> None:
+    """An ensemble fold's own ``config.yaml`` (its members' are theirs)."""
+    with atomic_write(out / "config.yaml") as f:
+        f.write(dump_config(cfg))
+
+
 def train_members(
     cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist, resume: bool
 ) -> None:
@@ -78,20 +123,73 @@ def train_members(
     the other; a member with ``.done`` is kept (the fold's signature already matched), an
     unfinished one continues from its checkpoints with ``--resume``. ``.done`` comes last."""
     dirs = member_dirs(out, cfg.train.ensemble)
-    todo = None
-    if env.main:  # rank 0 decides which members to train, as train_fold decides for the fold
-        with atomic_write(out / "config.yaml") as f:
-            f.write(dump_config(cfg))
-        todo = [k for k, d in enumerate(dirs) if not (d / ".done").is_file()]
-    if env.world > 1:
-        box = [todo]
-        dist.broadcast_object_list(box, 0)
-        todo = box[0]
-    for k in todo:
-        Trainer(member_config(cfg, k), fold, data_root, dump, dirs[k], env).run(resume)
     if env.main:
-        dev = [float(read_done(d).get("dev_uar", "nan")) for d in dirs]
-        with atomic_write(out / ".done") as f:
-            f.write(f"ensemble {len(dirs)}\ndev_uar {sum(dev) / len(dev):.6f}\n")
+        write_fold_config(cfg, out)
+    for k, member in enumerate(dirs):
+        train_one(member_config(cfg, k), fold, data_root, dump, member, env, resume)
+    if env.main:
+        finish_members(out, dirs)
     if env.world > 1:
         dist.barrier()
+
+
+def train_member(
+    cfg: Config,
+    fold: int,
+    data_root: Path,
+    dump: Path,
+    out: Path,
+    member: int,
+    env: Dist,
+    resume: bool,
+) -> None:
+    """Member ``member`` of the ensemble fold ``out`` (claimed), the model
+    :func:`train_members` trains there; then the fold's ``.done`` when every member has
+    one (under the fold's lock: of two members' jobs ending together, the second writes it)."""
+    dirs = member_dirs(out, cfg.train.ensemble)
+    if not train_one(member_config(cfg, member), fold, data_root, dump, dirs[member], env, resume):
+        if env.main:
+            print(f"{dirs[member]}: already trained, skipping")
+    if env.main:
+        with lock(out, CLAIM_WAIT_S):
+            if all((d / ".done").is_file() for d in dirs):
+                finish_members(out, dirs)
+    if env.world > 1:
+        dist.barrier()
+
+
+def train_one(
+    cfg: Config, fold: int, data_root: Path, dump: Path, out: Path, env: Dist, resume: bool
+) -> bool:
+    """Train an ensemble's member into ``out`` under its lock (a second job on the same
+    member is refused), unless it has ``.done``; whether it trained. Rank 0 decides."""
+    verdict, locked = "run", False
+    if env.main:
+        try:
+            acquire(out)
+            locked = True
+            if (out / ".done").is_file():
+                verdict = "done"
+        except TrnetError as err:
+            verdict = f"error {err}"
+    if env.world > 1:
+        box = [verdict]
+        dist.broadcast_object_list(box, 0)
+        verdict = box[0]
+    try:
+        if verdict.startswith("error "):
+            raise TrnetError(verdict[len("error ") :])
+        if verdict == "done":
+            return False
+        Trainer(cfg, fold, data_root, dump, out, env).run(resume)
+        return True
+    finally:
+        if locked:
+            release(out)
+
+
+def finish_members(out: Path, dirs: list[Path]) -> None:
+    """An ensemble fold's ``.done``, last: the member count and their mean dev UAR."""
+    dev = [float(read_done(d).get("dev_uar", "nan")) for d in dirs]
+    with atomic_write(out / ".done") as f:
+        f.write(f"ensemble {len(dirs)}\ndev_uar {sum(dev) / len(dev):.6f}\n")
