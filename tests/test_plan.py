@@ -5,6 +5,7 @@ be packaged, a package's fold. On the recipes' real config sets (paper size, sli
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,69 @@ def test_missing_options_are_one_line(
 ) -> None:
     done = run_main(["plan", *args], monkeypatch, capsys)
     assert done.code == 1 and done.error_line == line
+
+
+def _jobs(lines: str) -> list[tuple[str, int, str, list[int]]]:
+    """``--field jobs`` as (system, fold, member, after: line numbers) rows."""
+    rows = []
+    for line in lines.splitlines():
+        system, fold, member, after = line.split(" ")
+        waits = [] if after == "-" else [int(a) for a in after.split(",")]
+        rows.append((system, int(fold), member, waits))
+    return rows
+
+
+def test_jobs_field_of_the_cpu_set_with_ensemble_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """Stage 4 of egs/emodb (conf/cpu, --ensemble 3): a job per member of every deep fold,
+    one per fold of the SVM (it trains one model); TRNet's and trnet_wo_low's members of
+    fold F wait for every member of Baseline-c's fold F (its records are what they sign),
+    nothing else waits; in training order, each job after the jobs it waits for."""
+    systems = f"{PAPER} baseline_egemaps"
+    args = ["plan", "--conf-dir", CONF / "cpu", "--systems", systems, "--folds", "1 2 3"]
+    done = run_main([*args, "--ensemble", "3", "--field", "jobs"], monkeypatch, capsys)
+    assert done.code == 0
+    rows = _jobs(done.stdout)
+    assert len(rows) == 6 * 3 * 3 + 3
+    deep = [s for s in PAPER.split()]
+    want_order = [(s, f, m) for s in deep for f in (1, 2, 3) for m in "012"]
+    want_order += [("baseline_egemaps", f, "-") for f in (1, 2, 3)]
+    assert [r[:3] for r in rows] == want_order
+    clean = {
+        f: [i + 1 for i, r in enumerate(rows) if r[:2] == ("baseline_clean", f)] for f in (1, 2, 3)
+    }
+    for line, (system, fold, _, after) in enumerate(rows, 1):
+        assert after == (clean[fold] if system in ("trnet", "trnet_wo_low") else []), line
+        assert all(a < line for a in after)
+    # under torchrun (--whole-folds) and with --ensemble 1: one job per fold
+    for more in (["--ensemble", "3", "--whole-folds"], ["--ensemble", "1"]):
+        done = run_main([*args, *more, "--field", "jobs"], monkeypatch, capsys)
+        rows = _jobs(done.stdout)
+        assert [r[2] for r in rows] == ["-"] * 7 * 3
+        trnet = [r[3] for r in rows if r[0] == "trnet"]
+        assert trnet == [[1], [2], [3]]  # baseline_clean's folds, its lines 1-3
+
+
+def test_jobs_field_of_the_slim_set_and_dependencies_by_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """conf/slim (ensemble 1 in its configs): one job per fold. A config pointing at one
+    fixed fold of a system (no {fold}) waits for every fold of it."""
+    args = ["plan", "--conf-dir", CONF / "slim", "--systems", "trnet baseline_noisy"]
+    done = run_main([*args, "--folds", "1 2", "--field", "jobs"], monkeypatch, capsys)
+    assert done.stdout == (
+        "baseline_clean 1 - -\nbaseline_clean 2 - -\ntrnet 1 - 1\ntrnet 2 - 2\n"
+        "baseline_noisy 1 - -\nbaseline_noisy 2 - -\n"
+    )
+    conf = shutil.copytree(CONF / "slim", tmp_path / "conf")
+    trnet = (conf / "trnet.yaml").read_text().replace("fold{fold}", "fold1")
+    (conf / "trnet.yaml").write_text(trnet)
+    args = ["plan", "--conf-dir", conf, "--systems", "trnet", "--folds", "1 2"]
+    done = run_main([*args, "--field", "jobs"], monkeypatch, capsys)
+    want = "baseline_clean 1 - -\nbaseline_clean 2 - -\ntrnet 1 - 1,2\ntrnet 2 - 1,2\n"
+    assert done.stdout == want
+    done = run_main([*args[:-2], "--field", "jobs"], monkeypatch, capsys)
+    assert (
+        done.code == 1 and done.error_line == "--field jobs needs --conf-dir, --systems and --folds"
+    )

@@ -108,6 +108,17 @@ def config_deps(path: str | os.PathLike) -> list[str]:
     return deps
 
 
+def fold_wise_deps(path: str | os.PathLike) -> list[str]:
+    """The systems of :func:`config_deps` that every pointer at names by fold (``{fold}``
+    in the same string): a fold of this config reads the same fold of them only."""
+    raw, _ = read_config(path)
+    wise: dict[str, bool] = {}
+    for text in _strings(raw):
+        for name in _EXP_DIR.findall(text):
+            wise[name] = wise.get(name, True) and "{fold}" in text
+    return [name for name, ok in wise.items() if ok]
+
+
 def _strings(value: Any) -> list[str]:
     """Every key and scalar of a parsed YAML document, as text, in document order."""
     if isinstance(value, dict):

@@ -8,6 +8,12 @@ YAML or JSON itself:
   ``loss.z_clean_from: exp/baseline_clean/fold{fold}``), depth first, dependencies trained
   also when not asked for; a cycle is an error. Configs are read, not validated (training
   does that), so that a cycle or a missing file is named before anything trains.
+- :func:`train_jobs`: stage 4 as jobs, one per (system, fold) or, for an ensemble, one per
+  (system, fold, member), each after the jobs of what it reads: the same fold of the
+  systems its config points at by fold (``{fold}``), every fold of those it points at
+  otherwise. A TRNet fold reads its Baseline-c fold's records (its signature signs them,
+  :func:`trnet.train.signature.fold_inputs`, and an ensemble fold is one only once its own
+  ``.done`` is there), so it waits for every member of that fold, not member 0 alone.
 - :func:`describe_system`: a system's kind, the input it trains on and whether that input
   needs the SE front end of stage 3 (the config validated).
 - :func:`package_blocker`: why ``trnet export`` cannot package a trained system yet (a hybrid
@@ -69,6 +75,55 @@ def train_order(conf_dir: str | os.PathLike, systems: Sequence[str]) -> list[str
     for system in systems:
         visit(system)
     return order
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One job of stage 4: ``trnet train`` of ``system`` on ``fold`` (``member``: only that
+    member of an ensemble fold), started once the jobs ``after`` (indexes) are done."""
+
+    system: str
+    fold: int
+    member: int | None
+    after: tuple[int, ...]
+
+
+def train_jobs(
+    conf_dir: str | os.PathLike,
+    systems: Sequence[str],
+    folds: Sequence[int],
+    ensemble: int | None = None,
+    members: bool = True,
+) -> list[TrainJob]:
+    """Stage 4's jobs in training order (:func:`train_order`; per system its folds, per fold
+    its members): an ensemble fold (``train.ensemble``, or ``ensemble`` where given, as
+    ``trnet train --ensemble`` overrides it) is one job per member unless ``members`` is
+    False (one job for the fold, as under torchrun). Each job comes after the jobs it waits
+    for, so running them in this order one at a time is a valid schedule."""
+    from trnet.config_file import fold_wise_deps
+    from trnet.systems.registry import system_of_config
+
+    jobs: list[TrainJob] = []
+    made: dict[tuple[str, int], list[int]] = {}  # (system, fold) → its jobs
+    for system in train_order(conf_dir, systems):
+        config = system_config(conf_dir, system)
+        kind = system_of_config(config)
+        cfg = kind.load_config(config)
+        kind.override(cfg, ensemble=ensemble)
+        count = kind.members(cfg) if members else 1
+        wise = set(fold_wise_deps(config))
+        deps = config_deps(config)
+        for fold in folds:
+            after: list[int] = []
+            for dep in deps:
+                for f in [fold] if dep in wise else folds:
+                    after += made[dep, f]
+            ks: list[int | None] = list(range(count)) if count > 1 else [None]
+            made[system, fold] = []
+            for k in ks:
+                made[system, fold].append(len(jobs))
+                jobs.append(TrainJob(system, fold, k, tuple(after)))
+    return jobs
 
 
 def describe_system(conf_dir: str | os.PathLike, system: str) -> SystemPlan:

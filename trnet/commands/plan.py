@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-FIELDS = ("order", "deps", "kind", "input", "needs_se", "export", "fold", "se_pretrained")
+FIELDS = ("order", "jobs", "deps", "kind", "input", "needs_se", "export", "fold", "se_pretrained")
 
 
 def _words(text: str | None) -> list[str]:
@@ -37,6 +37,12 @@ def register(app: typer.Typer) -> None:
             None, "--field", help=f"print one field: {', '.join(FIELDS)} (see below)"
         ),
         as_json: bool = typer.Option(False, "--json", help="everything asked, as JSON"),
+        ensemble: int | None = typer.Option(
+            None, "--ensemble", help="--field jobs: trnet train's --ensemble of the run"
+        ),
+        whole_folds: bool = typer.Option(
+            False, "--whole-folds", help="--field jobs: one job per fold, members inside it"
+        ),
     ) -> None:
         """What a recipe run needs: the systems in training order and what each trains on
         (--conf-dir, --systems), whether a trained system can be packaged (--exp, --folds),
@@ -47,7 +53,11 @@ def register(app: typer.Typer) -> None:
         Without --field or --json: one line per system in training order (dependencies
         first), tab-separated: system, kind, input, needs_se, deps.
 
-        --field order: the training order on one line. --field deps, kind (deep |
+        --field order: the training order on one line. --field jobs (needs --folds too):
+        stage 4's jobs, one per line in a valid order, space-separated: system, fold, member
+        (- for the whole fold; an ensemble fold is one job per member unless --whole-folds)
+        and the line numbers of the jobs it waits for (comma-separated; - for none).
+        --field deps, kind (deep |
         egemaps_svm), input (noisy | enhanced | blend), needs_se (true | false; needs
         --conf-dir), export (needs --exp and --folds: empty when trnet export can package
         the system, else what it is): one line per system of --systems,
@@ -89,6 +99,13 @@ def register(app: typer.Typer) -> None:
         order = lib.train_order(conf_dir, names)
         if field == "order":
             typer.echo(" ".join(order))
+        elif field == "jobs":
+            need(_words(folds), "--conf-dir, --systems and --folds")
+            jobs = lib.train_jobs(conf_dir, names, _fold_numbers(folds), ensemble, not whole_folds)
+            for job in jobs:
+                after = ",".join(str(i + 1) for i in job.after) or "-"
+                member = "-" if job.member is None else job.member
+                typer.echo(f"{job.system} {job.fold} {member} {after}")
         elif field == "deps":  # read, not validated (as for the order)
             from trnet.config_file import config_deps
 
