@@ -198,8 +198,10 @@ def test_recipe_torchrun_two_cpu_processes_through_run_pl_match_one_process(reci
     log_path = work / "exp/baseline_clean/log/train.1.log"
     log = log_path.read_text() if log_path.is_file() else ""
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:] + log[-3000:]
-    assert log.startswith("# torchrun --standalone --nproc_per_node 2 -m trnet train ")
-    assert "--fold 1 " in log.splitlines()[0] and "# Ended (code 0)" in log
+    # stage 4's job, run by run.pl as the script of its wave (trnet run-jobs --backend)
+    header = log.splitlines()[3]
+    assert header.startswith("# torchrun --standalone --nproc_per_node 2 -m trnet train ")
+    assert "--fold 1 " in header and "--member" not in header and "# Ended (code 0)" in log
     assert "2 process(es)" in (work / "exp/baseline_clean/fold1/train.log").read_text()
     two = _metrics(work / "exp/baseline_clean/fold1")
     epochs = [str(e) for e in range(1, EPOCHS + 1)]
@@ -211,6 +213,52 @@ def test_recipe_torchrun_two_cpu_processes_through_run_pl_match_one_process(reci
     for key in ("loss", "dev_uar", "dev_war"):
         for a, b in zip(one, two, strict=True):
             assert float(b[key]) == pytest.approx(float(a[key]), abs=0.15), (key, one, two)
+
+
+def test_stage4_trains_ensemble_members_as_jobs_here_and_through_run_pl(recipe: Path) -> None:
+    """--ensemble 2, --nj 2: a job per member (baseline_clean's first, TRNet's after both,
+    as TRNet reads Baseline-c's fold), here and as run.pl arrays in two waves: the same
+    bytes; every job's log; a rerun trains nothing."""
+    runs = {}
+    for name, env in (("here", None), ("run_pl", {"train_cmd": "utils/run.pl"})):
+        work = recipe.parent / f"members_{name}"
+        shutil.copytree(recipe, work, symlinks=True, ignore=shutil.ignore_patterns("exp"))
+        conf = config_to_dict(toy_config("trnet", epochs=EPOCHS))
+        (work / "conf" / "trnet.yaml").write_text(yaml.safe_dump(conf))
+        args = ["--stage", "4", "--stop_stage", "4", "--systems", "trnet", "--ensemble", "2"]
+        args += ["--nj", "2", "--snrs", "0"]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+        done = _ser(work, *args, env=env)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        runs[name] = (work, done.stdout)
+    work, stdout = runs["here"]
+    jobs = [line.split("\t")[:3] for line in (work / "exp/log/train.jobs").read_text().splitlines()]
+    assert jobs == [
+        ["training baseline_clean fold 1 member 0", "-", "exp/baseline_clean/log/train.1.0.log"],
+        ["training baseline_clean fold 1 member 1", "-", "exp/baseline_clean/log/train.1.1.log"],
+        ["training trnet fold 1 member 0", "1,2", "exp/trnet/log/train.1.0.log"],
+        ["training trnet fold 1 member 1", "1,2", "exp/trnet/log/train.1.1.log"],
+    ]
+    assert [line for line in stdout.splitlines() if "(log exp/" in line] != []
+    for (work, _), system in ((runs[n], s) for n in runs for s in ("baseline_clean", "trnet")):
+        for k in (0, 1):
+            log = (work / f"exp/{system}/log/train.1.{k}.log").read_text()
+            assert f" --member {k} " in log and log.splitlines()[-1].startswith("# Ended (code 0)")
+    names = [".done", ".signature.json", "config.yaml"]
+    names += [f"member{k}/{n}" for k in (0, 1) for n in ("best.pt", ".done", "emb_clean.ark")]
+    for system in ("baseline_clean", "trnet"):
+        for name in names:
+            if system == "trnet" and name.endswith("emb_clean.ark"):
+                continue
+            ours, theirs = (runs[n][0] / f"exp/{system}/fold1/{name}" for n in runs)
+            assert ours.read_bytes() == theirs.read_bytes(), (system, name)
+    work = runs["here"][0]
+    best = work / "exp/trnet/fold1/member1/best.pt"
+    before = best.stat().st_mtime_ns
+    again = _ser(work, *args)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    assert best.stat().st_mtime_ns == before
+    assert "already trained" in (work / "exp/trnet/log/train.1.1.log").read_text()
 
 
 def test_recipe_decodes_as_slurm_array_jobs(recipe: Path, fake_slurm) -> None:
@@ -269,7 +317,7 @@ def test_recipe_stages_4_5_on_a_real_slurm_equal_the_local_run(
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     exp = work / "exp/baseline_clean"
     for log, q in (
-        ("log/train.1.log", "log/q/train"),
+        ("log/train.1.log", "../log/train.jobs.waves/wave1/log/q/job"),
         ("decode/log/decode.1.log", "decode/log/q/decode"),
     ):
         job = (exp / f"{q}.jobid").read_text().strip()

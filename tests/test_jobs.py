@@ -103,7 +103,7 @@ def test_through_run_pl_in_waves_with_the_jobs_own_logs(
         assert log[0] == f"# bash {path}.waves/wave2/{k}.sh "
         assert log[3].startswith(f"# echo start {name}")
         assert log[-1].startswith("# Ended (code 0)")
-        link = tmp_path / f"jobs.waves/wave2/log/{k}.log"
+        link = tmp_path / f"jobs.waves/wave2/log/job.{k}.log"
         assert link.resolve() == (tmp_path / "log" / f"{name}.log").resolve()
     path.write_text(path.read_text().replace("exit 0", "exit 4"))
     done = run_main(args, monkeypatch, capsys)

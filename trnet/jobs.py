@@ -179,8 +179,8 @@ def run_waves(
 ) -> None:
     """Run ``jobs`` through the Kaldi-style ``backend`` (``utils/run.pl [options]``), wave by
     wave (:func:`waves`), each wave one job array ``JOB=1:N`` (at most ``nj`` at once) over
-    the scripts ``<work>/wave<W>/<k>.sh``, whose logs ``<work>/wave<W>/log/<k>.log`` link to
-    the jobs' own logs."""
+    the scripts ``<work>/wave<W>/<k>.sh``, whose logs ``<work>/wave<W>/log/job.<k>.log`` link
+    to the jobs' own logs."""
     runner = shlex.split(backend)
     if not runner:
         raise TrnetError("--backend: empty")
@@ -195,12 +195,12 @@ def run_waves(
             (folder / f"{k}.sh").write_text(f"echo {shown}\n{job.command}\n", encoding="utf-8")
             job.log.parent.mkdir(parents=True, exist_ok=True)
             job.log.unlink(missing_ok=True)
-            link = folder / "log" / f"{k}.log"
+            link = folder / "log" / f"job.{k}.log"
             link.symlink_to(os.path.relpath(job.log.resolve(), link.parent.resolve()))
         names = ", ".join(jobs[i].name for i in wave[:3]) + (", ..." if len(wave) > 3 else "")
         say(f"{_stamp()} wave {number}: {len(wave)} job(s): {names} ({backend})")
         argv = [*runner, "--max-jobs-run", str(nj), f"JOB=1:{len(wave)}"]
-        argv += [str(folder / "log" / "JOB.log"), "bash", str(folder / "JOB.sh")]
+        argv += [str(folder / "log" / "job.JOB.log"), "bash", str(folder / "JOB.sh")]
         code = subprocess.run(argv).returncode
         if code != 0:
             failed = [jobs[i] for i in wave if not _ended_ok(jobs[i].log)]

@@ -11,7 +11,7 @@
 #   stage 1  trnet noise-index      ESC-50 + MUSAN (trnet download without --noise_dir)
 #   stage 2  trnet mix              SNR mixing and fbank in one pass → dump/<corpus>/<cond>
 #   stage 3  trnet train-se, enhance, score-se → exp/se, dump/<corpus>/<cond>_enh
-#   stage 4  trnet train            each system × fold → exp/<system>/fold<K>
+#   stage 4  trnet train            each system × fold (× member) → exp/<system>/fold<K>
 #   stage 5  trnet decode           → exp/<system>/decode/<cond>/fold<K>
 #   stage 6  trnet results          → exp/RESULTS.md, exp/compare.{md,tsv}, exp/figures
 #   stage 7  trnet export, infer    → exp/trnet/package (a model package), a demo on 3 test files
@@ -27,7 +27,7 @@ die() { echo "$0: $*" >&2; exit 1; }
 ## General
 stage=0                 # first stage to run (0-7)
 stop_stage=7            # last stage to run
-nj=2                    # parallel jobs: workers of stages 2-3, fold chains of stage 4, decodes
+nj=2                    # parallel jobs: workers of stages 2-3, training jobs of stage 4, decodes
 seed=0                  # seed of the generated corpus, kfold folds, mixing, scoring, training
 device=auto             # auto | cpu | cuda (SE, training, decoding)
 deterministic=true      # same numbers on Intel and AMD x86-64 CPUs (not NSNet2's onnxruntime): 1 thread, vendor-neutral code paths (trnet/determinism.py)
@@ -236,23 +236,28 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   # `trnet train`, or torchrun starting it $ngpu times per node on $num_nodes nodes (DDP:
   # nccl on GPUs, gloo with --device cpu); the rendezvous port of fold K is master_port + K.
   train=(trnet train)
+  jobs_opts=()   # an ensemble fold: one job per member; under torchrun one job per fold
   if [ "$ngpu" -gt 1 ] || [ "$num_nodes" -gt 1 ]; then
     nproc=$(( ngpu > 1 ? ngpu : 1 ))
+    jobs_opts=(--whole-folds)
     if [ "$num_nodes" -gt 1 ]; then
       [ -n "$master_addr" ] || die "--num_nodes $num_nodes needs --master_addr (the host of the first node)"
       train=(torchrun --nnodes "$num_nodes" --nproc_per_node "$nproc" --rdzv_backend c10d
-        --rdzv_id "trnet-fold@FOLD@" --rdzv_endpoint "$master_addr:\$(($master_port + @FOLD@))" -m trnet train)
+        --rdzv_id "trnet-fold@FOLD@" --rdzv_endpoint "$master_addr:@PORT@" -m trnet train)
     else
       train=(torchrun --standalone --nproc_per_node "$nproc" -m trnet train)
     fi
   fi
-  # `train_system SYSTEM FOLD [RUNNER...]`: the one trnet train command of the recipe, for
-  # SYSTEM on FOLD, run by RUNNER (a backend and its options; FOLD JOB: the job's number)
+  # `train_system SYSTEM FOLD MEMBER [RUNNER...]`: the one trnet train command of the
+  # recipe, for SYSTEM on FOLD (MEMBER: only that member of an ensemble fold; -: the whole
+  # fold), run by RUNNER (a command and its options)
   train_system() {
-    local system=$1 fold=$2; shift 2
-    "$@" "${train[@]//@FOLD@/$fold}" --config "$conf_dir/$system.yaml" --fold "$fold" \
+    local system=$1 fold=$2 member=$3 only=() cmd; shift 3
+    [ "$member" = - ] || only=(--member "$member")
+    cmd=("${train[@]//@FOLD@/$fold}")
+    "$@" "${cmd[@]//@PORT@/$((master_port + fold))}" --config "$conf_dir/$system.yaml" --fold "$fold" \
       --data-root "data/folds/$protocol" --dump "$dump" --out "exp/$system/fold$fold" \
-      --device "$device" --seed "$seed" --snrs "$snrs" "${ensemble_opt[@]}" --resume
+      --device "$device" --seed "$seed" --snrs "$snrs" "${ensemble_opt[@]}" "${only[@]}" --resume
   }
   backend=$train_cmd
   if [ "$ngpu" -gt 0 ]; then
@@ -261,37 +266,29 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   fi
   [ -z "$backend" ] || [ "$num_nodes" -le 1 ] || backend+=" --num-nodes $num_nodes"
   [ -n "$backend" ] || [ "$num_nodes" -le 1 ] || die "--num_nodes $num_nodes needs a cuda_cmd (cmd.sh) that starts the job on every node (utils/slurm.pl)"
-  if [ -z "$backend" ]; then
-    # One chain per fold, each system after those its config depends on (TRNet's high-level
-    # target is Baseline-c's clean embeddings); up to $nj chains at once, one thread each. A
-    # fold trained with the same config and inputs (the content of the conditions and of
-    # Baseline-c it reads) is kept, one trained otherwise refused; an interrupted one
-    # continues from its last checkpoint.
-    train_chain() {
-      local fold=$1 system
-      for system in $train_systems; do
-        log "training $system fold $fold"
-        train_system "$system" "$fold"
-      done
-    }
-    for fold in $folds; do
-      in_background train_chain "$fold"
-    done
-    wait_background
-  else
-    # The backend (cmd.sh) runs each system, after those it depends on, as job arrays over
-    # the folds (JOB = fold), at most $nj jobs at once; logs: exp/<system>/log/train.<fold>.log
-    for system in $train_systems; do
-      log "training $system folds $folds ($backend)"
-      for range in $(fold_ranges); do
-        ( if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
-          train_system "$system" JOB $backend --max-jobs-run "$nj" "JOB=$range" \
-            "exp/$system/log/train.JOB.log" ) &
-        pids+=($!)
-      done
-      wait_background
-    done
-  fi
+  # The jobs (trnet plan --field jobs): one per system and fold, one per member of an
+  # ensemble fold; each after the jobs of what its config reads (TRNet's fold K: every
+  # member of Baseline-c's fold K, whose clean embeddings and records it reads). A fold
+  # trained with the same config and inputs is kept, one trained otherwise refused; an
+  # interrupted one continues from its last checkpoint. Logs:
+  # exp/<system>/log/train.<fold>[.<member>].log
+  jobs=exp/log/train.jobs
+  mkdir -p exp/log
+  quoted() { printf '%q ' "$@"; }
+  plan --conf-dir "$conf_dir" --systems "$systems" --folds "$folds" "${ensemble_opt[@]}" \
+    "${jobs_opts[@]}" --field jobs > "$jobs.plan"
+  while read -r system fold member after; do
+    name="training $system fold $fold" job_log=exp/$system/log/train.$fold
+    [ "$member" = - ] || name+=" member $member" job_log+=.$member
+    printf '%s\t%s\t%s\t%s\n' "$name" "$after" "$job_log.log" "$(train_system "$system" "$fold" "$member" quoted)"
+  done < "$jobs.plan" > "$jobs"
+  # Here: as soon as what a job waits for is done, up to $nj at once (one thread each).
+  # With a backend (cmd.sh): in waves (the jobs whose waited-for jobs are in earlier waves),
+  # each wave one job array of at most $nj at once.
+  run_opts=()
+  [ -z "$backend" ] || run_opts=(--backend "$backend")
+  ( if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
+    trnet run-jobs "$jobs" --nj "$nj" "${run_opts[@]}" )
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
