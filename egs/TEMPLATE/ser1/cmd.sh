@@ -1,9 +1,13 @@
 # How the stages that fan out run their jobs (Kaldi's cmd.sh; sourced by ser.sh).
-#   empty           here, in the recipe's own processes: stage 4 one fold chain per --nj,
-#                   stage 5 the decodes in the background (the default)
-#   utils/run.pl    here too, as job arrays over the folds, one log per job:
-#                   exp/<system>/log/train.<fold>.log, exp/<system>/decode/log/decode.<fold>.log
-#   utils/slurm.pl  Slurm: sbatch --array over the folds (--wait), with resources, e.g.
+#   empty           here, in the recipe's own processes: stage 4's training jobs (one per
+#                   system and fold, or member of an ensemble fold) --nj at once, each as
+#                   soon as what it reads is trained (trnet run-jobs); stage 5 the decodes
+#                   in the background (the default)
+#   utils/run.pl    here too, as job arrays (stage 4: in waves, each the jobs whose inputs
+#                   earlier waves train; stage 5: over the folds), one log per job:
+#                   exp/<system>/log/train.<fold>[.<member>].log,
+#                   exp/<system>/decode/log/decode.<fold>.log
+#   utils/slurm.pl  Slurm: sbatch --array (--wait), with resources, e.g.
 #     export train_cmd="utils/slurm.pl --mem 8G --time 4:00:00 --num-threads 4"
 #     export cuda_cmd="utils/slurm.pl --gpu 1 --mem 16G --time 8:00:00"
 #     export decode_cmd="utils/slurm.pl --mem 4G --time 1:00:00"
