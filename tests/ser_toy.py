@@ -13,8 +13,8 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 
+from trnet.contract import CLASSES
 from trnet.data.datadir import DataDir
-from trnet.scoring.metrics import CLASSES
 from trnet.train.config import Config, config_from_dict
 
 SPEAKERS = {

@@ -12,8 +12,8 @@ from cli_main import run_main
 from typer.testing import CliRunner
 
 from trnet.cli import app
+from trnet.contract import CLASSES
 from trnet.io import write_kv
-from trnet.scoring.metrics import CLASSES
 
 SYSTEMS = {"baseline_clean": 0.5, "baseline_noisy": 0.6, "baseline_enhanced": 0.65, "trnet": 0.8}
 CONDITIONS = ("clean", "esc50_20", "esc50_10", "esc50_0", "musan_0")

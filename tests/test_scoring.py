@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from trnet.cli import app
+from trnet.contract import CLASSES
 from trnet.errors import TrnetError
 from trnet.io import write_kv
 from trnet.scoring.bootstrap import compare_to_reference
 from trnet.scoring.decode_dir import load_all
-from trnet.scoring.metrics import CLASSES
 from trnet.scoring.tables import aggregate
 
 runner = CliRunner()

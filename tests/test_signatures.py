@@ -21,10 +21,10 @@ from ser_toy import toy_config
 from test_mix import run_mix
 from test_se_train import TINY, make_source, synth_speech
 
+from trnet.contract import CLASSES
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import read_kv
-from trnet.scoring.metrics import CLASSES
 from trnet.train.decode import decode
 from trnet.train.fold_run import train_fold
 
