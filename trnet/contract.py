@@ -91,10 +91,6 @@ def enhanced(condition: str) -> str:
     return f"{condition}{ENH_SUFFIX}"
 
 
-def is_enhanced(condition: str) -> bool:
-    return condition.endswith(ENH_SUFFIX)
-
-
 def unenhanced(condition: str) -> str:
     """``esc50_0_enh`` → ``esc50_0``."""
     return condition[: -len(ENH_SUFFIX)]
