@@ -13,8 +13,8 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 
+from trnet.contract import CLASSES, split_condition
 from trnet.data.datadir import DataDir
-from trnet.scoring.metrics import CLASSES
 from trnet.train.config import Config, config_from_dict
 
 SPEAKERS = {
@@ -43,7 +43,7 @@ def make_toy(root: Path, per_speaker: int = 8, seed: int = 0) -> tuple[Path, Pat
             json.dumps({"corpus": "iemocap", "root": "x", "generated": True})
         )
     for cond in ["clean", *NOISY]:
-        level = 0.0 if cond == "clean" else 10 ** (-int(cond.rsplit("_", 1)[1]) / 20)
+        level = 0.0 if cond == "clean" else 10 ** (-int(split_condition(cond)[1]) / 20)
         noisy = {
             u: x + level * rng.normal(size=x.shape).astype(np.float32) for u, x in clean.items()
         }

@@ -15,8 +15,9 @@ import torch
 from typer.testing import CliRunner
 
 from trnet.cli import app
+from trnet.contract import CLASSES
 from trnet.errors import TrnetError
-from trnet.scoring.metrics import CLASSES, uar
+from trnet.scoring.metrics import uar
 from trnet.synth_corpus import MARKER, make_corpus, read_marker
 from trnet.synth_corpus.iemocap_layout import write_iemocap
 

@@ -22,9 +22,9 @@ import pytest
 import soundfile as sf
 import yaml
 from cli_main import Outcome, run_main
+from corpus_trees import make_iemocap
+from mix_toy import make_data_dir
 from ser_toy import make_toy, toy_config
-from test_mix import make_data_dir
-from test_prep_iemocap import make_tree
 
 from trnet import checkpoint
 from trnet.infer.package_export import export
@@ -245,7 +245,7 @@ def inputs(tmp_path_factory, toy) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     sf.write(wav, (0.1 * rng.standard_normal(16000)).astype(np.float32), 16000)
     return {
-        "corpus": make_tree(root),
+        "corpus": make_iemocap(root),
         "data": make_data_dir(root),
         "noise": _noise_set(root),
         "package": export(toy["fold"], root / "pkg"),

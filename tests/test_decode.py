@@ -13,10 +13,10 @@ import torch
 from ser_toy import make_toy, toy_config
 
 from trnet import checkpoint
+from trnet.contract import CLASSES
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.models.factory import build_ser_model
-from trnet.scoring.metrics import CLASSES
 from trnet.train.config import config_from_dict
 from trnet.train.decode import decode
 from trnet.train.fold_run import train_fold

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
+from trnet.contract import CLASSES
 from trnet.errors import TrnetError
-from trnet.scoring.metrics import CLASSES
 
 pytest.importorskip("opensmile")
 

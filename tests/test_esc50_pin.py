@@ -7,7 +7,7 @@ import hashlib
 import re
 
 import pytest
-from test_download import make_zip, random_bytes, server  # noqa: F401 (fixture)
+from http_toy import make_zip, random_bytes
 
 from trnet.errors import TrnetError
 from trnet.noise import download as dl
@@ -34,7 +34,7 @@ def test_the_archive_url_names_a_commit_not_a_branch():
 
 
 def test_commit_archive_is_extracted_as_esc50_master_and_its_sha256_reported(
-    server,  # noqa: F811
+    server,
     tmp_path,
     capsys,
 ):
@@ -47,7 +47,7 @@ def test_commit_archive_is_extracted_as_esc50_master_and_its_sha256_reported(
     assert hashlib.sha256(data).hexdigest() in capsys.readouterr().err.replace("\n", "")
 
 
-def test_a_recorded_sha256_is_enforced(server, tmp_path, monkeypatch):  # noqa: F811
+def test_a_recorded_sha256_is_enforced(server, tmp_path, monkeypatch):
     data = _commit_zip()
     server.files["/c.zip"] = data
     pinned = dataclasses.replace(dl.CORPORA["esc50"], sha256="0" * 64)

@@ -105,7 +105,7 @@ def test_feats_command_resumes_and_redoes_on_new_settings(data_dir):
 
 
 def test_features_written_by_mix_equal_make_feats_on_its_output(tmp_path):
-    from test_mix import make_data_dir, make_noise_set
+    from mix_toy import make_data_dir, make_noise_set
 
     data, noise = make_data_dir(tmp_path), make_noise_set(tmp_path)
     args = ["mix", str(data), str(tmp_path / "dump"), "--noise", str(noise), "--snr", "5"]

@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from cli_main import run_main
-from test_mix import make_data_dir, make_noise_set
-from test_noise_index import musan  # noqa: F401 (fixture)
-from test_prep_corpora import _wav, make_emodb
-from test_prep_iemocap import make_tree
+from corpus_trees import make_emodb, make_iemocap, write_tone
+from mix_toy import make_data_dir, make_noise_set
 
 from trnet.data.datadir import DataDir
 from trnet.data.validate import validate
@@ -182,7 +180,7 @@ def test_a_file_name_that_is_not_utf8_is_one_line_naming_it(tmp_path, monkeypatc
     line = run_main(["prep", "emodb", emodb, out], monkeypatch, capsys).error_line
     assert line == f"{emodb}/wav/03a01\\xffFb.wav: file name is not UTF-8; rename the file"
 
-    iemocap = make_tree(tmp_path / "db")
+    iemocap = make_iemocap(tmp_path / "db")
     dialog = iemocap / "Session1" / "sentences" / "wav" / "Ses01F_impro01"
     _not_utf8(dialog, b"Ses01F_impro01_F\xe9.wav")
     line = run_main(["prep", "iemocap", iemocap, tmp_path / "iemo"], monkeypatch, capsys).error_line
@@ -190,12 +188,12 @@ def test_a_file_name_that_is_not_utf8_is_one_line_naming_it(tmp_path, monkeypatc
 
 
 def test_an_iemocap_label_id_with_a_path_in_it_is_skipped(tmp_path):
-    root = make_tree(tmp_path / "db")
+    root = make_iemocap(tmp_path / "db")
     wavs = root / "Session1" / "sentences" / "wav"
     # Ses01F_../../x_F000 → sentences/wav/Ses01F_../../x/Ses01F_../../x_F000.wav → x/x_F000.wav
     (wavs / "Ses01F_..").mkdir()
     (wavs / "x" / "Ses01F_..").mkdir(parents=True)
-    _wav(wavs / "x" / "x_F000.wav", 0.5)
+    write_tone(wavs / "x" / "x_F000.wav", 0.5)
     labels = root / "Session1" / "dialog" / "EmoEvaluation" / "Ses01F_impro01.txt"
     with open(labels, "a") as f:
         f.write("[9.0 - 10.0]\tSes01F_../../x_F000\tang\t[2.5, 2.5, 2.5]\n")
@@ -206,7 +204,7 @@ def test_an_iemocap_label_id_with_a_path_in_it_is_skipped(tmp_path):
     assert f"{labels}:12\tmalformed utterance id Ses01F_../../x_F000\n" in skipped
 
 
-def test_noise_index_skips_a_clip_whose_name_is_no_id(musan, tmp_path, capsys):  # noqa: F811
+def test_noise_index_skips_a_clip_whose_name_is_no_id(musan, tmp_path, capsys):
     odd = musan / "noise" / "free-sound" / "noise free sound.wav"
     shutil.copyfile(musan / "noise" / "free-sound" / "noise-free-sound-0000.wav", odd)
     sets, skipped = build_noise_index(tmp_path / "noise", musan=musan)

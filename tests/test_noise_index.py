@@ -6,9 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
+from corpus_trees import write_noise
 from typer.testing import CliRunner
 
 from trnet.cli import app
@@ -19,12 +18,6 @@ from trnet.noise.index import NOISE_SETS, build_noise_index, index_musan, resolv
 CATEGORIES = ("dog", "rain")
 
 
-def write_wav(path: Path, seconds: float, sr: int = 16000) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = int(round(seconds * sr))
-    sf.write(path, np.random.default_rng(n).uniform(-0.1, 0.1, n), sr, subtype="PCM_16")
-
-
 @pytest.fixture
 def esc50(tmp_path: Path) -> Path:
     """5 folds x 2 categories x 1 clip, plus a zero-length and an unreadable clip in fold 1."""
@@ -33,32 +26,13 @@ def esc50(tmp_path: Path) -> Path:
     for fold in range(1, 6):
         for target, category in enumerate(CATEGORIES):
             name = f"{fold}-{100 + target}-A-{target}.wav"
-            write_wav(root / "audio" / name, 0.25 * fold, sr=44100)
+            write_noise(root / "audio" / name, 0.25 * fold, sr=44100)
             rows.append(f"{name},{fold},{target},{category},False,{100 + target},A")
-    write_wav(root / "audio" / "1-900-A-0.wav", 0.0)
+    write_noise(root / "audio" / "1-900-A-0.wav", 0.0)
     (root / "audio" / "1-901-A-0.wav").write_bytes(b"not a wav file at all")
     rows += ["1-900-A-0.wav,1,0,dog,False,900,A", "1-901-A-0.wav,1,0,dog,False,901,A"]
     (root / "meta").mkdir()
     (root / "meta" / "esc50.csv").write_text("\n".join(rows) + "\n")
-    return root
-
-
-@pytest.fixture
-def musan(tmp_path: Path) -> Path:
-    root = tmp_path / "musan"
-    for name in ("noise-free-sound-0000", "noise-free-sound-0001"):
-        write_wav(root / "noise" / "free-sound" / f"{name}.wav", 0.5)
-    (root / "noise" / "free-sound" / "ANNOTATIONS").write_text(
-        "noise-free-sound-0000\nnoise-free-sound-0001\n"
-    )
-    write_wav(root / "noise" / "sound-bible" / "noise-sound-bible-0000.wav", 0.3)
-    write_wav(root / "music" / "fma" / "music-fma-0000.wav", 1.0)
-    write_wav(root / "music" / "fma" / "music-fma-0001.wav", 1.0)
-    (root / "music" / "fma" / "ANNOTATIONS").write_text(
-        "music-fma-0000 pop,electronica Y Some_Band\nmusic-fma-0001 classical N Other\n"
-    )
-    write_wav(root / "speech" / "librivox" / "speech-librivox-0000.wav", 0.7)
-    (root / "speech" / "librivox" / "ANNOTATIONS").write_text("speech-librivox-0000 m english\n")
     return root
 
 
@@ -174,7 +148,7 @@ def test_a_reindex_of_the_same_corpora_leaves_every_set_untouched(esc50, musan, 
     build_noise_index(out, esc50=esc50, musan=musan)
     assert sorted(p for p in out.rglob("*") if p.is_file()) == files
     assert [p.stat().st_mtime_ns for p in files] == stamps
-    write_wav(musan / "noise" / "sound-bible" / "noise-sound-bible-0000.wav", 0.4)
+    write_noise(musan / "noise" / "sound-bible" / "noise-sound-bible-0000.wav", 0.4)
     build_noise_index(out, esc50=esc50, musan=musan)
     assert "noise-sound-bible-0000 0.400" in (out / "musan" / "utt2dur").read_text()
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from corpus_trees import make_cremad, make_emodb, make_msp, make_ravdess
 from typer.testing import CliRunner
 
 from trnet.audio import read_audio
@@ -21,105 +22,10 @@ from trnet.prep.common import parse_map
 from trnet.prep.ravdess import DEFAULT_MAP
 
 
-def _wav(path: Path, seconds: float = 0.1, sr: int = 16000, channels: int = 1) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    t = np.arange(int(seconds * sr)) / sr
-    wave = 0.1 * np.sin(2 * np.pi * 220 * t)
-    sf.write(path, np.stack([wave] * channels, axis=1) if channels > 1 else wave, sr)
-
-
 def _skipped(out: Path, root: Path) -> dict[str, str]:
     rows = [line.split("\t") for line in (out / "local/skipped.tsv").read_text().splitlines()]
     assert rows[0] == ["item", "reason"]
     return {item.replace(str(root), "ROOT"): reason for item, reason in rows[1:]}
-
-
-# RAVDESS: 4 actors, each neutral, calm, happy, angry speech; Actor_01's angry is stereo.
-RAVDESS_SPEECH = [
-    "03-01-01-01-01-01",
-    "03-01-02-01-02-01",
-    "03-01-03-01-01-02",
-    "03-01-05-02-01-01",
-]
-
-
-def make_ravdess(base: Path) -> Path:
-    root = base / "RAVDESS"
-    for actor in ("01", "02", "03", "04"):
-        for stem in RAVDESS_SPEECH:
-            stereo = actor == "01" and stem.startswith("03-01-05")
-            _wav(root / f"Actor_{actor}/{stem}-{actor}.wav", 0.25, 48000, 2 if stereo else 1)
-    _wav(root / "Actor_01/03-02-03-01-01-01-01.wav", 0.1, 48000)  # song
-    (root / "Actor_02/02-01-04-01-01-01-02.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    _wav(root / "Actor_03/03-01-05-01-01-03.wav", 0.1, 48000)  # six fields
-    _wav(root / "Actor_04/03-01-04-01-01-01-05.wav", 0.1, 48000)  # actor 05 in Actor_04
-    return root
-
-
-def make_cremad(base: Path) -> Path:
-    root = base / "CREMA-D"
-    names = [
-        "1001_DFA_ANG_XX",
-        "1001_IEO_HAP_HI",
-        "1001_IEO_FEA_LO",
-        "1002_TIE_NEU_XX",
-        "1002_IEO_SAD_MD",
-        "1091_DFA_DIS_XX",
-        "1091_ITS_ANG_XX",
-    ]
-    for name in names:
-        _wav(root / f"AudioWAV/{name}.wav")
-    _wav(root / "AudioWAV/1040_ITH_SAD_X.wav")  # as misnamed in older copies
-    _wav(root / "AudioWAV/0999_DFA_ANG_XX.wav")  # no such actor
-    (root / "AudioWAV/1076_MTI_SAD_XX.wav").write_text(
-        "version https://git-lfs.github.com/spec/v1\n"
-    )
-    (root / "VideoDemographics.csv").write_text(
-        "ActorID,Age,Sex,Race,Ethnicity\n"
-        "1001,51,Male,Caucasian,Not Hispanic\n"
-        "1002,21,Female,Caucasian,Not Hispanic\n"
-        "1076,25,Female,African American,Not Hispanic\n"
-        "1091,29,Female,Asian,Not Hispanic\n"
-    )
-    return root
-
-
-def make_emodb(base: Path) -> Path:
-    root = base / "EmoDB"
-    for name in ("03a01Fa", "03b10Nc", "08a01Wa", "09a05Tb", "10a01Lb", "16b03Fd"):
-        _wav(root / f"wav/{name}.wav")
-    _wav(root / "wav/07a01Fa.wav")  # no speaker 07
-    _wav(root / "wav/03a01Xa.wav")  # no letter X
-    _wav(root / "wav/11a02Fb.wav", seconds=0.0)  # a header and no sample
-    (root / "lablaut").mkdir()  # the release has label folders beside wav/
-    return root
-
-
-MSP_ROWS = [
-    ("MSP-PODCAST_0001_0008.wav", "N", "30", "Male", "Train"),
-    ("MSP-PODCAST_0001_0009.wav", "A", "30", "Male", "Train"),
-    ("MSP-PODCAST_0002_0001.wav", "H", "Unknown", "Unknown", "Train"),
-    ("MSP-PODCAST_0002_0002.wav", "S", "Unknown", "Female", "Train"),
-    ("MSP-PODCAST_0003_0001.wav", "S", "127", "Female", "Development"),
-    ("MSP-PODCAST_0003_0002.wav", "C", "127", "Female", "Development"),
-    ("MSP-PODCAST_0004_0001.wav", "A", "39", "Male", "Test1"),
-    ("MSP-PODCAST_0004_0002.wav", "X", "39", "Male", "Test1"),
-    ("MSP-PODCAST_0005_0001.wav", "H", "1204", "Female", "Test2"),
-    ("MSP-PODCAST_0005_0002.wav", "Q", "1204", "Female", "Test2"),  # bad class
-    ("MSP-PODCAST_0006_0001.wav", "N", "40", "Male", "Test1"),  # audio missing
-]
-
-
-def make_msp(base: Path) -> Path:
-    root = base / "MSP-Podcast"
-    lines = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"]
-    for name, emo, spk, gender, split in MSP_ROWS:
-        lines.append(f"{name},{emo},3.2,4.0,2.6,{spk},{gender},{split}")
-        if not name.startswith("MSP-PODCAST_0006"):
-            _wav(root / "Audios" / name)
-    (root / "Labels").mkdir(parents=True)
-    (root / "Labels/labels_consensus.csv").write_text("\n".join(lines) + "\n")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
+from corpus_trees import IEMOCAP_HEADER, make_iemocap, turn_lines, write_tone
 from typer.testing import CliRunner
 
 from trnet.cli import app
@@ -21,70 +20,10 @@ from trnet.io import read_kv
 from trnet.prep.iemocap import prepare, speaker_of
 from trnet.synth_corpus import make_corpus
 
-HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
-
-# dialog -> [(utterance id, label)]; tricky dialog names from the real release.
-DIALOGS = {
-    1: {
-        "Ses01F_impro01": [("Ses01F_impro01_F000", "neu"), ("Ses01F_impro01_M000", "ang")],
-        "Ses01M_script01_1": [("Ses01M_script01_1_F003", "exc"), ("Ses01M_script01_1_M001", "sad")],
-    },
-    3: {
-        "Ses03M_impro05a": [("Ses03M_impro05a_F003", "hap"), ("Ses03M_impro05a_M000", "xxx")],
-    },
-    5: {
-        "Ses05M_script01_1b": [
-            ("Ses05M_script01_1b_M010", "sad"),
-            ("Ses05M_script01_1b_F002", "fru"),
-        ],
-        "Ses05F_impro02": [("Ses05F_impro02_F000", "neu"), ("Ses05F_impro02_M001", "ang")],
-    },
-}
-MISSING_WAV = "Ses05F_impro02_M001"
-
-
-def _turn(utt: str, label: str, start: float) -> str:
-    return (
-        f"[{start:.4f} - {start + 1.5:.4f}]\t{utt}\t{label}\t[2.5000, 3.0000, 2.0000]\n"
-        f"C-E1:\tNeutral;\t()\nA-E1:\tval 3; act 2; dom  2;\t()\n\n"
-    )
-
-
-def _wav(path: Path, seconds: float, sr: int = 16000) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    t = np.arange(int(seconds * sr)) / sr
-    sf.write(path, 0.1 * np.sin(2 * np.pi * 220 * t), sr, subtype="PCM_16")
-
-
-def make_tree(base: Path) -> Path:
-    """A tiny IEMOCAP_full_release with every kind of defect the parser must handle."""
-    root = base / "IEMOCAP_full_release"
-    for session, dialogs in DIALOGS.items():
-        sdir = root / f"Session{session}"
-        emo = sdir / "dialog" / "EmoEvaluation"
-        emo.mkdir(parents=True)
-        (emo / "Categorical").mkdir()  # the real release has sub-folders here
-        for dialog, turns in dialogs.items():
-            text = HEADER + "".join(_turn(u, lab, 2.0 * i) for i, (u, lab) in enumerate(turns))
-            (emo / f"{dialog}.txt").write_text(text)
-            for i, (utt, _) in enumerate(turns):
-                if utt != MISSING_WAV:
-                    _wav(sdir / "sentences" / "wav" / dialog / f"{utt}.wav", 0.25 + 0.125 * i)
-    emo1 = root / "Session1" / "dialog" / "EmoEvaluation"
-    with open(emo1 / "Ses01F_impro01.txt", "a") as f:
-        f.write("[7.0 - oops]\tSes01F_impro01_F009\tneu\t[2.5, 2.5, 2.5]\n")
-    (emo1 / "Ses01F_impro02.txt").write_text("")
-    (emo1 / "._Ses01F_impro01.txt").write_bytes(b"\x00\x05\x16\x07")
-    debris = (
-        root / "Session1" / "sentences" / "wav" / "Ses01F_impro01" / "._Ses01F_impro01_F000.wav"
-    )
-    debris.write_bytes(b"\x00\x05\x16\x07")
-    return root
-
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    return make_tree(tmp_path_factory.mktemp("db"))
+    return make_iemocap(tmp_path_factory.mktemp("db"))
 
 
 def test_speaker_is_read_from_the_last_field():
@@ -152,7 +91,7 @@ def test_skipped_tsv_lists_each_defect_with_its_reason(corpus, tmp_path):
 
 
 def test_improvised_only_and_generated_marker(tmp_path):
-    root = make_tree(tmp_path / "db")
+    root = make_iemocap(tmp_path / "db")
     (root.parent / "TRNET_GENERATED").write_text("")
     out = tmp_path / "impro"
     report = prepare(root, out, improvised_only=True)
@@ -162,9 +101,9 @@ def test_improvised_only_and_generated_marker(tmp_path):
 
 
 def test_wrong_sample_rate_is_skipped(tmp_path):
-    root = make_tree(tmp_path / "db")
+    root = make_iemocap(tmp_path / "db")
     wav = root / "Session3/sentences/wav/Ses03M_impro05a/Ses03M_impro05a_F003.wav"
-    _wav(wav, 0.25, sr=8000)
+    write_tone(wav, 0.25, sr=8000)
     prepare(root, tmp_path / "data")
     assert f"{wav}\twrong sample rate (8000 Hz, expected 16000)" in (
         (tmp_path / "data/local/skipped.tsv").read_text()
@@ -204,7 +143,7 @@ def test_no_utterance_is_an_error(tmp_path):
     root = tmp_path / "IEMOCAP_full_release"
     (root / "Session1/dialog/EmoEvaluation").mkdir(parents=True)
     (root / "Session1/dialog/EmoEvaluation/Ses01F_impro01.txt").write_text(
-        HEADER + _turn("Ses01F_impro01_F000", "neu", 0.0)
+        IEMOCAP_HEADER + turn_lines("Ses01F_impro01_F000", "neu", 0.0)
     )
     with pytest.raises(TrnetError, match=r"no usable utterance found \(1 skipped, see .*"):
         prepare(root, tmp_path / "data")

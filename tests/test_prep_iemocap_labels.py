@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from test_prep_iemocap import make_tree
+from corpus_trees import make_iemocap
 
 from trnet.io import read_kv
 from trnet.prep.iemocap import prepare
@@ -29,7 +29,7 @@ def _rows(out: Path, root: Path) -> dict[str, str]:
 
 
 def test_random_bytes_label_file_lists_the_file_and_every_unlabelled_wav(tmp_path):
-    root = make_tree(tmp_path / "db")
+    root = make_iemocap(tmp_path / "db")
     label = root / EMO1 / "Ses01M_script01_1.txt"
     rng = random.Random(15)
     label.write_bytes(bytes(rng.randrange(256) for _ in range(4000)) + b"\n[ x\n")
@@ -46,7 +46,7 @@ def test_random_bytes_label_file_lists_the_file_and_every_unlabelled_wav(tmp_pat
 
 
 def test_wav_without_label_line_is_listed(tmp_path):
-    root = make_tree(tmp_path / "db")
+    root = make_iemocap(tmp_path / "db")
     extra = root / WAV1 / "Ses01F_impro01" / "Ses01F_impro01_F001.wav"
     extra.write_bytes((root / WAV1 / "Ses01F_impro01" / "Ses01F_impro01_F000.wav").read_bytes())
     prepare(root, tmp_path / "data")
@@ -56,7 +56,7 @@ def test_wav_without_label_line_is_listed(tmp_path):
 
 
 def test_garbage_emotion_and_unknown_lines_are_malformed(tmp_path):
-    root = make_tree(tmp_path / "db")
+    root = make_iemocap(tmp_path / "db")
     label = root / EMO1 / "Ses01F_impro01.txt"
     text = label.read_text().replace("\tang\t", "\tq#7\t")
     label.write_text(text + "garbage that is no header, evaluator line or turn\n")

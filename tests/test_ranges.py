@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from test_mix import make_data_dir, make_noise_set, run_mix
+from mix_toy import make_data_dir, make_noise_set, run_mix
 
 from trnet.errors import TrnetError
 from trnet.io import read_kv, write_kv

@@ -364,7 +364,7 @@ def test_stage4_reads_dependencies_through_defaults_files(tmp_path):
 def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, tmp_path):
     """docs/corpora.md's cross-corpus commands: RAVDESS stages 0-2, then its conditions
     enhanced by the IEMOCAP SE model and decoded by the IEMOCAP TRNet of fold 1."""
-    from test_prep_corpora import make_ravdess
+    from corpus_trees import make_ravdess
 
     work = scratch_recipe(ROOT / "egs" / "ravdess", recipe.parent / "ravdess")
     stages = [

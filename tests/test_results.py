@@ -12,8 +12,8 @@ from cli_main import run_main
 from typer.testing import CliRunner
 
 from trnet.cli import app
+from trnet.contract import CLASSES, CLEAN, split_condition
 from trnet.io import write_kv
-from trnet.scoring.metrics import CLASSES
 
 SYSTEMS = {"baseline_clean": 0.5, "baseline_noisy": 0.6, "baseline_enhanced": 0.65, "trnet": 0.8}
 CONDITIONS = ("clean", "esc50_20", "esc50_10", "esc50_0", "musan_0")
@@ -33,7 +33,8 @@ def _decode(
     utts = [f"Ses0{fold}F-u{i:02d}" for i in range(N_UTT)]
     # classes of unequal size (4, 3, 3, 6 utterances), so UAR and WAR differ
     ref = {u: CLASSES[min(i % 5, 3)] for i, u in enumerate(utts)}
-    snr = 30 if cond == "clean" else int(cond.split("_")[1])
+    noise, snr_text = split_condition(cond)
+    snr = 30 if cond == CLEAN else int(snr_text)
     hit = rng.random(N_UTT) < acc * (0.6 + snr / 75)
     hyp = {u: ref[u] if hit[i] else CLASSES[(i + 1) % 4] for i, u in enumerate(utts)}
     path = exp / system / "decode" / cond / f"fold{fold}"
@@ -41,7 +42,6 @@ def _decode(
     write_kv(path / "ref", ref)
     write_kv(path / "hyp", hyp)
     (path / "classes").write_text("\n".join(CLASSES) + "\n")
-    noise = "clean" if cond == "clean" else cond.split("_")[0]
     info = {"system": system, "fold": fold, "condition": cond, "noise": noise, "corpus": "iemocap",
             "snr": None if cond == "clean" else snr, "generated": generated}  # fmt: skip
     if noise_generated:  # decodes made before the key have none: real noise

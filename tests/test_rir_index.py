@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from cli_main import run_main
 
-from tests.cli_main import run_main
 from trnet.corrupt import rir_index
 from trnet.corrupt.rir import Rir
 from trnet.corrupt.rir_index import build_rir_index, find_rirs, measure_rirs

@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from trnet.cli import app
+from trnet.contract import CLASSES, snr_value, split_condition
 from trnet.errors import TrnetError
 from trnet.io import write_kv
 from trnet.scoring.bootstrap import compare_to_reference
 from trnet.scoring.decode_dir import load_all
-from trnet.scoring.metrics import CLASSES
 from trnet.scoring.tables import aggregate
 
 runner = CliRunner()
@@ -39,13 +39,13 @@ def make_decode(
         path / "posteriors",
         {u: " ".join("1.0" if c == h else "0.0" for c in CLASSES) for u, h in hyp.items()},
     )
-    noise, _, snr = condition.rpartition("_")
+    noise, snr = split_condition(condition)
     info = {
         "system": system,
         "fold": fold,
         "condition": condition,
-        "noise": noise or "clean",
-        "snr": None if condition == "clean" else int(snr),
+        "noise": noise,
+        "snr": snr_value(snr),
         "corpus": "iemocap",
         "generated": generated,
     }
@@ -263,3 +263,26 @@ def test_aggregate_rejects_nothing_and_orders_folds(tmp_path):
     cells = aggregate(load_all([tmp_path / "trnet" / "decode" / "esc50_0"]))
     assert cells["esc50_0"].folds == ["1", "2"]
     assert cells["esc50_0"].confusion.sum() == 6
+
+
+def test_the_one_condition_parser_reads_every_name_mix_writes():
+    """``split_condition`` inverts ``format_condition`` (``%g`` SNRs, negative and exponent
+    forms, noise sets with ``_`` in their name) and ``condition_name``; anything else is
+    refused, as decode refuses it on ``--conditions``."""
+    from trnet.contract import condition_name, format_condition
+
+    for noise, snr, value in [
+        ("esc50", 10.0, 10),
+        ("esc50_train", -5.0, -5),
+        ("musan", 2.5, 2.5),
+        ("babble", 1e6, 1000000),
+        ("white", 1e-5, 1e-05),
+    ]:
+        name = format_condition(noise, snr)
+        assert split_condition(name) == (noise, name.rpartition("_")[2])
+        assert condition_name(*split_condition(name)) == name
+        assert snr_value(split_condition(name)[1]) == value
+    assert split_condition("clean") == ("clean", "clean") and snr_value("clean") is None
+    for bad in ("musan", "esc50_", "_10", "esc50_ten", "esc50_inf", "esc50_+5"):
+        with pytest.raises(TrnetError, match="is neither clean nor <noise>_<snr>"):
+            split_condition(bad)

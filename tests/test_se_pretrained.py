@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from onnx_toy import half_gain_onnx
-from test_se_train import make_condition
+from se_toy import make_condition
 from typer.testing import CliRunner
 
 from trnet.errors import TrnetError
@@ -143,7 +143,7 @@ def test_train_se_writes_a_package_and_enhance_uses_it(tmp_path, enhancer):
 
     model, loaded = load_model(out)
     assert loaded == conf
-    dump = make_condition(tmp_path / "dump", {})
+    dump = make_condition(tmp_path / "dump")
     settings = {"model": str(package)}
     assert (
         enhance_condition(model, settings, dump / "noise_0", dump / "noise_0_enh", 2) == "written"
@@ -182,7 +182,7 @@ def test_score_se_compares_front_ends_with_their_rtf(tmp_path, monkeypatch):
     from trnet.cli import app
     from trnet.se.train import train_se
 
-    dump = make_condition(tmp_path / "dump", {})
+    dump = make_condition(tmp_path / "dump")
     train_se(resolve_config({"model": "nsnet2"}), "", "", tmp_path / "exp" / "se_nsnet2")
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
@@ -219,7 +219,7 @@ def test_score_se_with_several_models_and_out_writes_one_table_and_no_model_dir(
     from trnet.cli import app
     from trnet.se.train import train_se
 
-    dump = make_condition(tmp_path / "dump", {})
+    dump = make_condition(tmp_path / "dump")
     # noise_0 as trnet mix writes it with a generated noise set: the table says so
     (dump / "noise_0" / "corpus.json").write_text('{"corpus": "x", "noise_generated": true}')
     for name, gain in (("a", "-80.0"), ("b", "-10.0")):

@@ -10,7 +10,7 @@ from pathlib import Path
 import kaldiio
 import pytest
 import torch
-from test_se_train import TINY, make_condition, sources  # noqa: F401 (fixture)
+from se_toy import TINY, make_condition
 from typer.testing import CliRunner
 
 from trnet.audio import read_audio
@@ -44,10 +44,10 @@ def _per_key(cond: Path) -> tuple[dict, dict, dict]:
 
 
 @pytest.fixture(scope="module")
-def dumps(sources, tmp_path_factory) -> tuple[Path, Path, Path]:  # noqa: F811
+def dumps(tmp_path_factory) -> tuple[Path, Path, Path]:
     """A model, ``one/`` enhanced by one job, and ``split/`` (the same dump, not enhanced)."""
     root = tmp_path_factory.mktemp("se_splits")
-    one = make_condition(root / "one", sources, N_UTTS)
+    one = make_condition(root / "one", N_UTTS)
     shutil.copytree(one, root / "split")
     torch.manual_seed(3)
     conf = resolve_config(TINY)

@@ -17,14 +17,14 @@ import pytest
 import soundfile as sf
 import yaml
 from cli_main import run_main
+from mix_toy import run_mix
+from se_toy import TINY, make_source, synth_speech
 from ser_toy import toy_config
-from test_mix import run_mix
-from test_se_train import TINY, make_source, synth_speech
 
+from trnet.contract import CLASSES
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import read_kv
-from trnet.scoring.metrics import CLASSES
 from trnet.train.decode import decode
 from trnet.train.fold_run import train_fold
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mix_toy import make_data_dir, make_noise_set, run_mix
 from ser_toy import make_toy, toy_config
-from test_mix import make_data_dir, make_noise_set, run_mix
 from typer.testing import CliRunner
 
 from trnet.cli import app

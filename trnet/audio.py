@@ -18,8 +18,6 @@ import soundfile as sf
 from trnet.contract import SAMPLE_RATE
 from trnet.errors import TrnetError
 
-__all__ = ["SAMPLE_RATE"]
-
 
 def _resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     import torch

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trnet.contract import SAMPLE_RATE
+from trnet.contract import NOISY, SAMPLE_RATE, needs_se
 from trnet.io import read_kv, write_kv
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def bench_mix_feats(
     ``nj > 1`` start once, as in one ``trnet mix`` call over several SNRs)."""
     from trnet.data.datadir import DataDir
     from trnet.feats.extract import make_feats
-    from trnet.mix.conditions import MixOptions, mix_condition
+    from trnet.mix.conditions import MixOptions, condition_of, mix_condition
     from trnet.mix.noiseset import NoiseSet
 
     with tempfile.TemporaryDirectory(prefix="trnet-bench-") as tmp:
@@ -120,7 +120,7 @@ def bench_mix_feats(
         specs = list(read_kv(Path(data_dir) / "wav.scp").values())
         audio = bare_read_fbank(specs)[0]
         src, noise = DataDir.load(data_dir), NoiseSet.load(noise_dir)
-        cond = tmp / "out" / f"{noise.name}_{snr:g}"
+        cond = tmp / "out" / condition_of(noise, snr)
 
         def mix() -> None:
             mix_condition(src, tmp / "out", noise, snr, MixOptions(nj=nj, overwrite=True))
@@ -217,7 +217,6 @@ def untrained_package(
 
     from trnet.feats.fbank import FbankConfig
     from trnet.infer.card import se_card, versions
-    from trnet.infer.package_export import needs_se
     from trnet.infer.package_writer import write_package
     from trnet.models.factory import build_ser_model as build_model
     from trnet.se.config import resolve_config
@@ -298,7 +297,7 @@ def bench_infer(
             for system in INFER_SYSTEMS:
                 cfg = load_config(Path(conf_dir) / f"{system}.yaml")
                 pkg = untrained_package(tmp / f"{size}_{system}", cfg, se_conf)
-                se = se_conf.model if cfg.data.input != "noisy" else "-"
+                se = se_conf.model if cfg.data.input != NOISY else "-"
                 for b in sorted({1, batch}):
                     queue = ctx.Queue()
                     proc = ctx.Process(

@@ -4,6 +4,8 @@ from here instead (this module imports nothing of trnet but errors/io).
 
 - conditions: ``clean`` or ``<noise-set>_<snr>`` (SNR written with ``%g``); the enhanced
   twin of a condition dir is ``<condition>_enh``;
+- input kinds: what a SER system reads of a condition (``data.input``: ``noisy``,
+  ``enhanced`` or ``blend``) and whether that needs the SE front end (:func:`needs_se`);
 - the 4-class set and its order (posteriors, confusion matrices, ``classes`` files);
 - the sample rate every stage after data prep works at;
 - ``corpus.json`` of a data dir (:class:`CorpusInfo`), carried into folds and dump dirs;
@@ -50,6 +52,10 @@ NOISE_GENERATED = "noise_generated"
 """The ``corpus.json`` key of a condition mixed with generated noise (absent: clean or real)."""
 
 
+_SNR_TEXT = re.compile(r"-?\d+(\.\d+)?(e[+-]\d+)?")
+"""An SNR as :func:`format_condition` writes it (``%g`` of a finite number)."""
+
+
 def format_condition(noise: str | None, snr: float | None) -> str:
     """The condition name of a noise-set name and SNR (dB); ``None`` for either: clean."""
     return CLEAN if snr is None or noise is None else f"{noise}_{snr:g}"
@@ -61,30 +67,23 @@ def condition_name(noise: str, snr: str) -> str:
 
 
 def split_condition(condition: str) -> tuple[str, str]:
-    """``esc50_10`` → (``esc50``, ``10``); ``clean`` → (``clean``, ``clean``)."""
+    """``esc50_10`` → (``esc50``, ``10``); ``clean`` → (``clean``, ``clean``): the one parser
+    of condition names; anything else is a user error."""
     if condition == CLEAN:
         return CLEAN, CLEAN
     noise, _, snr = condition.rpartition("_")
-    if not noise or not re.fullmatch(r"-?\d+(\.\d+)?", snr):
-        raise TrnetError(f"{condition}: condition is neither 'clean' nor '<noise>_<snr>'")
+    if not noise or not _SNR_TEXT.fullmatch(snr):
+        raise TrnetError(f"{condition!r} is neither clean nor <noise>_<snr>")
     return noise, snr
 
 
-def parse_condition(condition: str) -> tuple[str, int | float | None]:
-    """(noise, snr) with the SNR as a number: ``clean`` → (clean, None); ``musan_10`` →
-    (musan, 10). A user error names the ``--conditions`` option."""
-    if condition == CLEAN:
-        return CLEAN, None
-    noise, _, snr = condition.rpartition("_")
-    try:
-        value = float(snr)
-    except ValueError:
-        raise TrnetError(
-            f"--conditions: {condition!r} is neither clean nor <noise>_<snr>"
-        ) from None
-    if not noise:
-        raise TrnetError(f"--conditions: {condition!r} is neither clean nor <noise>_<snr>")
-    return noise, int(value) if value.is_integer() else value
+def snr_value(snr: str) -> int | float | None:
+    """The number of :func:`split_condition`'s SNR text (an integer when it is one);
+    ``None`` for the clean condition's."""
+    if snr == CLEAN:
+        return None
+    value = float(snr)
+    return int(value) if value.is_integer() else value
 
 
 def enhanced(condition: str) -> str:
@@ -92,13 +91,20 @@ def enhanced(condition: str) -> str:
     return f"{condition}{ENH_SUFFIX}"
 
 
-def is_enhanced(condition: str) -> bool:
-    return condition.endswith(ENH_SUFFIX)
-
-
 def unenhanced(condition: str) -> str:
     """``esc50_0_enh`` → ``esc50_0``."""
     return condition[: -len(ENH_SUFFIX)]
+
+
+NOISY, ENHANCED, BLEND = "noisy", "enhanced", "blend"
+INPUT_KINDS = (NOISY, ENHANCED, BLEND)
+"""What a SER system reads of a condition (``data.input``): its own features (``noisy``),
+its enhanced twin's (``enhanced``) or both (``blend``, TRNet)."""
+
+
+def needs_se(input_kind: str) -> bool:
+    """Whether a system of ``input_kind`` reads the enhanced twins the SE front end writes."""
+    return input_kind in (ENHANCED, BLEND)
 
 
 def stable_seed(*parts: object) -> int:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trnet.config_file import config_deps
+from trnet.contract import needs_se
 from trnet.errors import TrnetError
 
 
@@ -128,7 +129,6 @@ def train_jobs(
 
 def describe_system(conf_dir: str | os.PathLike, system: str) -> SystemPlan:
     """What ``<conf_dir>/<system>.yaml`` trains on, validated as training validates it."""
-    from trnet.infer.package_export import needs_se
     from trnet.systems.registry import system_of_config
 
     config = system_config(conf_dir, system)

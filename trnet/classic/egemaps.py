@@ -53,7 +53,8 @@ def condition_functionals(
     dump: str | Path, condition: str, utts: Iterable[str]
 ) -> dict[str, np.ndarray]:
     """utt → 88 functionals of ``dump/<condition>`` for every utt in ``utts`` (cached)."""
-    from trnet.audio import SAMPLE_RATE, read_audio
+    from trnet.audio import read_audio
+    from trnet.contract import SAMPLE_RATE
     from trnet.kaldi_io import read_vectors, write_vectors
 
     cond_dir = Path(dump) / condition

@@ -187,7 +187,8 @@ def svm_signature(cfg: SvmConfig, fold: int, data_root: Path, dump: Path) -> dic
 def fit_fold(cfg: SvmConfig, fold: int, data_root: Path, dump: Path, out: Path) -> Path:
     """Choose C on dev UAR, fit on the training set, choose the temperature on dev; write
     the fold's files into ``out`` (the caller has claimed it, :mod:`trnet.systems.base`)."""
-    from trnet.scoring.metrics import CLASSES, uar
+    from trnet.contract import CLASSES
+    from trnet.scoring.metrics import uar
     from trnet.train.fold_data import load_fold
 
     data = load_fold(Path(data_root), fold)

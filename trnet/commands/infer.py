@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from trnet.commands._shared import bounded
+from trnet.contract import BLEND
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +72,7 @@ def _print_table(
 
     from trnet.infer.recognizer import Prediction
 
-    has_s = rec.input_kind == "blend"
+    has_s = rec.input_kind == BLEND
     has_snr = rec.package.has_se
     gen = " (GENERATED corpus)" if rec.card.get("generated") else ""
     table = Table(title=f"{rec.system} fold {rec.card.get('fold')}: {package}{gen}")

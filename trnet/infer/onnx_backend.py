@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from trnet.contract import BLEND
 from trnet.errors import TrnetError
 from trnet.infer.package_format import SE_DIR
 
@@ -121,7 +122,7 @@ def export_ser(dest: Path, cfg: Any, state: dict) -> None:
     model = build_model(cfg.model)
     model.load_state_dict(state)
     model.eval()
-    blend = cfg.data.input == "blend"
+    blend = cfg.data.input == BLEND
     names = ["x", "xe"] if blend else ["x"]
     outputs = ["posteriors", "s"] if blend else ["posteriors"]
     gen = torch.Generator().manual_seed(0)

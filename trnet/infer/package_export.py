@@ -13,15 +13,12 @@ import datetime
 import json
 from pathlib import Path
 
+from trnet.contract import needs_se
 from trnet.errors import TrnetError
 from trnet.infer.card import se_card, versions
 from trnet.infer.package_format import se_files
 from trnet.infer.package_writer import write_package
 from trnet.train.ensemble import is_ensemble, read_done
-
-
-def needs_se(input_kind: str) -> bool:
-    return input_kind in ("enhanced", "blend")
 
 
 def _date(path: Path) -> str:

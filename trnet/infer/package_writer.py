@@ -33,8 +33,7 @@ from trnet.stage import LOCK, check_replaceable, lock
 
 def frontend_info(cfg: Any, state: dict, fbank: dict) -> dict:
     """frontend.json: what turns audio into the model's input (CMVN also sits in ser.pt)."""
-    from trnet.audio import SAMPLE_RATE
-    from trnet.scoring.metrics import CLASSES
+    from trnet.contract import CLASSES, SAMPLE_RATE
 
     return {
         "sample_rate": SAMPLE_RATE,

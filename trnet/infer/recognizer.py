@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from trnet.contract import BLEND, ENHANCED, NOISY
 from trnet.errors import TrnetError
 from trnet.infer.package_format import Package, read_package
 from trnet.infer.source import Source, array_source, check_length, file_source
@@ -137,7 +138,7 @@ class EmotionRecognizer:
         if backend == "onnx":
             from trnet.infer.onnx_backend import OrtSer, ort_enhancer
 
-            blend = package.config.data.input == "blend"
+            blend = package.config.data.input == BLEND
             ser: Any = OrtSer(package.root / "ser.onnx", blend, dev.type)
             if package.has_se:
                 se = ort_enhancer(package.root, dev.type)
@@ -239,7 +240,7 @@ class EmotionRecognizer:
         Windows of consecutive sources share batches of ``batch_size``; a file is read
         block by block as its windows are needed, so memory does not grow with its length.
         """
-        from trnet.audio import SAMPLE_RATE
+        from trnet.contract import SAMPLE_RATE
 
         window = self.window_s if window is None else float(window)
         hop = self.hop_s if hop is None else float(hop)
@@ -299,8 +300,8 @@ class EmotionRecognizer:
 
     def _process(self, batch: list[tuple[int, int, int, np.ndarray]]) -> list[dict]:
         """SE, fbank and SER on a batch of windows; one dict of raw outputs per window."""
+        from trnet.audio import to_int16
         from trnet.feats.fbank import compute_fbank
-        from trnet.mix.mixing import to_int16
         from trnet.se.enhance import enhance_batch
         from trnet.train.data import fit_length
 
@@ -316,9 +317,9 @@ class EmotionRecognizer:
             return np.stack([fit_length(compute_fbank(w, self.fbank), self.max_len) for w in ws])
 
         x = xe = None
-        if self.input_kind in ("noisy", "blend"):
+        if self.input_kind in (NOISY, BLEND):
             x = feats(waves)
-        if self.input_kind in ("enhanced", "blend"):
+        if self.input_kind in (ENHANCED, BLEND):
             assert enhanced is not None
             xe = feats(enhanced)
         if x is None:
@@ -371,7 +372,7 @@ class EmotionRecognizer:
 
     @staticmethod
     def _span(o: dict) -> dict[str, float]:
-        from trnet.audio import SAMPLE_RATE
+        from trnet.contract import SAMPLE_RATE
 
         return {
             "start": round(o["start"] / SAMPLE_RATE, 3),

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.audio import SAMPLE_RATE, to_mono_16k
+from trnet.audio import to_mono_16k
+from trnet.contract import SAMPLE_RATE
 from trnet.errors import TrnetError
 
 BLOCK_S = 20.0

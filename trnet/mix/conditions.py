@@ -77,7 +77,8 @@ def parse_snrs(values: list[str], force: bool = False) -> list[float | None]:
     return snrs
 
 
-def condition_name(noise: NoiseSet | None, snr: float | None) -> str:
+def condition_of(noise: NoiseSet | None, snr: float | None) -> str:
+    """The name of the condition ``trnet mix`` makes of ``noise`` at ``snr`` (``None``: clean)."""
     return format_condition(noise.name if noise else None, snr)
 
 
@@ -190,7 +191,7 @@ def mix_condition(
     src: DataDir, out_root: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
 ) -> dict:
     """Write one condition (skipping it when ``.done`` says it is complete); its summary."""
-    out_dir = confined(out_root, condition_name(noise, snr))
+    out_dir = confined(out_root, condition_of(noise, snr))
     with lock(out_dir):
         return _mix_locked(src, out_dir, noise, snr, opts)
 
@@ -235,7 +236,7 @@ def _run_condition(
     realised: list[float] = []
     samples_total = 0
     results = ordered_map(
-        _mix_one, items, opts.nj, _init_job, (noise, snr, opts), condition_name(noise, snr)
+        _mix_one, items, opts.nj, _init_job, (noise, snr, opts), condition_of(noise, snr)
     )
     for res in results:
         if res.skipped:

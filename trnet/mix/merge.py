@@ -26,7 +26,7 @@ from trnet.data.splits import split_dirs
 from trnet.errors import TrnetError
 from trnet.feats.extract import FEATS_MARKER, feats_marker, merge_features
 from trnet.io import atomic_write, read_kv, write_kv
-from trnet.mix.conditions import MixOptions, _write_datadir, condition_name, settings
+from trnet.mix.conditions import MixOptions, _write_datadir, condition_of, settings
 from trnet.mix.noiseset import NoiseSet
 from trnet.stage import DONE_RECORD, claim, finish, lock
 
@@ -154,7 +154,7 @@ def merge_condition(
 ) -> dict:
     """``out_root/<condition>`` from ``splits/<k>/<condition>``, signed as one job signs it
     (a rerun of either skips it); skipped when complete."""
-    name = condition_name(noise, snr)
+    name = condition_of(noise, snr)
     out_dir = Path(out_root) / name
     with lock(out_dir):
         wanted = settings(src, noise, snr, opts)

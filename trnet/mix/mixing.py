@@ -22,10 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trnet.audio import to_int16
-from trnet.contract import stable_seed
 from trnet.errors import TrnetError
-
-__all__ = ["stable_seed", "to_int16"]
 
 PEAK = 0.99
 ACTIVE_FRAME = 320

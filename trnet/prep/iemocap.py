@@ -19,8 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from trnet.audio import SAMPLE_RATE
-from trnet.contract import CorpusInfo, made_by_make_corpus
+from trnet.contract import SAMPLE_RATE, CorpusInfo, made_by_make_corpus
 from trnet.data.datadir import DataDir, check_utf8_name, is_valid_id
 from trnet.data.sources import record_sources
 from trnet.errors import TrnetError

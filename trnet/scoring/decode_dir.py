@@ -24,15 +24,13 @@ from trnet.contract import (
     CorpusInfo,
     condition_name,
     is_noise_generated,
-    parse_condition,
+    snr_value,
     split_condition,
 )
 from trnet.data.datadir import DataDir, load_labels
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, read_kv, write_kv
 from trnet.scoring.metrics import confusion_matrix
-
-__all__ = ["CLEAN", "condition_name", "split_condition"]
 
 
 @dataclass
@@ -255,7 +253,10 @@ def load_test(test_dir: Path, conditions: Sequence[str]) -> tuple[DataDir, dict[
     if not test.utts:
         raise TrnetError(f"{test_dir}: no test utterances")
     for condition in conditions:
-        parse_condition(condition)
+        try:
+            split_condition(condition)
+        except TrnetError as err:
+            raise TrnetError(f"--conditions: {err}") from None
     return test, load_labels(test), read_corpus_info(test_dir)
 
 
@@ -263,13 +264,13 @@ def decode_info(system: str, fold: int, condition: str, corpus: dict, dump: Path
     """``info.json`` of a decode dir: ``generated`` from the test dir's ``corpus``,
     ``noise_generated`` from the condition's ``corpus.json`` in ``dump`` (the noise, not the
     speech, may be generated: a real corpus mixed with ``trnet make-corpus``'s noise)."""
-    noise, snr = parse_condition(condition)
+    noise, snr = split_condition(condition)
     return {
         "system": system,
         "fold": fold,
         "condition": condition,
         "noise": noise,
-        "snr": snr,
+        "snr": snr_value(snr),
         "corpus": corpus.get("corpus", "unknown"),
         "generated": bool(corpus.get("generated", False)),
         "noise_generated": is_noise_generated(Path(dump) / condition),

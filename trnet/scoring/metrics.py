@@ -6,10 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trnet.contract import CLASSES
-
-__all__ = ["CLASSES"]
-
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
     """Counts, rows = reference class, columns = predicted class."""

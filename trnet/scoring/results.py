@@ -8,10 +8,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from trnet.contract import generated_what
+from trnet.contract import CLEAN, generated_what
 from trnet.errors import TrnetError
 from trnet.scoring.bootstrap import Diff, compare_to_reference
-from trnet.scoring.decode_dir import CLEAN, DecodeDir, find_decode_dirs, load_all
+from trnet.scoring.decode_dir import DecodeDir, find_decode_dirs, load_all
 from trnet.scoring.spread import paired_spread_table, spread_table
 from trnet.scoring.tables import (
     Cell,

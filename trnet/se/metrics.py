@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trnet.audio import SAMPLE_RATE
+from trnet.contract import SAMPLE_RATE
 from trnet.errors import TrnetError
 
 SISDR_CAP_DB = 100.0

@@ -205,7 +205,7 @@ class OnnxEnhancer(torch.nn.Module):
 
     def forward(self, batch: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``(batch, samples)`` 16 kHz audio → enhanced audio of the same shape (float32)."""
-        from trnet.audio import SAMPLE_RATE
+        from trnet.contract import SAMPLE_RATE
 
         x = batch.detach().cpu().double().numpy()
         n = [x.shape[1]] * len(x) if lengths is None else [int(v) for v in lengths]

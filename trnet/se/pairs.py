@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.audio import SAMPLE_RATE, read_audio
+from trnet.audio import read_audio
+from trnet.contract import SAMPLE_RATE
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 

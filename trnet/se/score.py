@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from trnet.audio import read_audio
-from trnet.contract import CLEAN, enhanced, generated_what, is_generated, is_noise_generated
+from trnet.contract import (
+    CLEAN,
+    enhanced,
+    generated_what,
+    is_generated,
+    is_noise_generated,
+    split_condition,
+)
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -72,14 +79,6 @@ def condition_sample(
     ]
 
 
-def noise_snr(condition: str) -> tuple[str, str]:
-    """``("esc50", "0")`` for ``esc50_0``; ``("clean", "clean")`` for the clean condition."""
-    noise, _, snr = condition.rpartition("_")
-    if not noise:
-        return condition, condition
-    return noise, snr
-
-
 def mean_finite(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(np.mean(finite)) if finite else float("nan")
@@ -99,7 +98,7 @@ def score_conditions(
 
 def condition_row(condition: str, scores: list[dict[str, float]]) -> dict:
     """The mean in/out scores of one condition's utterances and their gain (out − in)."""
-    noise, snr = noise_snr(condition)
+    noise, snr = split_condition(condition)
     row: dict = {"condition": condition, "noise": noise, "snr": snr, "n_utts": len(scores)}
     for m in METRICS:
         row[f"{m}_in"] = mean_finite([s[f"{m}_in"] for s in scores])

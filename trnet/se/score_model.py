@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trnet.audio import SAMPLE_RATE, read_audio
+from trnet.audio import read_audio
+from trnet.contract import SAMPLE_RATE
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
 from trnet.parallel import ordered_map
@@ -50,7 +51,7 @@ def _timed_enhance(wave: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _score_item(item: tuple[str, str, float]) -> dict[str, float]:
     """``(noisy spec, clean spec, gain)`` → in/out scores, enhancement and audio seconds."""
-    from trnet.mix.mixing import to_int16
+    from trnet.audio import to_int16
 
     noisy_spec, clean_spec, gain = item
     noisy = read_audio(noisy_spec)

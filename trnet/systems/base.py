@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from trnet.contract import NOISY
 from trnet.errors import TrnetError
 
 
@@ -96,7 +97,7 @@ class System(ABC):
     def input_kind(self, cfg: Any) -> str:
         """What the system reads of a condition: ``noisy`` (the default), ``enhanced`` or
         ``blend`` (both; TRNet)."""
-        return "noisy"
+        return NOISY
 
     @abstractmethod
     def decode_reads(self, cfg: Any, condition: str) -> list[str]:

@@ -57,11 +57,10 @@ from typing import Any
 import yaml
 
 from trnet.config_file import read_config
-from trnet.contract import CLEAN
+from trnet.contract import BLEND, CLEAN, INPUT_KINDS, format_condition
 from trnet.errors import TrnetError
 from trnet.strict import build
 
-INPUTS = ("noisy", "enhanced", "blend")
 WEIGHTINGS = ("fixed", "gradnorm")
 CROPS = ("start", "random")
 CLASS_WEIGHTS = ("none", "balanced")
@@ -162,12 +161,12 @@ class Config:
 
 def condition_list(include_clean: bool, noise: str, snrs: list[int]) -> list[str]:
     """``clean`` (if included), then ``<noise>_<snr>`` for each SNR."""
-    return ([CLEAN] if include_clean else []) + [f"{noise}_{snr}" for snr in snrs]
+    return ([CLEAN] if include_clean else []) + [format_condition(noise, snr) for snr in snrs]
 
 
 def _check(cfg: Config, where: str) -> None:
-    if cfg.data.input not in INPUTS:
-        raise TrnetError(f"{where}: data.input must be one of {', '.join(INPUTS)}")
+    if cfg.data.input not in INPUT_KINDS:
+        raise TrnetError(f"{where}: data.input must be one of {', '.join(INPUT_KINDS)}")
     from trnet.models.ser import S_GRADIENTS
 
     if cfg.model.s_gradient not in S_GRADIENTS:
@@ -193,7 +192,7 @@ def _check(cfg: Config, where: str) -> None:
         raise TrnetError(f"{where}: data.{', data.'.join(augment)} must be >= 0")
     if cfg.loss.weighting not in WEIGHTINGS:
         raise TrnetError(f"{where}: loss.weighting must be one of {', '.join(WEIGHTINGS)}")
-    if cfg.model.compensation != (cfg.data.input == "blend"):
+    if cfg.model.compensation != (cfg.data.input == BLEND):
         raise TrnetError(f"{where}: model.compensation must be true exactly when input: blend")
     if cfg.model.bridge and not cfg.model.compensation:
         raise TrnetError(f"{where}: model.bridge needs model.compensation")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trnet.contract import enhanced
+from trnet.contract import BLEND, CLEAN, ENHANCED, NOISY, enhanced
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.stage import input_digest
@@ -34,9 +34,9 @@ Example = tuple[str, str]
 
 def input_conditions(condition: str, input_kind: str) -> list[str]:
     """The feature dirs the model input of ``condition`` is read from, in forward order."""
-    if input_kind == "noisy":
+    if input_kind == NOISY:
         return [condition]
-    if input_kind == "enhanced":
+    if input_kind == ENHANCED:
         return [enhanced(condition)]
     return [condition, enhanced(condition)]
 
@@ -177,7 +177,7 @@ def global_cmvn(store: FeatureStore, utts: Iterable[str]) -> tuple[torch.Tensor,
     total = sq = None
     count = 0
     for utt in utts:
-        x = store.load("clean", utt).astype(np.float64)
+        x = store.load(CLEAN, utt).astype(np.float64)
         total = x.sum(0) if total is None else total + x.sum(0)
         sq = (x**2).sum(0) if sq is None else sq + (x**2).sum(0)
         count += len(x)
@@ -259,7 +259,7 @@ class ExampleSet(torch.utils.data.Dataset):
         if self.labels is not None:
             item["label"] = torch.tensor(self.labels[utt])
         if self.with_clean:
-            item["clean"] = torch.from_numpy(self._frames(self.store.load("clean", utt), lo, hi))
+            item["clean"] = torch.from_numpy(self._frames(self.store.load(CLEAN, utt), lo, hi))
         if self.z_clean is not None:
             item["zc"] = torch.tensor(self.z_clean[utt])
         if self.functionals is not None:
@@ -318,7 +318,7 @@ def class_weights(labels: Iterable[int], n_classes: int) -> torch.Tensor:
 
 def functionals_input(input_kind: str) -> str:
     """Whose functionals a hybrid uses: its input's (``blend``: the noisy input's)."""
-    return "noisy" if input_kind == "blend" else input_kind
+    return NOISY if input_kind == BLEND else input_kind
 
 
 def load_functionals(
@@ -370,5 +370,5 @@ def needs_for(
         for c in input_conditions(condition, input_kind):
             needs.setdefault(c, set()).update(utts)
     if with_clean:
-        needs.setdefault("clean", set()).update(utts)
+        needs.setdefault(CLEAN, set()).update(utts)
     return needs

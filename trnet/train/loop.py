@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from trnet import checkpoint, determinism
-from trnet.contract import CLASSES
+from trnet.contract import CLASSES, CLEAN, ENHANCED, enhanced
 from trnet.ddp import Dist
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -152,12 +152,12 @@ class Trainer:
         kind = cfg.data.input
         examples = [(u, c) for c in cfg.train_conditions() for u in utts]
         examples += dev_examples(self.data.dev, cfg.dev_conditions())
-        examples += [(u, "clean") for u in utts + self.data.dev]
+        examples += [(u, CLEAN) for u in utts + self.data.dev]
         table = load_functionals(dump, examples, functionals_input(kind))
         if cfg.model.functionals_norm == "train":  # every training example, all conditions
             vectors = self.training_functionals(table)[0]
         else:
-            clean = "clean" if kind != "enhanced" else "clean_enh"
+            clean = enhanced(CLEAN) if kind == ENHANCED else CLEAN
             vectors = [table[clean][u] for u in utts]
         self.net.set_functional_stats(*functional_stats(vectors))
         return table
