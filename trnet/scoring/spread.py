@@ -18,10 +18,12 @@ from trnet.scoring.tables import Cell, TextTable, table_columns
 
 
 def per_fold(cells: dict[str, Cell], conds: list[str], metric: str) -> dict[str, float] | None:
-    """Fold → the metric averaged over ``conds`` (None when a condition is missing)."""
+    """Fold → the metric averaged over ``conds`` (None when a condition is missing), folds in
+    the cells' (sorted) order: the mean over folds sums them in this order, and a set's order
+    (string hashes, random per process) moved a table's last digit between runs."""
     if not conds or any(c not in cells for c in conds):
         return None
-    folds = set.intersection(*(set(cells[c].folds) for c in conds))
+    folds = [f for f in cells[conds[0]].folds if all(f in cells[c].folds for c in conds)]
     return {
         f: float(np.mean([getattr(cells[c], metric)[cells[c].folds.index(f)] for c in conds]))
         for f in folds
