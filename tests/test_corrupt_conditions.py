@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 from mix_toy import SR, make_data_dir
-from test_results import SYSTEMS, _by_hand, _table, make_exp, run_results
 from typer.testing import CliRunner
 
 from trnet.audio import read_audio
@@ -100,11 +99,14 @@ def test_noise_names_parse_as_before():
 
 # ---------------------------------------------------------------- scoring and RESULTS.md
 
+SYSTEMS = {"baseline_noisy": 0.6, "trnet": 0.8}
+NOISY = {"clean": 1.0, "esc50_10": 0.8, "esc50_0": 0.6, "musan_0": 0.5}
 CORRUPTED = {"rev-0.6": 0.3, "mp3-24k": 0.5, "tel8k": 0.7}
 
 
-def _corrupted_decode(exp: Path, system: str, cond: str, fold: int, acc: float) -> None:
-    rng = np.random.default_rng([fold, int(acc * 100), len(cond)])
+def _write_decode(exp: Path, system: str, cond: str, fold: int, acc: float) -> None:
+    """A decode dir of 16 utterances (classes of 4, 3, 3, 6), about ``acc`` right."""
+    rng = np.random.default_rng([fold, int(acc * 100), len(cond), len(system)])
     utts = [f"Ses0{fold}F-u{i:02d}" for i in range(16)]
     ref = {u: CLASSES[min(i % 5, 3)] for i, u in enumerate(utts)}
     hit = rng.random(len(utts)) < acc
@@ -114,48 +116,87 @@ def _corrupted_decode(exp: Path, system: str, cond: str, fold: int, acc: float) 
     write_kv(path / "ref", ref)
     write_kv(path / "hyp", hyp)
     (path / "classes").write_text("\n".join(CLASSES) + "\n")
-    if cond != "tel8k":  # tel8k: no info.json, the condition from the dir name
-        info = {"system": system, "fold": fold, "condition": cond, "noise": "clean",
-                "snr": None, "corpus": "iemocap", "generated": True,
-                "corruption": cond}  # fmt: skip
-        (path / "info.json").write_text(json.dumps(info))
+    parsed = parse_condition(cond)
+    if cond == "tel8k":  # no info.json: the condition from the dir name
+        return
+    snr = None if parsed.snr == "clean" else int(parsed.snr)
+    info = {"system": system, "fold": fold, "condition": cond, "noise": parsed.noise,
+            "snr": snr, "corpus": "iemocap", "generated": True}  # fmt: skip
+    if parsed.corrupted:
+        info["corruption"] = parsed.corruption
+    (path / "info.json").write_text(json.dumps(info))
+
+
+def _uar_by_hand(exp: Path, system: str, cond: str) -> float:
+    """UAR (%) of one system and condition, mean over the folds, from hyp and ref."""
+    uars = []
+    for fold in (1, 2):
+        path = exp / system / "decode" / cond / f"fold{fold}"
+        ref, hyp = read_kv(path / "ref"), read_kv(path / "hyp")
+        recalls = [np.mean([hyp[u] == c for u in ref if ref[u] == c]) for c in set(ref.values())]
+        uars.append(np.mean(recalls))
+    return 100 * float(np.mean(uars))
+
+
+def _rows(md: str, caption: str) -> dict[str, dict[str, str]]:
+    """The table under the caption that contains ``caption``: first cell → header → cell."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("**") and caption in line)
+    first = next(i for i in range(start, len(lines)) if lines[i].startswith("|"))
+    header = [c.strip() for c in lines[first].strip("|").split("|")]
+    table = {}
+    for line in lines[first + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        table[cells[0]] = dict(zip(header[1:], cells[1:], strict=True))
+    return table
+
+
+def _results(exp: Path, *extra: str):
+    return CliRunner().invoke(app, ["results", str(exp), "--n-boot", "50", *extra])
 
 
 def test_corruption_conditions_get_their_table_and_leave_the_noisy_averages(tmp_path):
-    exp = make_exp(tmp_path, generated=True)
-    assert run_results(exp, "--no-figures").exit_code == 0
+    exp = tmp_path / "exp"
+    for system, acc in SYSTEMS.items():
+        for cond, scale in NOISY.items():
+            for fold in (1, 2):
+                _write_decode(exp, system, cond, fold, acc * scale)
+    assert _results(exp, "--no-figures").exit_code == 0
     before = (exp / "RESULTS.md").read_text()
     for system in SYSTEMS:
         for cond, acc in CORRUPTED.items():
             for fold in (1, 2):
-                _corrupted_decode(exp, system, cond, fold, acc)
-    result = run_results(exp)
+                _write_decode(exp, system, cond, fold, acc)
+    result = _results(exp)
     assert result.exit_code == 0, result.output + repr(result.exception)
     md = (exp / "RESULTS.md").read_text()
     uar_before, uar = (
-        _table(before, "UAR (%), mean over folds"),
-        _table(md, "UAR (%), mean over folds"),
+        _rows(before, "UAR (%), mean over folds"),
+        _rows(md, "UAR (%), mean over folds"),
     )
     for system, row in uar_before.items():  # every noise column and average as it was
         assert {k: uar[system][k] for k in row} == row
-    assert set(uar["trnet"]) - set(uar_before["trnet"]) == set(CORRUPTED)
+        assert "noisy avg" in row and set(uar[system]) - set(row) == set(CORRUPTED)
+        for cond in CORRUPTED:
+            assert float(uar[system][cond]) == pytest.approx(
+                _uar_by_hand(exp, system, cond), abs=0.006
+            )
     assert "- corruption conditions (not in the noisy averages): mp3-24k, rev-0.6, tel8k" in md
     assert "## Noise × SNR grids and corruption × level tables per system" in md
     # the corruption × level table holds each corruption condition's fold means by hand
-    lines = md.splitlines()
-    start = lines.index(next(s for s in lines if "trnet: corruption × level" in s))
-    rows = {}
-    for line in lines[start + 4 :]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        rows[(cells[0], cells[1])] = float(cells[2].split()[0])
-    assert sorted(rows) == [("mp3", "24k"), ("rev", "0.6"), ("tel8k", "-")]
-    for (kind, level), value in rows.items():
-        cond = kind if level == "-" else f"{kind}-{level}"
-        assert value == pytest.approx(_by_hand(exp, "trnet", cond)[0], abs=0.006)
-        assert uar["trnet"][cond] == pytest.approx(value, abs=0.006)
-    # scored in place like any decode dir, and kept out of the noise × SNR figure
+    table = _rows(md, "trnet: corruption × level")
+    assert {(k, r["level"]) for k, r in table.items()} == {
+        ("mp3", "24k"),
+        ("rev", "0.6"),
+        ("tel8k", "-"),
+    }
+    for kind, row in table.items():
+        cond = kind if row["level"] == "-" else f"{kind}-{row['level']}"
+        mean = float(row["UAR mean ± std"].split()[0])
+        assert mean == pytest.approx(_uar_by_hand(exp, "trnet", cond), abs=0.006)
+    # scored in place like any decode dir; the noise × SNR figure still drawn
     scores = json.loads(
         (exp / "trnet" / "decode" / "rev-0.6" / "fold1" / "scores.json").read_text()
     )
