@@ -234,3 +234,37 @@ def test_nan_posteriors_are_refused_naming_the_fold_and_utterance(
     assert str(err.value).startswith(f"trnet fold 1: NaN or infinite posteriors for {first} and ")
     assert str(err.value).endswith(f"(clean); nothing written to {dest}")
     assert not (dest / "posteriors").exists() and not (dest / "hyp").exists()
+
+
+def test_a_corruption_condition_is_decoded_and_scored_under_its_own_name(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    """A corruption condition dir (``trnet corrupt`` writes ``mp3-24k/``) is decoded by name;
+    info.json names its corruption, and scoring reads it back as that condition, not as a
+    noise at an SNR."""
+    from trnet.scoring.decode_dir import load_decode_dir
+
+    dump = tmp_path / "dump"
+    shutil.copytree(trained["dump"], dump)
+    shutil.copytree(dump / "esc50_0", dump / "mp3-24k")
+    dirs = decode(
+        trained["exp"] / "baseline_clean" / "fold1",
+        dump,
+        trained["folds"] / "fold1" / "test",
+        ["clean", "mp3-24k"],
+        tmp_path / "decode",
+    )
+    assert [d.parent.name for d in dirs] == ["clean", "mp3-24k"]
+    info = json.loads((dirs[1] / "info.json").read_text())
+    assert (info["noise"], info["snr"], info["corruption"]) == ("clean", None, "mp3-24k")
+    assert "corruption" not in json.loads((dirs[0] / "info.json").read_text())
+    scored = load_decode_dir(dirs[1])
+    assert scored.condition == "mp3-24k" and scored.corruption == "mp3-24k"
+    with pytest.raises(TrnetError, match="may not begin with a corruption's name"):
+        decode(
+            trained["exp"] / "baseline_clean" / "fold1",
+            dump,
+            trained["folds"] / "fold1" / "test",
+            ["clip_0.05"],
+            tmp_path / "decode2",
+        )

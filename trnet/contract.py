@@ -2,8 +2,11 @@
 one reads. A stage that spells one of these out itself can drift from the others; import it
 from here instead (this module imports nothing of trnet but errors/io).
 
-- conditions: ``clean`` or ``<noise-set>_<snr>`` (SNR written with ``%g``); the enhanced
-  twin of a condition dir is ``<condition>_enh``;
+- conditions: ``clean``, ``<noise-set>_<snr>`` (SNR written with ``%g``), or a corruption
+  condition: corruptions (``rev-0.6``, ``mp3-24k``, ``tel8k``, ``clip-0.3``, ``loss-0.1``;
+  :data:`CORRUPTIONS`) joined by ``+``, the last part optionally ``<noise-set>_<snr>``
+  (``rev-0.6+musan_10``), parsed by :func:`parse_condition` into a :class:`Condition`; the
+  enhanced twin of a condition dir is ``<condition>_enh``;
 - input kinds: what a SER system reads of a condition (``data.input``: ``noisy``,
   ``enhanced`` or ``blend``) and whether that needs the SE front end (:func:`needs_se`);
 - the 4-class set and its order (posteriors, confusion matrices, ``classes`` files);
@@ -66,15 +69,147 @@ def condition_name(noise: str, snr: str) -> str:
     return CLEAN if noise == CLEAN else f"{noise}_{snr}"
 
 
-def split_condition(condition: str) -> tuple[str, str]:
-    """``esc50_10`` → (``esc50``, ``10``); ``clean`` → (``clean``, ``clean``): the one parser
-    of condition names; anything else is a user error."""
-    if condition == CLEAN:
+CORRUPTIONS = {
+    "rev": "RT60 in s (reverberation), e.g. rev-0.6",
+    "mp3": "bitrate in kbps, e.g. mp3-24k",
+    "opus": "bitrate in kbps, e.g. opus-24k",
+    "tel8k": "no level (8 kHz telephone band), or tel8k-ulaw (G.711 mu-law)",
+    "clip": "threshold relative to the peak in (0, 1], e.g. clip-0.3",
+    "loss": "packet loss rate in (0, 1), e.g. loss-0.1",
+}
+"""Corruption kinds of a condition name and what their level is. These names are reserved:
+no noise set may be called so (``clip_0.05`` is a user error, not noise "clip" at 0.05 dB)."""
+
+CORRUPTION_SEP = "+"
+
+
+def _level_ok(kind: str, level: str) -> bool:
+    """Whether ``level`` is a valid level text of ``kind``, written the one way
+    (numbers as ``%g`` writes them, so each condition has one name)."""
+    if kind == "tel8k":
+        return level in ("", "ulaw")
+    if kind in ("mp3", "opus"):
+        return re.fullmatch(r"[1-9]\d*k", level) is not None
+    if not _SNR_TEXT.fullmatch(level) or f"{float(level):g}" != level:
+        return False
+    value = float(level)
+    return {"rev": value > 0, "clip": 0 < value <= 1, "loss": 0 < value < 1}[kind]
+
+
+@dataclass(frozen=True)
+class Corruption:
+    """One corruption of a condition name: its kind (:data:`CORRUPTIONS`) and level text
+    (``""`` for ``tel8k``)."""
+
+    kind: str
+    level: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.level}" if self.level else self.kind
+
+    @classmethod
+    def parse(cls, text: str) -> Corruption | None:
+        """The corruption ``text`` names; ``None`` when its kind is not a corruption; a
+        known kind with a bad level is a user error."""
+        kind, _, level = text.partition("-")
+        if kind not in CORRUPTIONS:
+            return None
+        if not _level_ok(kind, level) or (level == "" and "-" in text):
+            raise TrnetError(f"{text!r}: bad {kind} level; {kind} takes {CORRUPTIONS[kind]}")
+        return cls(kind, level)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed condition name: its noise part (``noise``/``snr`` as :func:`split_condition`
+    gives them; ``clean``/``clean`` when there is no noise) and its corruptions, in the
+    order they are applied (empty for ``clean`` and ``<noise>_<snr>``)."""
+
+    noise: str = CLEAN
+    snr: str = CLEAN
+    corruptions: tuple[Corruption, ...] = ()
+
+    @property
+    def corrupted(self) -> bool:
+        """A corruption condition (not in the noise × SNR tables or the noisy averages)."""
+        return bool(self.corruptions)
+
+    @property
+    def corruption(self) -> str:
+        """The corruption part of the name (``rev-0.6`` of ``rev-0.6+musan_10``); ``""``."""
+        return CORRUPTION_SEP.join(c.name for c in self.corruptions)
+
+    @property
+    def name(self) -> str:
+        noise = condition_name(self.noise, self.snr)
+        if not self.corruptions:
+            return noise
+        parts = [self.corruption] + ([] if noise == CLEAN else [noise])
+        return CORRUPTION_SEP.join(parts)
+
+
+def parse_condition(condition: str) -> Condition:
+    """The one parser of condition names: ``clean``, ``<noise>_<snr>``, or corruptions joined
+    by ``+`` with an optional ``<noise>_<snr>`` last; anything else is a user error. (A
+    ``+`` after a part that is no corruption belongs to the noise part: ``%g`` writes an
+    SNR of 1e6 as ``1e+06``.)"""
+    corruptions: list[Corruption] = []
+    rest = condition
+    while True:
+        head, sep, tail = rest.partition(CORRUPTION_SEP)
+        try:
+            found = Corruption.parse(head)
+        except TrnetError as err:
+            raise TrnetError(f"condition {condition!r}: {err}") from None
+        if found is None:
+            break
+        corruptions.append(found)
+        if sep and not tail:
+            raise TrnetError(f"condition {condition!r}: nothing after the last {sep!r}")
+        rest = tail
+        if not rest:
+            break
+    kinds = [c.kind for c in corruptions]
+    if len(set(kinds)) < len(kinds):
+        raise TrnetError(f"condition {condition!r}: a corruption kind appears twice")
+    if not rest:
+        return Condition(corruptions=tuple(corruptions))
+    noise, snr = _split_noise(rest, condition)
+    if corruptions and noise == CLEAN:
+        raise TrnetError(f"condition {condition!r}: write it without '+clean'")
+    return Condition(noise, snr, tuple(corruptions))
+
+
+def _split_noise(text: str, condition: str) -> tuple[str, str]:
+    if text == CLEAN:
         return CLEAN, CLEAN
-    noise, _, snr = condition.rpartition("_")
+    noise, _, snr = text.rpartition("_")
     if not noise or not _SNR_TEXT.fullmatch(snr):
-        raise TrnetError(f"{condition!r} is neither clean nor <noise>_<snr>")
+        raise TrnetError(
+            f"{condition!r} is neither clean nor <noise>_<snr> nor a corruption condition"
+        )
+    check_noise_name(noise, condition)
     return noise, snr
+
+
+def check_noise_name(noise: str, where: str) -> None:
+    """Refuse a noise-set name that a condition name could not tell from a corruption."""
+    if noise.partition("-")[0] in CORRUPTIONS:
+        raise TrnetError(
+            f"{where!r}: a noise-set name may not begin with a corruption's name "
+            f"({', '.join(CORRUPTIONS)}); corruption conditions are written <kind>-<level>"
+        )
+
+
+def split_condition(condition: str) -> tuple[str, str]:
+    """``esc50_10`` → (``esc50``, ``10``); ``clean`` → (``clean``, ``clean``): the noise ×
+    SNR of a condition (:func:`parse_condition`); a corruption condition, which has none,
+    or anything else is a user error."""
+    parsed = parse_condition(condition)
+    if parsed.corrupted:
+        raise TrnetError(f"{condition!r} is a corruption condition, not clean or <noise>_<snr>")
+    return parsed.noise, parsed.snr
 
 
 def snr_value(snr: str) -> int | float | None:

@@ -8,6 +8,10 @@ when some gain < 1), ``utt2clean`` (the source wav.scp value), ``mix_summary.jso
 ``.done`` (settings; written last).
 Features, when asked for, are computed in the same worker from the written int16 audio and
 are byte-identical to what :func:`trnet.feats.extract.make_feats` writes later.
+
+A condition that is not noise (``trnet corrupt``) goes through the same machinery with a
+:class:`UttTransform` in place of the noise: each utterance's ``(wave, levels)`` from it,
+the levels written as ``utt2<level>`` tables.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +30,15 @@ from trnet.audio import encode, read_audio, to_int16
 from trnet.classic.egemaps import drop_cache
 from trnet.contract import (
     CLEAN,
+    CORPUS_JSON,
     SAMPLE_RATE,
+    CorpusInfo,
+    check_noise_name,
     format_condition,
     mark_noise_generated,
     stable_seed,
     utt_feats_seed,
+    write_corpus_json,
 )
 from trnet.data.datadir import DataDir, check_id, confined
 from trnet.errors import TrnetError
@@ -93,6 +102,22 @@ class MixOptions:
     overwrite: bool = False
 
 
+UttTransform = Callable[[str, np.ndarray], tuple[np.ndarray, dict[str, float]]]
+"""A condition other than noise: ``(utt, speech)`` → (the new float wave, its levels by
+name). It must be picklable (it travels to the workers) and draw its randomness only from
+its own settings and ``utt``, so any job split gives the same bytes."""
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """A condition made by an :data:`UttTransform`: its dir name, the transform and what
+    ``.done`` and ``corpus.json`` record of it (``settings``, JSON-able)."""
+
+    name: str
+    transform: UttTransform
+    settings: dict
+
+
 @dataclass
 class UttResult:
     utt: str
@@ -104,19 +129,25 @@ class UttResult:
     feats: np.ndarray | None = None
     skipped: str = ""
     unusable_clips: tuple[str, ...] = ()
+    levels: dict[str, float] = field(default_factory=dict)
 
 
 _JOB: dict = {}
 
 
-def _init_job(noise: NoiseSet | None, snr: float | None, opts: MixOptions) -> None:
+def _init_job(
+    noise: NoiseSet | None,
+    snr: float | None,
+    opts: MixOptions,
+    transform: UttTransform | None = None,
+) -> None:
     """A worker's state for one condition; its clip cache carries over to the next SNR."""
     drawer = _JOB.get("drawer")
     if noise is None:
         drawer = None
     elif drawer is None or drawer.noise != noise:
         drawer = ClipDrawer(noise)
-    _JOB.update(drawer=drawer, snr=snr, opts=opts)
+    _JOB.update(drawer=drawer, snr=snr, opts=opts, transform=transform)
 
 
 def _mix_one(item: tuple[str, str]) -> UttResult:
@@ -127,7 +158,11 @@ def _mix_one(item: tuple[str, str]) -> UttResult:
     speech = read_audio(spec, allow_empty=True)
     if speech.size == 0 or not np.any(speech):
         return UttResult(utt, skipped="empty" if speech.size == 0 else "silent")
-    if drawer is None:
+    transform: UttTransform | None = _JOB["transform"]
+    if transform is not None:
+        wave, levels = transform(utt, speech)
+        result = UttResult(utt, samples=to_int16(wave), levels=levels)
+    elif drawer is None:
         result = UttResult(utt, samples=to_int16(speech))
     else:
         rng = np.random.default_rng(stable_seed(opts.seed, utt, drawer.noise.name, f"{snr:g}"))
@@ -188,25 +223,39 @@ def settings(src: DataDir, noise: NoiseSet | None, snr: float | None, opts: MixO
 
 
 def mix_condition(
-    src: DataDir, out_root: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
+    src: DataDir,
+    out_root: Path,
+    noise: NoiseSet | None,
+    snr: float | None,
+    opts: MixOptions,
+    transformed: Transformed | None = None,
 ) -> dict:
-    """Write one condition (skipping it when ``.done`` says it is complete); its summary."""
-    out_dir = confined(out_root, condition_of(noise, snr))
+    """Write one condition (skipping it when ``.done`` says it is complete); its summary.
+    With ``transformed`` (and no noise), the condition it makes."""
+    name = transformed.name if transformed else condition_of(noise, snr)
+    out_dir = confined(out_root, name)
     with lock(out_dir):
-        return _mix_locked(src, out_dir, noise, snr, opts)
+        return _mix_locked(src, out_dir, noise, snr, opts, transformed)
 
 
 def _mix_locked(
-    src: DataDir, out_dir: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
+    src: DataDir,
+    out_dir: Path,
+    noise: NoiseSet | None,
+    snr: float | None,
+    opts: MixOptions,
+    transformed: Transformed | None = None,
 ) -> dict:
     wanted = settings(src, noise, snr, opts)
+    if transformed is not None:
+        wanted["corruption"] = transformed.settings
     if claim(out_dir, wanted, opts.overwrite):
         if opts.feats:
             make_feats(out_dir, opts.nj, opts.fbank, opts.seed)
         summary = json.loads((out_dir / "mix_summary.json").read_text())
         return {**summary, "status": "kept"}
     start = time.perf_counter()
-    summary = _run_condition(src, out_dir, noise, snr, opts)
+    summary = _run_condition(src, out_dir, noise, snr, opts, transformed)
     summary["seconds"] = round(time.perf_counter() - start, 2)
     with atomic_write(out_dir / "mix_summary.json") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
@@ -215,7 +264,12 @@ def _mix_locked(
 
 
 def _run_condition(
-    src: DataDir, out_dir: Path, noise: NoiseSet | None, snr: float | None, opts: MixOptions
+    src: DataDir,
+    out_dir: Path,
+    noise: NoiseSet | None,
+    snr: float | None,
+    opts: MixOptions,
+    transformed: Transformed | None = None,
 ) -> dict:
     if "segments" in src:
         raise TrnetError(f"{src.path}: segments are not supported by trnet mix (one file per utt)")
@@ -235,9 +289,11 @@ def _run_condition(
     unusable: set[str] = set()
     realised: list[float] = []
     samples_total = 0
+    transform = transformed.transform if transformed else None
     results = ordered_map(
-        _mix_one, items, opts.nj, _init_job, (noise, snr, opts), condition_of(noise, snr)
+        _mix_one, items, opts.nj, _init_job, (noise, snr, opts, transform), out_dir.name
     )
+    levels: dict[str, dict[str, str]] = {}
     for res in results:
         if res.skipped:
             skipped[res.utt] = res.skipped
@@ -252,6 +308,8 @@ def _run_condition(
             tables["utt2gain"][res.utt] = f"{res.gain:.6f}"
             realised.append(res.snr)
             _warn_new(unusable, res.unusable_clips, noise)
+        for level, value in res.levels.items():  # repr: the float exactly, read back
+            levels.setdefault(f"utt2{level}", {})[res.utt] = repr(float(value))
     kept = [utt for utt, _ in items if utt not in skipped]
     if not kept:
         raise TrnetError(f"{src.path}: every utterance is empty or silent")
@@ -260,7 +318,11 @@ def _run_condition(
         tables.pop("utt2gain")
     if noise is None:
         del tables["utt2snr"], tables["utt2noise"]
+    tables.update(levels)
     _write_datadir(src, out_dir, kept, wav_out, tables, noise is not None and noise.generated)
+    if transformed is not None:
+        meta = CorpusInfo.read_dict(out_dir) if (out_dir / CORPUS_JSON).is_file() else {}
+        write_corpus_json(out_dir, {**meta, "corruption": transformed.settings})
     write_kv(out_dir / "skipped", skipped)
     if skipped:
         print(
@@ -270,7 +332,13 @@ def _run_condition(
         )
     if feats is not None:
         feats.close()
-    return _summary(out_dir.name, len(kept), len(skipped), samples_total, realised)
+    summary = _summary(out_dir.name, len(kept), len(skipped), samples_total, realised)
+    if levels:
+        summary["levels_mean"] = {
+            name[len("utt2") :]: float(np.mean([float(v) for v in table.values()]))
+            for name, table in sorted(levels.items())
+        }
+    return summary
 
 
 def _warn_new(seen: set[str], clips: tuple[str, ...], noise: NoiseSet) -> None:
@@ -326,6 +394,7 @@ def mix_data_dir(
     src = DataDir.load(src_dir)
     if noise is not None:  # it names the condition dirs
         check_id(noise.name, noise.path, "noise-set name")
+        check_noise_name(noise.name, str(noise.path))
     if noise is not None and noise.skipped:
         print(
             f"warning: {noise.path}: {len(noise.skipped)} zero-length clips not used "

@@ -24,8 +24,8 @@ from trnet.contract import (
     CorpusInfo,
     condition_name,
     is_noise_generated,
+    parse_condition,
     snr_value,
-    split_condition,
 )
 from trnet.data.datadir import DataDir, load_labels
 from trnet.errors import TrnetError
@@ -48,10 +48,16 @@ class DecodeDir:
     hyp: np.ndarray
     info: dict = field(default_factory=dict)
     ref_size: int = 0
+    corruption: str = ""
+    """The corruption part of the condition (``rev-0.6`` of ``rev-0.6+musan_10``; ``""``:
+    none); ``noise``/``snr`` are its noise part."""
 
     @property
     def condition(self) -> str:
-        return condition_name(self.noise, self.snr)
+        noise = condition_name(self.noise, self.snr)
+        if not self.corruption:
+            return noise
+        return self.corruption if noise == CLEAN else f"{self.corruption}+{noise}"
 
     @property
     def corpus(self) -> str:
@@ -113,8 +119,9 @@ def _read_info(path: Path) -> dict:
     return info
 
 
-def _identity(path: Path, info: dict) -> tuple[str, str, str, str]:
-    """(system, fold, noise, snr) from info.json, falling back on the dir layout."""
+def _identity(path: Path, info: dict) -> tuple[str, str, str, str, str]:
+    """(system, fold, noise, snr, corruption) from info.json, falling back on the dir
+    layout."""
     parts = path.resolve().parts
     system = info.get("system") or (
         parts[parts.index("decode") - 1] if "decode" in parts[1:] else path.parent.parent.name
@@ -127,9 +134,9 @@ def _identity(path: Path, info: dict) -> tuple[str, str, str, str]:
     if info.get("noise") is not None and info.get("snr") is not None:
         noise = str(info["noise"])
         snr = CLEAN if noise == CLEAN else _snr_text(info["snr"])
-    else:
-        noise, snr = split_condition(str(condition))
-    return str(system), str(fold), noise, snr
+        return str(system), str(fold), noise, snr, str(info.get("corruption") or "")
+    parsed = parse_condition(str(condition))
+    return str(system), str(fold), parsed.noise, parsed.snr, parsed.corruption
 
 
 def _snr_text(snr: object) -> str:
@@ -200,7 +207,7 @@ def load_decode_dir(path: str | os.PathLike, allow_partial: bool = False) -> Dec
     if not hyp:
         raise TrnetError(f"{path / 'hyp'}: empty test set (no hypotheses)")
     info = _read_info(path)
-    system, fold, noise, snr = _identity(path, info)
+    system, fold, noise, snr, corruption = _identity(path, info)
     classes = _read_classes(path)
     _check_posteriors(path / "posteriors", len(classes))
     utts = sorted(hyp, key=lambda u: u.encode("utf-8"))
@@ -216,6 +223,7 @@ def load_decode_dir(path: str | os.PathLike, allow_partial: bool = False) -> Dec
         hyp=_encode(hyp, utts, classes, path / "hyp"),
         info=info,
         ref_size=len(ref),
+        corruption=corruption,
     )
 
 
@@ -254,7 +262,7 @@ def load_test(test_dir: Path, conditions: Sequence[str]) -> tuple[DataDir, dict[
         raise TrnetError(f"{test_dir}: no test utterances")
     for condition in conditions:
         try:
-            split_condition(condition)
+            parse_condition(condition)
         except TrnetError as err:
             raise TrnetError(f"--conditions: {err}") from None
     return test, load_labels(test), read_corpus_info(test_dir)
@@ -264,17 +272,20 @@ def decode_info(system: str, fold: int, condition: str, corpus: dict, dump: Path
     """``info.json`` of a decode dir: ``generated`` from the test dir's ``corpus``,
     ``noise_generated`` from the condition's ``corpus.json`` in ``dump`` (the noise, not the
     speech, may be generated: a real corpus mixed with ``trnet make-corpus``'s noise)."""
-    noise, snr = split_condition(condition)
-    return {
+    parsed = parse_condition(condition)
+    info = {
         "system": system,
         "fold": fold,
         "condition": condition,
-        "noise": noise,
-        "snr": snr_value(snr),
+        "noise": parsed.noise,
+        "snr": snr_value(parsed.snr),
         "corpus": corpus.get("corpus", "unknown"),
         "generated": bool(corpus.get("generated", False)),
         "noise_generated": is_noise_generated(Path(dump) / condition),
     }
+    if parsed.corrupted:  # absent otherwise: the info.json of a noise decode as before
+        info["corruption"] = parsed.corruption
+    return info
 
 
 def check_finite(posteriors: np.ndarray, utts: list[str], info: dict, dest: Path) -> None:

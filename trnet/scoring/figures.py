@@ -18,10 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from trnet.contract import CLEAN, condition_name
-from trnet.contract import split_condition as split
 from trnet.scoring.decode_dir import DecodeDir
 from trnet.scoring.metrics import row_normalise
-from trnet.scoring.tables import Cell, fold_key, noise_key, snr_key, sort_conditions
+from trnet.scoring.tables import (
+    Cell,
+    fold_key,
+    is_corrupted,
+    noise_key,
+    snr_key,
+    sort_conditions,
+    split,
+)
 
 TSNE_SYSTEMS = ("baseline_clean", "baseline_enhanced", "trnet")
 TSNE_SNRS = (CLEAN, "20", "10", "0")
@@ -62,7 +69,7 @@ def s_distribution(system: str, dirs: list[DecodeDir], out_dir: Path, tag: str) 
     title = f"distribution of s, {system}"
     values: dict[tuple[str, str], list[float]] = {}
     for d in dirs:
-        s = d.utt2s()
+        s = None if d.corruption else d.utt2s()  # noise × SNR only
         if s:
             values.setdefault((d.noise, d.snr), []).extend(s[u] for u in d.utts if u in s)
     noises = _noises({n for n, _ in values})
@@ -115,7 +122,7 @@ def tsne(groups: dict[str, list[DecodeDir]], out_dir: Path, tag: str, seed: int)
     if not any(_has_emb(groups[s]) for s in systems):
         return Figure(title, None, f"no emb.scp for {', '.join(TSNE_SYSTEMS)}")
     missing = [s for s in TSNE_SYSTEMS if s not in groups or not _has_emb(groups[s])]
-    noisy = _noises({d.noise for s in systems for d in groups[s]})
+    noisy = _noises({d.noise for s in systems for d in groups[s] if not d.corruption})
     noise = noisy[0] if noisy else CLEAN
     plt = _pyplot()
     fig, axes = plt.subplots(
@@ -154,7 +161,11 @@ def confusion(
     system: str, cells: dict[str, Cell], classes: tuple[str, ...], out_dir: Path, tag: str
 ) -> Figure:
     title = f"confusion matrices, {system}"
-    conds = [c for c in sort_conditions(cells) if c == CLEAN or split(c)[1] == "0"]
+    conds = [
+        c
+        for c in sort_conditions(cells)
+        if not is_corrupted(c) and (c == CLEAN or split(c)[1] == "0")
+    ]
     if not conds:
         return Figure(title, None, "no clean or 0 dB decode")
     plt = _pyplot()
@@ -185,7 +196,7 @@ def confusion(
 
 def uar_vs_snr(cells: dict[str, dict[str, Cell]], out_dir: Path, tag: str) -> Figure:
     title = "UAR vs SNR"
-    noises = _noises({split(c)[0] for sc in cells.values() for c in sc})
+    noises = _noises({split(c)[0] for sc in cells.values() for c in sc if not is_corrupted(c)})
     if not noises:
         return Figure(title, None, "no noisy decode")
     plt = _pyplot()
@@ -194,7 +205,13 @@ def uar_vs_snr(cells: dict[str, dict[str, Cell]], out_dir: Path, tag: str) -> Fi
     )
     for ax, noise in zip(axes[0], noises, strict=True):
         snrs = sorted(
-            {split(c)[1] for sc in cells.values() for c in sc if split(c)[0] == noise}, key=snr_key
+            {
+                split(c)[1]
+                for sc in cells.values()
+                for c in sc
+                if split(c)[0] == noise and not is_corrupted(c)
+            },
+            key=snr_key,
         )
         ticks = [CLEAN, *snrs]
         for system, sc in cells.items():

@@ -166,8 +166,10 @@ def _environment_md() -> list[str]:
 def _protocol_md(dirs: list[DecodeDir]) -> list[str]:
     corpora = sorted({d.corpus for d in dirs})
     folds = sorted({d.fold for d in dirs}, key=lambda f: (len(f), f))
-    snrs = sorted({d.snr for d in dirs if d.snr != CLEAN}, key=lambda s: -float(s))
-    noises = sorted({d.noise for d in dirs if d.noise != CLEAN})
+    noisy = [d for d in dirs if not d.corruption]
+    snrs = sorted({d.snr for d in noisy if d.snr != CLEAN}, key=lambda s: -float(s))
+    noises = sorted({d.noise for d in noisy if d.noise != CLEAN})
+    corrupted = sorted({d.condition for d in dirs if d.corruption})
     noise_generated = any(d.noise_generated for d in dirs)
     if any(d.generated for d in dirs):
         generated = (
@@ -189,6 +191,11 @@ def _protocol_md(dirs: list[DecodeDir]) -> list[str]:
         f"- folds scored: {', '.join(folds)}",
         f"- noise: {NOISE_SPLIT}; scored noise sets: {', '.join(noises) or '-'}",
         f"- SNRs (dB): clean, {', '.join(snrs)}",
+        *(
+            [f"- corruption conditions (not in the noisy averages): {', '.join(corrupted)}"]
+            if corrupted
+            else []
+        ),
         "- metrics: UAR = unweighted average recall (macro recall over classes present), "
         "WAR = accuracy, in %; Table: mean over folds; grids: mean ± std over folds "
         "(std ddof=0) and pooled over folds (all utterances of all folds together)",
@@ -310,7 +317,10 @@ def _build_results(
         lines += [f"## Comparison to {ref}", "", tables[2].to_markdown()]
         n_main = 3
     lines += ["## Spread between folds", "", *(t.to_markdown() for t in tables[n_main:])]
-    lines += ["## Noise × SNR grids per system", ""]
+    heading = "## Noise × SNR grids per system"
+    if any(d.corruption for d in dirs):
+        heading = "## Noise × SNR grids and corruption × level tables per system"
+    lines += [heading, ""]
     for name in groups:
         lines += [f"### {name}", ""] + [
             t.to_markdown() for t in grid_tables(cells[name], name, tag)

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trnet.contract import CLEAN, condition_name
-from trnet.contract import split_condition as split
+from trnet.contract import CLEAN, Condition, condition_name, parse_condition
 from trnet.io import atomic_write
 from trnet.scoring.decode_dir import DecodeDir
 from trnet.scoring.metrics import row_normalise, score_cm, uar_from_cm, war_from_cm
@@ -95,6 +94,8 @@ def score_decode_dir(d: DecodeDir) -> dict:
     scores = score_cm(cm, d.classes)
     scores.update(system=d.system, fold=d.fold, condition=d.condition)
     scores.update(noise=d.noise, snr=d.snr, ref_size=d.ref_size, partial=d.ref_size != len(d.utts))
+    if d.corruption:
+        scores["corruption"] = d.corruption
     with atomic_write(d.path / "scores.json") as f:
         json.dump(scores, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -217,12 +218,44 @@ def noise_key(noise: str) -> tuple[int, str]:
     return (NOISE_ORDER.index(noise), "") if noise in NOISE_ORDER else (len(NOISE_ORDER), noise)
 
 
+def split(cond: str) -> tuple[str, str]:
+    """(noise, snr) of a condition; a corruption condition's noise part."""
+    parsed = parse_condition(cond)
+    return parsed.noise, parsed.snr
+
+
+def is_corrupted(cond: str) -> bool:
+    """A corruption condition: its own table, never in the noise × SNR grid or averages."""
+    return parse_condition(cond).corrupted
+
+
+def corruption_row(cond: Condition) -> tuple[str, str]:
+    """(corruption, level) of a corruption condition in the corruption × level table:
+    ``rev-0.6+musan_10`` → (``rev+musan_10``, ``0.6``); ``tel8k`` → (``tel8k``, ``-``)."""
+    noise = condition_name(cond.noise, cond.snr)
+    kinds = "+".join(c.kind for c in cond.corruptions) + ("" if noise == CLEAN else f"+{noise}")
+    return kinds, "/".join(c.level or "-" for c in cond.corruptions)
+
+
+def _level_key(level: str) -> tuple[int, float, str]:
+    number = level.removesuffix("k")
+    try:
+        return (0, float(number), level)
+    except ValueError:
+        return (1, 0.0, level)
+
+
 def sort_conditions(conditions: Iterable[str]) -> list[str]:
-    """clean first, then by noise (esc50, musan, others) and SNR from high to low."""
+    """clean first, then by noise (esc50, musan, others) and SNR from high to low; then the
+    corruption conditions, by corruption and level."""
 
     def key(cond: str):
-        noise, snr = split(cond)
-        return (noise_key(noise), snr_key(snr))
+        parsed = parse_condition(cond)
+        noise = (noise_key(parsed.noise), snr_key(parsed.snr))
+        if not parsed.corrupted:
+            return (0, ("", ()), noise)
+        kinds, levels = corruption_row(parsed)
+        return (1, (kinds, tuple(_level_key(v) for v in levels.split("/"))), noise)
 
     return sorted(set(conditions), key=key)
 
@@ -231,13 +264,14 @@ def sort_conditions(conditions: Iterable[str]) -> list[str]:
 
 
 def grid_tables(cells: dict[str, Cell], system: str, tag: str = "") -> list[TextTable]:
-    """Per metric: a ``mean ± std over folds`` grid and a ``pooled over folds`` grid."""
-    conds = sort_conditions(cells)
+    """Per metric: a ``mean ± std over folds`` grid and a ``pooled over folds`` grid; with
+    corruption conditions, then a corruption × level table."""
+    conds = [c for c in sort_conditions(cells) if not is_corrupted(c)]
     noises = sorted({split(c)[0] for c in conds}, key=noise_key)
     snrs = sorted({split(c)[1] for c in conds}, key=snr_key)
     nfolds = max(len(c.folds) for c in cells.values())
     tables = []
-    for metric in METRICS:
+    for metric in METRICS if conds else ():
         for how in ("mean ± std over folds", "pooled over folds"):
             rows = []
             for noise in noises:
@@ -257,7 +291,29 @@ def grid_tables(cells: dict[str, Cell], system: str, tag: str = "") -> list[Text
                 rows.append(row)
             caption = f"{tag}{system}: {metric.upper()} (%), {how} ({nfolds} fold(s))"
             tables.append(TextTable(["noise \\ SNR", *snrs], rows, caption=caption))
+    corrupted = [c for c in sort_conditions(cells) if is_corrupted(c)]
+    if corrupted:
+        tables.append(corruption_table(cells, corrupted, system, tag, nfolds))
     return tables
+
+
+def corruption_table(
+    cells: dict[str, Cell], conds: list[str], system: str, tag: str, nfolds: int
+) -> TextTable:
+    """One row per corruption condition: corruption, level and each metric's mean ± std
+    and pooled over folds."""
+    header = ["corruption", "level"]
+    for m in METRICS:
+        header += [f"{m.upper()} mean ± std", f"{m.upper()} pooled"]
+    rows = []
+    for cond in conds:
+        cell = cells[cond]
+        row = list(corruption_row(parse_condition(cond)))
+        for m in METRICS:
+            row += [f"{pct(cell.mean(m))} ± {pct(cell.std(m))}", pct(cell.pooled(m))]
+        rows.append(row)
+    caption = f"{tag}{system}: corruption × level (%), over folds ({nfolds} fold(s))"
+    return TextTable(header, rows, caption=caption)
 
 
 def write_grid(cells: dict[str, Cell], system: str, out_dir: Path) -> tuple[Path, Path]:
@@ -302,8 +358,10 @@ def noisy_average(cells: dict[str, Cell], conds: list[str], metric: str) -> floa
 
 def table_columns(conditions: list[str]) -> list[tuple[str, list[str]]]:
     """(column, conditions it averages): each condition, each noise set's average after its
-    conditions, and the average over all noisy conditions when there are several noise sets."""
-    conds = sort_conditions(conditions)
+    conditions, and the average over all noisy conditions when there are several noise sets;
+    then each corruption condition (in no average)."""
+    every = sort_conditions(conditions)
+    conds = [c for c in every if not is_corrupted(c)]
     noises = sorted({split(c)[0] for c in conds if c != CLEAN}, key=noise_key)
     cols = [(CLEAN, [CLEAN])] if CLEAN in conds else []
     for noise in noises:
@@ -311,7 +369,7 @@ def table_columns(conditions: list[str]) -> list[tuple[str, list[str]]]:
         cols += [(c, [c]) for c in group] + [(f"{noise} avg", group)]
     if len(noises) > 1:
         cols.append(("noisy avg", [c for c in conds if c != CLEAN]))
-    return cols
+    return cols + [(c, [c]) for c in every if is_corrupted(c)]
 
 
 def systems_table(systems: dict[str, dict[str, Cell]], metric: str, tag: str = "") -> TextTable:

@@ -18,7 +18,7 @@ from trnet.contract import (
     generated_what,
     is_generated,
     is_noise_generated,
-    split_condition,
+    parse_condition,
 )
 from trnet.data.datadir import DataDir
 from trnet.errors import TrnetError
@@ -98,7 +98,8 @@ def score_conditions(
 
 def condition_row(condition: str, scores: list[dict[str, float]]) -> dict:
     """The mean in/out scores of one condition's utterances and their gain (out − in)."""
-    noise, snr = split_condition(condition)
+    parsed = parse_condition(condition)  # a corruption condition: its noise part
+    noise, snr = parsed.noise, parsed.snr
     row: dict = {"condition": condition, "noise": noise, "snr": snr, "n_utts": len(scores)}
     for m in METRICS:
         row[f"{m}_in"] = mean_finite([s[f"{m}_in"] for s in scores])
