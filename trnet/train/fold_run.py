@@ -26,6 +26,18 @@ CLAIM_WAIT_S = 60.0
 it each in turn, for the moment of a signature check, and may start at the same time."""
 
 
+def shared_verdict(env: Dist, verdict: str) -> str:
+    """Rank 0's verdict on a dir, told to every rank (under torchrun); ``error <line>`` is
+    raised on every rank, so all stop together."""
+    if env.world > 1:
+        box = [verdict]
+        dist.broadcast_object_list(box, 0)
+        verdict = box[0]
+    if verdict.startswith("error "):
+        raise TrnetError(verdict[len("error ") :])
+    return verdict
+
+
 def train_fold(
     cfg: Config,
     fold: int,
@@ -68,13 +80,8 @@ def train_fold(
                     write_fold_config(cfg, out)
         except TrnetError as err:
             verdict = f"error {err}"
-    if env.world > 1:
-        box = [verdict]
-        dist.broadcast_object_list(box, 0)
-        verdict = box[0]
     try:
-        if verdict.startswith("error "):
-            raise TrnetError(verdict[len("error ") :])
+        verdict = shared_verdict(env, verdict)
         if verdict == "skip":
             if env.main:
                 print(f"{out}: already trained with these settings and inputs, skipping")
@@ -172,13 +179,8 @@ def train_one(
                 verdict = "done"
         except TrnetError as err:
             verdict = f"error {err}"
-    if env.world > 1:
-        box = [verdict]
-        dist.broadcast_object_list(box, 0)
-        verdict = box[0]
     try:
-        if verdict.startswith("error "):
-            raise TrnetError(verdict[len("error ") :])
+        verdict = shared_verdict(env, verdict)
         if verdict == "done":
             return False
         Trainer(cfg, fold, data_root, dump, out, env).run(resume)
