@@ -151,3 +151,15 @@ def test_two_trainings_on_one_dir_the_second_refuses(toy, tmp_path):
 def test_cli_train_has_overwrite():
     result = CliRunner().invoke(app, ["train", "--help"])
     assert "--overwrite" in result.output
+
+
+def test_a_lock_being_written_by_a_waiting_job_is_not_content(tmp_path: Path) -> None:
+    """Two member jobs of one fold: while one holds the fold's lock and claims it, the other
+    writes ``.lock.<pid>.tmp`` each time it tries the lock; the claim must not read that as
+    files of another run (it refused the fold: 'records no signature')."""
+    from trnet.stage import SIGNATURE_RECORD, claim, lock
+
+    dest = tmp_path / "fold1"
+    with lock(dest):
+        (dest / ".lock.99999.tmp").write_text("{}\n")
+        assert claim(dest, {"a": 1}, False, SIGNATURE_RECORD) is False

@@ -203,13 +203,19 @@ def release_all() -> None:
             path.unlink(missing_ok=True)
 
 
+def _is_lock(name: str) -> bool:
+    """The lock, or another process's lock being written (``.lock.<pid>.tmp``): a job
+    waiting for the lock makes one each try, so it must not count as the dir's content."""
+    return name == LOCK or (name.startswith(f"{LOCK}.") and name.endswith(".tmp"))
+
+
 def clear_all(dest: Path) -> None:
     """A ``clear`` for :func:`claim`: remove everything in ``dest`` but its lock (claim
     calls it only on a dir that :func:`check_replaceable` lets go)."""
     import shutil
 
     for path in Path(dest).iterdir():
-        if path.name == LOCK:
+        if _is_lock(path.name):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -219,7 +225,7 @@ def clear_all(dest: Path) -> None:
 
 def _has_content(dest: Path) -> bool:
     """Whether ``dest`` holds anything but its lock."""
-    return dest.is_dir() and any(p.name != LOCK for p in dest.iterdir())
+    return dest.is_dir() and any(not _is_lock(p.name) for p in dest.iterdir())
 
 
 def _protected(real: Path) -> str | None:
