@@ -52,6 +52,22 @@ RESOLVED = {
         "05e362be204512e386ac76dcc5a9403fc2d6061fa0aad24831e10c9652f1c29e",
         "1baeecb35f0db14dea8fbdb49ed9b84545c16f72ea5cc8fb93f9852460d0a482",
     ),
+    "cpu/baseline_enhanced_corrupt.yaml": (
+        "ac5667fd829f4bd1e7341faf41a77354d0dbb7a6624ae8e9f0cf87885a5e95d7",
+        "eec01e94ed37b7c5b748ed88f4d2dd78e8fdd031550f9c62980a06814a974ef0",
+    ),
+    "cpu/baseline_noisy_corrupt.yaml": (
+        "ebad431838168f004802c8a42a7ecee2091531e4a8c9c173d32881f2c93f2daa",
+        "b7e5a59401784e95d83fde445c40b38c6336b456fc06127c2917b43da0e2107f",
+    ),
+    "cpu/trnet_corrupt.yaml": (
+        "8d3ddcfa66592586c96558ab1c9938e8a1a5cafabfddc63bcd71e2f33756950d",
+        "91909b3cd1f92cdcf991557ffd07f819cbf0a400dfdd4841c5e34f97c991f3ca",
+    ),
+    "cpu/trnet_wo_low_corrupt.yaml": (
+        "707fa12eb289b14410ac4b61063956d8677d4390ca3112694288d906590a45cf",
+        "e75b3174cba927d1272ebe17f86f0f9746c71c5d372cdd5653ab80369d50bcbc",
+    ),
     "cpu/se.yaml": (
         "a40c78aff884ddfe47fa56ea2a2f7954e405ecfc86e67a785c8b9af7aaddc196",
         "995fac43a8795694945b3b5290dd571455d4a33793a78b0f60851520a5938bc5",
@@ -126,6 +142,9 @@ RESOLVED = {
     ),
 }
 """conf file → (sha256 of the resolved config.yaml, sha256 of the training signature).
+
+The ``cpu/*_corrupt.yaml`` entries were added with those configs (issue 27), whose
+``data.train_corruptions`` key left every other entry as it was.
 
 The SE configs' signature digests were updated once, when train-se's signature stopped
 recording its sources' paths: each old digest is that of the new signature plus

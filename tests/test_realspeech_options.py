@@ -143,7 +143,8 @@ def test_trainer_with_every_option_trains_and_decodes_whole(toy: dict[str, Path]
 
 
 def test_cpu_recipe_configs_load() -> None:
-    """conf/cpu: the paper's six systems with the real-speech keys, plus baseline_egemaps."""
+    """conf/cpu: the paper's six systems with the real-speech keys, plus baseline_egemaps and
+    the variants trained with corruptions (``*_corrupt``, tests/test_train_corruptions.py)."""
     from ser_toy import SYSTEMS
 
     from trnet.classic.svm import load_svm_config
@@ -152,7 +153,8 @@ def test_cpu_recipe_configs_load() -> None:
 
     conf = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf" / "cpu"
     paths = {p.stem: p for p in conf.glob("*.yaml") if not p.stem.startswith(("se", "_"))}
-    assert set(paths) == set(SYSTEMS) | {"baseline_egemaps"}
+    corrupt = {"baseline_noisy", "baseline_enhanced", "trnet", "trnet_wo_low"}
+    assert set(paths) == set(SYSTEMS) | {"baseline_egemaps"} | {f"{s}_corrupt" for s in corrupt}
     svm = load_svm_config(paths.pop("baseline_egemaps"))
     cfgs = {name: load_config(p) for name, p in paths.items()}
     assert all(system_of_config(p).kind == DEEP for p in paths.values())

@@ -212,6 +212,37 @@ def split_condition(condition: str) -> tuple[str, str]:
     return parsed.noise, parsed.snr
 
 
+DEFAULT_LEVELS = {
+    "rev": "0.6",
+    "mp3": "24k",
+    "opus": "24k",
+    "tel8k": "",
+    "clip": "0.1",
+    "loss": "0.1",
+}
+"""The level a bare corruption kind stands for (the recipe's ``--test_corruptions "rev mp3
+tel8k clip loss"``): RT60 0.6 s, 24 kbps, the plain telephone band, clipping at 0.1 × the
+peak (about a fifth of EmoDB's samples), 10% of 20 ms packets lost (docs/corruptions.md)."""
+
+
+def single_corruption(text: str, where: str = "condition") -> str:
+    """The condition name of one corruption without noise (what ``trnet corrupt`` writes):
+    a bare kind (``rev``) at its :data:`DEFAULT_LEVELS` level, a full name (``rev-0.9``) as
+    it is; anything else (noise, a combination, a bad level) is a one-line error naming
+    ``where``."""
+    name = Corruption(text, DEFAULT_LEVELS[text]).name if text in DEFAULT_LEVELS else text
+    try:
+        cond = parse_condition(name)
+    except TrnetError as err:
+        raise TrnetError(f"{where}: {err}") from None
+    if len(cond.corruptions) != 1 or cond.noise != CLEAN:
+        raise TrnetError(
+            f"{where}: {text!r} is not one corruption without noise (what trnet corrupt "
+            f"writes): {', '.join(DEFAULT_LEVELS)} or a full name such as rev-0.6, mp3-24k"
+        )
+    return name
+
+
 def snr_value(snr: str) -> int | float | None:
     """The number of :func:`split_condition`'s SNR text (an integer when it is one);
     ``None`` for the clean condition's."""

@@ -28,6 +28,14 @@ def convert(value: Any, tp: Any, where: str) -> Any:
             raise TrnetError(f"{where}: expected a list, got {value!r}")
         (item,) = typing.get_args(tp)
         return [convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise TrnetError(f"{where}: expected a mapping, got {value!r}")
+        key_tp, item = typing.get_args(tp)
+        return {
+            convert(k, key_tp, f"{where} key {k!r}"): convert(v, item, f"{where}.{k}")
+            for k, v in value.items()
+        }
     if tp is bool:
         if not isinstance(value, bool):
             raise TrnetError(f"{where}: expected true or false, got {value!r}")

@@ -99,6 +99,11 @@ class System(ABC):
         ``blend`` (both; TRNet)."""
         return NOISY
 
+    def train_corruptions(self, cfg: Any) -> list[str]:
+        """The corruption conditions its training draws (``data.train_corruptions``), which
+        stage 2 of the recipe writes; none for kinds that draw none."""
+        return []
+
     @abstractmethod
     def decode_reads(self, cfg: Any, condition: str) -> list[str]:
         """The dump conditions a decode of ``condition`` reads (signed with the decode)."""

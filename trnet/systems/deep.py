@@ -85,6 +85,9 @@ class DeepSer(System):
     def input_kind(self, cfg: Any) -> str:
         return cfg.data.input
 
+    def train_corruptions(self, cfg: Any) -> list[str]:
+        return cfg.train_corruption_conditions()
+
     def decode_reads(self, cfg: Any, condition: str) -> list[str]:
         from trnet.train.decode import condition_reads
 

@@ -41,9 +41,12 @@ trains K models per fold, member k with seed ``seed + k`` (each the model ``trne
 log-posteriors: on a few hundred utterances one seed moves UAR by several points, and the
 average of a few is both better and steadier than any one of them. An ensemble Baseline-c
 (``export_clean_emb``) gives TRNet its first member's clean embeddings as the target.
-``cache_feats`` keeps every feature matrix read in memory (small corpora; reading is then
-once per utterance and condition). ``threads`` sets torch's intra-op threads (0 = torch's
-default).
+``data.train_corruptions`` (issue 27, docs/corruptions.md), e.g. ``{rev-0.6: 0.1, mp3-24k:
+0.05}``: per utterance and epoch a corruption condition (``dump/<condition>``, made by
+``trnet corrupt``) with its probability, otherwise a condition of the noise set drawn as
+without the key (dev conditions are unchanged). ``cache_feats`` keeps every feature
+matrix read in memory (small corpora; reading is then once per utterance and condition).
+``threads`` sets torch's intra-op threads (0 = torch's default).
 """
 
 from __future__ import annotations
@@ -57,7 +60,13 @@ from typing import Any
 import yaml
 
 from trnet.config_file import read_config
-from trnet.contract import BLEND, CLEAN, INPUT_KINDS, format_condition
+from trnet.contract import (
+    BLEND,
+    CLEAN,
+    INPUT_KINDS,
+    format_condition,
+    single_corruption,
+)
 from trnet.errors import TrnetError
 from trnet.strict import build
 
@@ -101,6 +110,9 @@ class DataConfig:
     freq_width: int = 8  # ... each at most this many bins wide
     time_masks: int = 0  # ... and masks over frames ...
     time_width: int = 20  # ... each at most this many frames wide
+    # Corruption conditions drawn in training (issue 27), condition → probability per
+    # utterance and epoch; otherwise a condition of train_conditions() as before ({}: none)
+    train_corruptions: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,6 +166,11 @@ class Config:
 
     def dev_conditions(self) -> list[str]:
         return self._conditions(self.data.dev_noise)
+
+    def train_corruption_conditions(self) -> list[str]:
+        """The corruption conditions training may draw (``data.train_corruptions`` with a
+        probability above 0), sorted."""
+        return sorted(c for c, p in self.data.train_corruptions.items() if p > 0)
 
     def _conditions(self, noise: str) -> list[str]:
         return condition_list(self.data.include_clean, noise, self.data.snrs)
@@ -221,6 +238,25 @@ def _check(cfg: Config, where: str) -> None:
     if cfg.data.max_len < 16 or not cfg.model.channels:
         raise TrnetError(f"{where}: data.max_len must be >= 16 and model.channels non-empty")
     _check_ranges(cfg, where)
+    _check_train_corruptions(cfg, where)
+
+
+def _check_train_corruptions(cfg: Config, where: str) -> None:
+    """``data.train_corruptions``: each key one corruption without noise (what ``trnet
+    corrupt`` writes), each probability in [0, 1], their sum at most 1; stored sorted by
+    condition, the order the draw walks them (:func:`trnet.train.data.draw_corruption`)."""
+    given = cfg.data.train_corruptions
+    key = f"{where}: data.train_corruptions"
+    for name, p in given.items():
+        full = single_corruption(name, key)
+        if full != name:  # a bare kind: rev, not rev-0.6
+            raise TrnetError(f"{key}: {name!r} needs its level, e.g. {full}")
+        if not 0 <= p <= 1:
+            raise TrnetError(f"{key}.{name}: a probability must be in [0, 1], got {p}")
+    total = math.fsum(given.values())
+    if total > 1 + 1e-9:
+        raise TrnetError(f"{key}: the probabilities sum to {total:g}, more than 1")
+    cfg.data.train_corruptions = dict(sorted(given.items()))
 
 
 def _check_ranges(cfg: Config, where: str) -> None:
@@ -267,7 +303,16 @@ def load_config(path: str | Path) -> Config:
 # config.yaml and checkpoints of an existing system stay byte-identical (and --resume works).
 OPTIONAL_KEYS = {
     "model": ("functionals", "functionals_norm", "functionals_head", "kernel_dim", "kernel_gamma"),
-    "data": ("crop", "eval_full", "vad_db", "freq_masks", "freq_width", "time_masks", "time_width"),
+    "data": (
+        "crop",
+        "eval_full",
+        "vad_db",
+        "freq_masks",
+        "freq_width",
+        "time_masks",
+        "time_width",
+        "train_corruptions",
+    ),
     "loss": ("class_weight", "branch_ce"),
     "optim": ("kernel_lr_scale",),
     "train": ("select", "kernel_prefit", "ensemble"),
@@ -277,7 +322,10 @@ OPTIONAL_KEYS = {
 def config_to_dict(cfg: Config) -> dict:
     raw = dataclasses.asdict(cfg)
     for section, names in OPTIONAL_KEYS.items():
-        defaults = {f.name: f.default for f in dataclasses.fields(getattr(cfg, section))}
+        defaults = {
+            f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+            for f in dataclasses.fields(getattr(cfg, section))
+        }
         for name in names:
             if raw[section][name] == defaults[name]:
                 del raw[section][name]

@@ -8,13 +8,16 @@ frames from its start, so the clean embedding of an utterance (the high-level ta
 is computed on exactly the frames the model sees.
 
 Training conditions are drawn per utterance per epoch from ``(seed, epoch, utt)``; dev
-conditions once from ``(DEV_SEED, utt)``, the same for every system and seed.
+conditions once from ``(DEV_SEED, utt)``, the same for every system and seed. A config's
+``data.train_corruptions`` (condition → probability) draws first, from a stream of its own
+(:func:`draw_corruption`): an utterance not given a corruption condition gets the condition
+it gets without them.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +50,54 @@ def draw(conditions: Sequence[str], *key: int | str) -> str:
     return conditions[int(np.random.default_rng(entropy).integers(len(conditions)))]
 
 
+CORRUPTION_STREAM = 27
+"""Last entropy word of :func:`draw_corruption`: its numbers are not those of :func:`draw`."""
+
+
+def draw_corruption(corruptions: Mapping[str, float], *key: int | str) -> str | None:
+    """A corruption condition drawn reproducibly from ``key``, each with its probability, or
+    None (1 - their sum): one uniform number walked through the conditions in sorted order."""
+    if not corruptions:
+        return None
+    entropy = [k if isinstance(k, int) else zlib.crc32(k.encode("utf-8")) for k in key]
+    u = np.random.default_rng([*entropy, CORRUPTION_STREAM]).random()
+    total = 0.0
+    for condition in sorted(corruptions):
+        total += corruptions[condition]
+        if u < total:
+            return condition
+    return None
+
+
 def train_examples(
-    utts: Iterable[str], conditions: Sequence[str], seed: int, epoch: int
+    utts: Iterable[str],
+    conditions: Sequence[str],
+    seed: int,
+    epoch: int,
+    corruptions: Mapping[str, float] | None = None,
 ) -> list[Example]:
-    return [(u, draw(conditions, seed, epoch, u)) for u in utts]
+    """Each utterance with this epoch's condition: a corruption condition drawn with its
+    probability (``corruptions``), else one of ``conditions`` drawn as without them."""
+    examples = []
+    for u in utts:
+        corrupted = draw_corruption(corruptions or {}, seed, epoch, u)
+        examples.append((u, corrupted or draw(conditions, seed, epoch, u)))
+    return examples
+
+
+def every_train_example(
+    utts: Sequence[str],
+    conditions: Sequence[str],
+    seed: int,
+    corruptions: Mapping[str, float] | None = None,
+) -> list[Example]:
+    """Every utterance in every condition of ``conditions`` (condition by condition): the
+    whole training set of the kernel prefit and the functionals' statistics. With
+    ``corruptions`` each (utterance, condition) becomes a corruption condition with its
+    probability (drawn from ``(seed, condition, utt)``): the share the epochs draw."""
+    return [
+        (u, draw_corruption(corruptions or {}, seed, c, u) or c) for c in conditions for u in utts
+    ]
 
 
 def dev_examples(utts: Iterable[str], conditions: Sequence[str]) -> list[Example]:

@@ -34,6 +34,7 @@ from trnet.train.data import (
     FeatureStore,
     class_weights,
     dev_examples,
+    every_train_example,
     functional_stats,
     functionals_input,
     global_cmvn,
@@ -150,7 +151,8 @@ class Trainer:
         standardising statistics from the clean training utterances."""
         cfg, utts = self.cfg, self.data.train
         kind = cfg.data.input
-        examples = [(u, c) for c in cfg.train_conditions() for u in utts]
+        every = [*cfg.train_conditions(), *cfg.train_corruption_conditions()]
+        examples = [(u, c) for c in every for u in utts]
         examples += dev_examples(self.data.dev, cfg.dev_conditions())
         examples += [(u, CLEAN) for u in utts + self.data.dev]
         table = load_functionals(dump, examples, functionals_input(kind))
@@ -166,9 +168,14 @@ class Trainer:
         self, table: dict[str, dict[str, np.ndarray]]
     ) -> tuple[np.ndarray, list[int]]:
         """(N, 88) functionals and labels of every training utterance in every training
-        condition (what the SVM reference is fitted on), from ``table``."""
-        first = functionals_input(self.cfg.data.input)
-        examples = [(u, c) for c in self.cfg.train_conditions() for u in self.data.train]
+        condition (what the SVM reference is fitted on), from ``table``; with
+        ``data.train_corruptions`` each a corruption condition with its probability
+        (:func:`trnet.train.data.every_train_example`)."""
+        cfg = self.cfg
+        first = functionals_input(cfg.data.input)
+        examples = every_train_example(
+            self.data.train, cfg.train_conditions(), cfg.train.seed, cfg.data.train_corruptions
+        )
         func = np.stack([table[input_conditions(c, first)[0]][u] for u, c in examples])
         return func, [self.data.labels[u] for u, _ in examples]
 
@@ -251,7 +258,11 @@ class Trainer:
     def epoch_examples(self) -> list[tuple[str, str]]:
         cfg, env = self.cfg, self.env
         examples = train_examples(
-            self.data.train, cfg.train_conditions(), cfg.train.seed, self.epoch
+            self.data.train,
+            cfg.train_conditions(),
+            cfg.train.seed,
+            self.epoch,
+            cfg.data.train_corruptions,
         )
         order = np.random.default_rng([cfg.train.seed, self.epoch, 1]).permutation(len(examples))
         examples = [examples[i] for i in order]

@@ -21,8 +21,11 @@ from trnet.train.fold_data import FoldData, load_fold, z_clean_source
 
 def fold_needs(cfg: Config, data: FoldData) -> dict[str, set[str]]:
     """Dump condition → the utterances a fold's training reads there (train, dev, clean
-    targets, and the clean train + dev utterances whose embeddings Baseline-c exports)."""
-    train = needs_for(cfg.train_conditions(), set(data.train), cfg.data.input, cfg.loss.alpha > 0)
+    targets, and the clean train + dev utterances whose embeddings Baseline-c exports).
+    The corruption conditions a config draws (``data.train_corruptions``) are training
+    conditions: every training utterance may be drawn into each."""
+    drawn = [*cfg.train_conditions(), *cfg.train_corruption_conditions()]
+    train = needs_for(drawn, set(data.train), cfg.data.input, cfg.loss.alpha > 0)
     dev = needs_for(cfg.dev_conditions(), set(data.dev), cfg.data.input, False)
     if cfg.train.export_clean_emb:
         dev.setdefault(CLEAN, set()).update(data.train + data.dev)
@@ -42,7 +45,12 @@ def fold_inputs(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict:
     conditions = set(needs)
     if cfg.model.functionals:  # a hybrid reads the functionals of its first input's audio
         first = functionals_input(cfg.data.input)
-        every = [*cfg.train_conditions(), *cfg.dev_conditions(), CLEAN]
+        every = [
+            *cfg.train_conditions(),
+            *cfg.train_corruption_conditions(),
+            *cfg.dev_conditions(),
+            CLEAN,
+        ]
         conditions.update(input_conditions(c, first)[0] for c in every)
     z_clean = z_clean_source(cfg, fold)
     return {
