@@ -58,6 +58,7 @@ def test_plan_of_the_recipe_config_sets(
         "input": "blend",
         "needs_se": True,
         "deps": ["baseline_clean"],
+        "train_corruptions": [],
     }
     # what stage 4 asks: a system after the one its config points at, the others in order
     done = run_main([*base[:-1], "trnet_wo_high trnet baseline_noisy", "--field", "order"],
@@ -174,6 +175,9 @@ def test_fold_field_reads_a_verified_package_card(
          "--field export needs --systems, --exp and --folds"),
         (["--json"], f"{NEEDS}, --exp, --folds and --systems, --package or --se-config"),
         (["--json", "--field", "order"], "--field and --json: give one of them"),
+        (["--field", "rev_corruptions"],
+         "--field rev_corruptions needs --test-corruptions or --conf-dir and --systems"),
+        (["--field", "test_corruptions"], "--field test_corruptions needs --test-corruptions"),
     ],
 )  # fmt: skip
 def test_missing_options_are_one_line(
@@ -247,3 +251,50 @@ def test_jobs_field_of_the_slim_set_and_dependencies_by_fold(
     assert (
         done.code == 1 and done.error_line == "--field jobs needs --conf-dir, --systems and --folds"
     )
+
+
+def test_corruption_fields_stage2_writes_the_test_and_the_training_corruptions(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """Stage 2 asks which corruption conditions to write: --test_corruptions (bare kinds at
+    their default level, full names as they are) then what the configs train on (their
+    dependencies' too), each once; the reverberation ones need RIRs."""
+    cpu = ["--conf-dir", CONF / "cpu"]
+
+    def field(*args: object) -> str:
+        done = run_main(["plan", *args], monkeypatch, capsys)
+        assert done.code == 0, done.stderr
+        return done.stdout
+
+    tests = ["--test-corruptions", "clip rev-0.9 tel8k clip-0.1"]
+    assert field(*tests, "--field", "test_corruptions") == "clip-0.1 rev-0.9 tel8k\n"
+    systems = ["--systems", "trnet_corrupt baseline_egemaps"]
+    assert field(*cpu, *systems, "--field", "train_corruptions") == (
+        "trnet_corrupt\tclip-0.1 loss-0.1 mp3-24k rev-0.6 tel8k\nbaseline_egemaps\t\n"
+    )
+    assert field(*cpu, *systems, *tests, "--field", "corruptions") == (
+        "clip-0.1 rev-0.9 tel8k loss-0.1 mp3-24k rev-0.6\n"
+    )
+    assert field(*cpu, *systems, *tests, "--field", "rev_corruptions") == "rev-0.9 rev-0.6\n"
+    assert field(*tests, "--field", "rev_corruptions") == "rev-0.9\n"
+    # the default run: no test corruptions, configs that draw none → nothing to write
+    assert field("--conf-dir", CONF / "slim", "--systems", PAPER, "--field", "corruptions") == "\n"
+    plan = json.loads(field(*cpu, "--systems", "baseline_noisy_corrupt", "--json"))
+    assert plan["systems"]["baseline_noisy_corrupt"]["train_corruptions"][0] == "clip-0.1"
+
+
+@pytest.mark.parametrize(
+    ("words", "line"),
+    [
+        ("clip_0.05", "--test_corruptions: 'clip_0.05': a noise-set name may not begin"),
+        ("musan_0", "--test_corruptions: 'musan_0' is not one corruption without noise"),
+        ("rev-0.6+musan_10", "--test_corruptions: 'rev-0.6+musan_10' is not one corruption"),
+        ("loss-1", "--test_corruptions: condition 'loss-1': 'loss-1': bad loss level"),
+    ],
+)
+def test_a_bad_test_corruption_is_one_line(
+    words: str, line: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    args = ["plan", "--test-corruptions", words, "--field", "corruptions"]
+    done = run_main(args, monkeypatch, capsys)
+    assert done.code == 1 and done.error_line.startswith(line), done.error_line

@@ -19,6 +19,9 @@ YAML or JSON itself:
 - :func:`package_blocker`: why ``trnet export`` cannot package a trained system yet (a hybrid
   or an ensemble), read from the resolved configs its folds were trained with.
 - :func:`package_fold`: the fold a model package was exported from (its card).
+- :func:`stage2_corruptions`: the corruption conditions stage 2 writes (``trnet corrupt``):
+  the recipe's test corruptions (:func:`expand_test_corruptions`: ``--test_corruptions "rev
+  mp3"``) and those the systems' configs draw in training (``data.train_corruptions``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trnet.config_file import config_deps
-from trnet.contract import needs_se
+from trnet.contract import needs_se, parse_condition, single_corruption
 from trnet.errors import TrnetError
 
 
@@ -43,6 +46,7 @@ class SystemPlan:
     input: str  # what it trains on: noisy | enhanced | blend (an SVM: noisy audio's functionals)
     needs_se: bool  # reads the enhanced twins stage 3 writes
     deps: tuple[str, ...]  # systems whose exp/<system>/ it reads
+    train_corruptions: tuple[str, ...] = ()  # corruption conditions its training draws
 
 
 def system_config(conf_dir: str | os.PathLike, system: str) -> Path:
@@ -136,7 +140,33 @@ def describe_system(conf_dir: str | os.PathLike, system: str) -> SystemPlan:
     kind = system_of_config(config)
     cfg = kind.load_config(config)  # a wrong key is named now, as training would name it
     source = kind.input_kind(cfg)
-    return SystemPlan(system, config, kind.kind, source, needs_se(source), deps)
+    corruptions = tuple(kind.train_corruptions(cfg))
+    return SystemPlan(system, config, kind.kind, source, needs_se(source), deps, corruptions)
+
+
+def expand_test_corruptions(words: Sequence[str]) -> list[str]:
+    """The recipe's ``--test_corruptions``, each a condition name (a bare kind, ``rev``, at
+    its default level: :data:`trnet.contract.DEFAULT_LEVELS`), each once, in order."""
+    names = [single_corruption(w, "--test_corruptions") for w in words]
+    return list(dict.fromkeys(names))
+
+
+def stage2_corruptions(
+    conf_dir: str | os.PathLike | None, systems: Sequence[str], tests: Sequence[str]
+) -> list[str]:
+    """The corruption conditions stage 2 writes: :func:`expand_test_corruptions` of ``tests``,
+    then those the configs of ``systems`` (and of the systems they depend on, which stage 4
+    trains too) draw in training, each once."""
+    names = expand_test_corruptions(tests)
+    if conf_dir is not None and systems:
+        for system in train_order(conf_dir, systems):
+            names += describe_system(conf_dir, system).train_corruptions
+    return list(dict.fromkeys(names))
+
+
+def reverberation(conditions: Sequence[str]) -> list[str]:
+    """The conditions of ``conditions`` that reverberate (``rev-*``: they need RIRs)."""
+    return [c for c in conditions if any(k.kind == "rev" for k in parse_condition(c).corruptions)]
 
 
 def package_blocker(system_dir: str | os.PathLike, folds: Sequence[int]) -> str | None:

@@ -9,7 +9,23 @@ from pathlib import Path
 
 import typer
 
-FIELDS = ("order", "jobs", "deps", "kind", "input", "needs_se", "export", "fold", "se_pretrained")
+FIELDS = (
+    "order",
+    "jobs",
+    "deps",
+    "kind",
+    "input",
+    "needs_se",
+    "train_corruptions",
+    "export",
+    "fold",
+    "se_pretrained",
+    "test_corruptions",
+    "corruptions",
+    "rev_corruptions",
+)
+RUN_CORRUPTIONS = ("corruptions", "rev_corruptions")
+"""Fields of stage 2's corruption conditions: the test ones and the configs' training ones."""
 
 
 def _words(text: str | None) -> list[str]:
@@ -43,12 +59,19 @@ def register(app: typer.Typer) -> None:
         whole_folds: bool = typer.Option(
             False, "--whole-folds", help="--field jobs: one job per fold, members inside it"
         ),
+        test_corruptions: str = typer.Option(
+            None,
+            "--test-corruptions",
+            help='the recipe\'s test corruptions, one word: "rev mp3 tel8k clip loss" or '
+            "full names (rev-0.9)",
+        ),
     ) -> None:
         """What a recipe run needs: the systems in training order and what each trains on
         (--conf-dir, --systems), whether a trained system can be packaged (--exp, --folds),
         the fold a package was exported from (--package), whether an SE config's front end
         is pretrained (--se-config: trnet train-se then trains nothing and takes no training
-        options).
+        options), the corruption conditions stage 2 writes (--test-corruptions and the
+        configs' data.train_corruptions).
 
         Without --field or --json: one line per system in training order (dependencies
         first), tab-separated: system, kind, input, needs_se, deps.
@@ -57,12 +80,17 @@ def register(app: typer.Typer) -> None:
         stage 4's jobs, one per line in a valid order, space-separated: system, fold, member
         (- for the whole fold; an ensemble fold is one job per member unless --whole-folds)
         and the line numbers of the jobs it waits for (comma-separated; - for none).
-        --field deps, kind (deep |
-        egemaps_svm), input (noisy | enhanced | blend), needs_se (true | false; needs
-        --conf-dir), export (needs --exp and --folds: empty when trnet export can package
-        the system, else what it is): one line per system of --systems,
+        --field deps, kind (deep | egemaps_svm), input (noisy | enhanced | blend), needs_se
+        (true | false; needs --conf-dir), train_corruptions (the corruption conditions it
+        draws), export (needs --exp and --folds: empty when trnet export can package the
+        system, else what it is): one line per system of --systems,
         <system><TAB><value>, or the bare value when --systems names one. --field fold:
         the package's fold. --field se_pretrained: true | false for --se-config.
+        --field test_corruptions: --test-corruptions as condition names (a bare kind at its
+        default level: rev-0.6, mp3-24k, opus-24k, tel8k, clip-0.1, loss-0.1). --field
+        corruptions: those, then the ones the systems of --conf-dir/--systems (and their
+        dependencies) train on, each once, on one line; --field rev_corruptions: the
+        reverberation ones among them (they need RIRs).
         """
         from trnet import plan as lib
         from trnet.errors import TrnetError
@@ -80,6 +108,16 @@ def register(app: typer.Typer) -> None:
         if field == "se_pretrained":
             need(se_config, "--se-config")
             typer.echo(_value(lib.se_pretrained(se_config)))
+            return
+        if field == "test_corruptions":
+            need(test_corruptions is not None, "--test-corruptions")
+            typer.echo(" ".join(lib.expand_test_corruptions(_words(test_corruptions))))
+            return
+        if field in RUN_CORRUPTIONS:
+            need(test_corruptions is not None or (names and conf_dir), "--test-corruptions "
+                 "or --conf-dir and --systems")  # fmt: skip
+            found = lib.stage2_corruptions(conf_dir, names, _words(test_corruptions))
+            typer.echo(" ".join(found if field == "corruptions" else lib.reverberation(found)))
             return
         if field == "fold":
             need(package, "--package")
@@ -145,6 +183,7 @@ def _everything(
                 "input": p.input,
                 "needs_se": p.needs_se,
                 "deps": list(p.deps),
+                "train_corruptions": list(p.train_corruptions),
             }
     if exp is not None and names and _words(folds):
         numbers = _fold_numbers(folds)
