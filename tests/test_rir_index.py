@@ -188,3 +188,39 @@ def test_an_existing_dir_that_is_no_rir_index_is_never_replaced(folder, tmp_path
     with pytest.raises(TrnetError, match="exists and is not an RIR index"):
         build_rir_index(root, precious)
     assert (precious / "train").is_dir()
+
+
+def test_make_rirs_simulates_an_indexed_set_per_rev_condition_and_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``trnet make-rirs`` (the recipe without --rir_dir): per rev-<rt60> condition, N rooms
+    measured within the tolerance trnet corrupt draws with, indexed; others left out; a
+    rerun keeps the files (the index signs their mtimes); another request is refused."""
+    pytest.importorskip("pyroomacoustics")
+    from trnet.corrupt.conditions import RT60_TOLERANCE, rir_candidates
+
+    db, index = tmp_path / "db", tmp_path / "rir"
+    args = ["make-rirs", db, index, "--condition", "clip-0.1", "rev-0.4", "--n", "2"]
+    done = run_main(args, monkeypatch, capsys)
+    assert done.code == 0, done.stderr
+    assert sorted(p.name for p in db.iterdir()) == ["rev-0.4"]
+    rt60 = {k: float(v) for k, v in read_kv(index / "rev-0.4" / "rir2rt60").items()}
+    assert sorted(rt60) == ["room0", "room1"]
+    assert all(abs(v - 0.4) <= 0.8 * RT60_TOLERANCE * 0.4 for v in rt60.values())
+    assert len(rir_candidates(index / "rev-0.4", 0.4)) == 2  # what trnet corrupt draws from
+    marker = json.loads((db / "rev-0.4" / "rirs.json").read_text())
+    assert marker["seed"] == 0 and len(marker["rooms"]) == 2
+    files = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in db.rglob("*") if p.is_file()}
+    index_files = {p: p.stat().st_mtime_ns for p in index.rglob("*")}
+    assert run_main(args, monkeypatch, capsys).code == 0
+    assert {
+        p: (p.stat().st_mtime_ns, p.read_bytes()) for p in db.rglob("*") if p.is_file()
+    } == files
+    assert {p: p.stat().st_mtime_ns for p in index.rglob("*")} == index_files
+    again = run_main([*args[:-1], "3"], monkeypatch, capsys)
+    assert again.code == 1 and "not seed 0, n 3" in again.error_line
+    (tmp_path / "foreign" / "rev-0.4").mkdir(parents=True)
+    (tmp_path / "foreign" / "rev-0.4" / "mine.txt").write_text("x")
+    other = run_main(["make-rirs", tmp_path / "foreign", index, "--condition", "rev-0.4"],
+                     monkeypatch, capsys)  # fmt: skip
+    assert other.code == 1 and "was not made by trnet make-rirs" in other.error_line

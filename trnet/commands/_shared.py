@@ -50,6 +50,13 @@ def bounded(low: float | None = None, *, above: bool = False) -> Callable[..., A
     return check
 
 
+class ConditionCommand(TyperCommand):
+    """Lets ``--condition`` take several values in a row, as ``--snr`` does."""
+
+    def parse_args(self, ctx, args):  # noqa: ANN001, ANN201 (click's signature)
+        return super().parse_args(ctx, expand_multi_value(list(args), "--condition"))
+
+
 class ConditionsCommand(TyperCommand):
     """Lets ``--conditions clean esc50_0 musan_0`` take several values in a row."""
 

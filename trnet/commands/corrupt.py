@@ -6,16 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from typer.core import TyperCommand
 
-from trnet.commands._shared import bounded, expand_multi_value
-
-
-class ConditionCommand(TyperCommand):
-    """Lets ``--condition`` take several values in a row, as ``--snr`` does."""
-
-    def parse_args(self, ctx, args):  # noqa: ANN001, ANN201 (click's signature)
-        return super().parse_args(ctx, expand_multi_value(list(args), "--condition"))
+from trnet.commands._shared import ConditionCommand, bounded
 
 
 def register(app: typer.Typer) -> None:
