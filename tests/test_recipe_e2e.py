@@ -625,3 +625,44 @@ def test_split_jobs_4_gives_stages_2_to_5_of_one_job(tmp_path):
     for path in decoded:
         rel = path.relative_to(one)
         assert (split / rel).read_bytes() == path.read_bytes(), rel
+
+
+def test_test_corruptions_and_a_config_s_train_corruptions_run_through_the_recipe(
+    recipe, tmp_path, monkeypatch
+):
+    """`--test_corruptions "clip loss"` (the cheap ones, no RIRs), stages 2-6 over the tiny
+    run's data and dump (a copy: its noise conditions are kept): stage 2 writes clip-0.1 and
+    loss-0.1 with trnet corrupt, and the condition a config draws in training
+    (data.train_corruptions: clip-0.3), which trnet plan reads; stage 4 trains that system,
+    stage 5 decodes the test corruptions and RESULTS.md has their corruption × level rows."""
+    work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
+    _fast_confs(RECIPE / "conf" / "slim", work / "conf" / "fast")
+    (work / "conf" / "fast" / "noisy_corrupt.yaml").write_text(
+        "defaults: _base.yaml\nsystem: noisy_corrupt\n"
+        "data:\n  train_corruptions: {clip-0.3: 0.3, loss-0.1: 0.2}\n"
+    )
+    (work / "data").symlink_to(recipe / "data")  # the same source: mixed conditions are kept
+    shutil.copytree(recipe / "dump", work / "dump", symlinks=True)
+    args = ["./run.sh", "--corpus_size", "tiny", "--folds", "1", "--snrs", "10 0", "--nj", "2"]
+    args += ["--conf_dir", "conf/fast", "--systems", "noisy_corrupt", "--stage", "2"]
+    args += ["--stop_stage", "6", "--test_corruptions", "clip loss"]
+    done = subprocess.run(args, cwd=work, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "corruption conditions: clip-0.1 loss-0.1 clip-0.3" in done.stdout
+    monkeypatch.chdir(work)  # scp paths are relative to the recipe folder
+    dump = work / "dump" / "iemocap"
+    n_utts = len((work / "data" / "iemocap" / "utt2spk").read_text().splitlines())
+    for cond, level in (("clip-0.1", "utt2clipped"), ("loss-0.1", "utt2lost"), ("clip-0.3", "")):
+        assert validate(dump / cond, check_audio=False) == [], cond
+        assert len((dump / cond / "feats.scp").read_text().splitlines()) == n_utts, cond
+        assert not level or len((dump / cond / level).read_text().splitlines()) == n_utts
+    trained = yaml.safe_load((work / "exp/noisy_corrupt/fold1/config.yaml").read_text())
+    assert trained["data"]["train_corruptions"] == {"clip-0.3": 0.3, "loss-0.1": 0.2}
+    decoded = find_decode_dirs(work / "exp" / "noisy_corrupt" / "decode")
+    assert sorted(d.parent.name for d in decoded) == sorted(
+        ["clean", "esc50_10", "esc50_0", "musan_10", "musan_0", "clip-0.1", "loss-0.1"]
+    )
+    results = (work / "exp" / "RESULTS.md").read_text()
+    assert "noisy_corrupt: corruption × level" in results
+    rows = [line for line in results.splitlines() if line.startswith(("| clip |", "| loss |"))]
+    assert [row.split("|")[1:3] for row in rows] == [[" clip ", " 0.1 "], [" loss ", " 0.1 "]]

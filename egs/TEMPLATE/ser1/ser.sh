@@ -10,6 +10,8 @@
 #   stage 0  local/data.sh          corpus (or a generated one) → data/<corpus>, data/folds
 #   stage 1  trnet noise-index      ESC-50 + MUSAN (trnet download without --noise_dir)
 #   stage 2  trnet mix              SNR mixing and fbank in one pass → dump/<corpus>/<cond>
+#            trnet corrupt          corruption conditions (--test_corruptions, the configs'
+#                                   data.train_corruptions) → dump/<corpus>/<cond>
 #   stage 3  trnet train-se, enhance, score-se → exp/se, dump/<corpus>/<cond>_enh
 #   stage 4  trnet train            each system × fold (× member) → exp/<system>/fold<K>
 #   stage 5  trnet decode           → exp/<system>/decode/<cond>/fold<K>
@@ -41,6 +43,8 @@ fold_opts=              # more options of trnet folds, e.g. "--k 5 --n-dev-speak
 ## Noise and mixing (stages 1-2)
 noise_dir=${NOISE_DIR}  # holds ESC-50-master/ and musan/; empty: download (generated: db/generated); "generated": make GENERATED noise corpora (of --corpus_size) in db/generated
 snrs="20 15 10 5 0"     # SNRs (dB) of the noisy conditions; clean is always included
+test_corruptions=       # corruption test conditions (stage 2: trnet corrupt; decoded, scored): kinds at their default level, "rev mp3 opus tel8k clip loss" = rev-0.6 mp3-24k opus-24k tel8k clip-0.1 loss-0.1, or full names ("rev-0.9 clip-0.3"); empty: none (docs/corruptions.md)
+rir_dir=                # RIRs of rev-* conditions (RIRS_NOISES or any folder of wavs: trnet rir-index); empty: simulated rooms per rev condition (trnet make-rirs into db/rirs)
 ## Systems (stages 3-6)
 conf_dir=               # <system>.yaml and se.yaml; empty: conf (generated corpus: conf/slim)
 se_config=              # SE front end; empty: pretrained NSNet2 (conf/se_nsnet2.yaml), trained CRN ($conf_dir/se.yaml) on the generated corpus
@@ -120,6 +124,15 @@ fold_ranges() {
 # run without deterministic mode, whose torch set-up would cost seconds.
 plan() { env -u TRNET_DETERMINISTIC trnet plan "$@"; }
 
+# --test_corruptions as condition names (rev → rev-0.6, ...): what stages 5-6 decode and
+# score besides $test_conditions
+corrupt_tests=()
+if [ -n "$test_corruptions" ]; then
+  corrupt_names=$(plan --test-corruptions "$test_corruptions" --field test_corruptions) || exit 1
+  read -ra corrupt_tests <<< "$corrupt_names"
+fi
+decode_conditions=("${test_conditions[@]}" "${corrupt_tests[@]}")
+
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: data preparation ($corpus)"
   # Every corpus's local/data.sh takes these options (IEMOCAP's also generates a corpus).
@@ -177,6 +190,28 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   for noise in esc50_dev esc50 musan; do
     mix_conditions "$noise" --noise "$noise" --snr "${snr_list[@]}"
   done
+  # Corruption conditions (docs/corruptions.md): the --test_corruptions and those the
+  # systems' configs draw in training (data.train_corruptions; `trnet plan` reads them),
+  # each by trnet corrupt (one job, --nj workers, also with --split_jobs), kept when made
+  # with the same source, settings and seed. rev-* conditions draw RIRs from the index of
+  # --rir_dir, or without it each from its own simulated set.
+  corruptions=$(plan --conf-dir "$conf_dir" --systems "$systems" \
+    --test-corruptions "$test_corruptions" --field corruptions) || exit 1
+  if [ -n "$corruptions" ]; then
+    log "corruption conditions: $corruptions"
+    revs=$(plan --test-corruptions "$corruptions" --field rev_corruptions) || exit 1
+    if [ -n "$revs" ] && [ -n "$rir_dir" ]; then
+      trnet rir-index "$rir_dir" --out data/rir/index
+    elif [ -n "$revs" ]; then
+      trnet make-rirs db/rirs data/rir/simulated --condition $revs --seed "$seed"
+    fi
+    for condition in $corruptions; do
+      rirs=data/rir/index
+      [ -n "$rir_dir" ] || rirs=data/rir/simulated/$condition   # read for rev-* only
+      trnet corrupt "$data" "$dump" --condition "$condition" --rirs "$rirs" --nj "$nj" \
+        --seed "$seed"
+    done
+  fi
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
@@ -297,7 +332,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     if [ -z "$decode_cmd" ]; then
       for fold in $folds; do
         in_background trnet decode "exp/$system/fold$fold" --dump "$dump" \
-          --test-dir "data/folds/$protocol/fold$fold/test" --conditions "${test_conditions[*]}" \
+          --test-dir "data/folds/$protocol/fold$fold/test" --conditions "${decode_conditions[*]}" \
           --out "exp/$system/decode" --device "$device"
       done
     else  # job arrays over the folds; logs: exp/<system>/decode/log/decode.<fold>.log
@@ -305,7 +340,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
         in_background $decode_cmd --max-jobs-run "$nj" "JOB=$range" \
           "exp/$system/decode/log/decode.JOB.log" trnet decode "exp/$system/foldJOB" \
           --dump "$dump" --test-dir "data/folds/$protocol/foldJOB/test" \
-          --conditions "${test_conditions[*]}" --out "exp/$system/decode" --device "$device"
+          --conditions "${decode_conditions[*]}" --out "exp/$system/decode" --device "$device"
       done
     fi
   done
