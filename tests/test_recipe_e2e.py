@@ -630,11 +630,12 @@ def test_split_jobs_4_gives_stages_2_to_5_of_one_job(tmp_path):
 def test_test_corruptions_and_a_config_s_train_corruptions_run_through_the_recipe(
     recipe, tmp_path, monkeypatch
 ):
-    """`--test_corruptions "clip loss"` (the cheap ones, no RIRs), stages 2-6 over the tiny
-    run's data and dump (a copy: its noise conditions are kept): stage 2 writes clip-0.1 and
-    loss-0.1 with trnet corrupt, and the condition a config draws in training
-    (data.train_corruptions: clip-0.3), which trnet plan reads; stage 4 trains that system,
-    stage 5 decodes the test corruptions and RESULTS.md has their corruption × level rows."""
+    """`--test_corruptions "clip loss"` (the cheap ones, no RIRs), stages 2 and 4-6 (the
+    system reads no enhanced input) over the tiny run's data and dump (a copy: its noise
+    conditions are kept): stage 2 writes clip-0.1 and loss-0.1 with trnet corrupt, and the
+    condition a config draws in training (data.train_corruptions: clip-0.3), which trnet plan
+    reads; stage 4 trains that system, stage 5 decodes the test corruptions and RESULTS.md
+    has their corruption × level rows."""
     work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
     _fast_confs(RECIPE / "conf" / "slim", work / "conf" / "fast")
     (work / "conf" / "fast" / "noisy_corrupt.yaml").write_text(
@@ -643,12 +644,15 @@ def test_test_corruptions_and_a_config_s_train_corruptions_run_through_the_recip
     )
     (work / "data").symlink_to(recipe / "data")  # the same source: mixed conditions are kept
     shutil.copytree(recipe / "dump", work / "dump", symlinks=True)
-    args = ["./run.sh", "--corpus_size", "tiny", "--folds", "1", "--snrs", "10 0", "--nj", "2"]
-    args += ["--conf_dir", "conf/fast", "--systems", "noisy_corrupt", "--stage", "2"]
-    args += ["--stop_stage", "6", "--test_corruptions", "clip loss"]
-    done = subprocess.run(args, cwd=work, env=ENV, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "corruption conditions: clip-0.1 loss-0.1 clip-0.3" in done.stdout
+    args = ["./run.sh", "--corpus_size", "tiny", "--folds", "1", "--snrs", "10 0", "--nj", "1"]
+    args += ["--conf_dir", "conf/fast", "--systems", "noisy_corrupt"]
+    args += ["--test_corruptions", "clip loss"]
+    log = ""
+    for stages in (["--stage", "2", "--stop_stage", "2"], ["--stage", "4", "--stop_stage", "6"]):
+        done = subprocess.run([*args, *stages], cwd=work, env=ENV, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        log += done.stdout
+    assert "corruption conditions: clip-0.1 loss-0.1 clip-0.3" in log
     monkeypatch.chdir(work)  # scp paths are relative to the recipe folder
     dump = work / "dump" / "iemocap"
     n_utts = len((work / "data" / "iemocap" / "utt2spk").read_text().splitlines())

@@ -192,9 +192,10 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   done
   # Corruption conditions (docs/corruptions.md): the --test_corruptions and those the
   # systems' configs draw in training (data.train_corruptions; `trnet plan` reads them),
-  # each by trnet corrupt (one job, --nj workers, also with --split_jobs), kept when made
+  # by trnet corrupt (one job, --nj workers, also with --split_jobs), kept when made
   # with the same source, settings and seed. rev-* conditions draw RIRs from the index of
-  # --rir_dir, or without it each from its own simulated set.
+  # --rir_dir, or without it each from its own simulated set (one command each; the
+  # others in one).
   corruptions=$(plan --conf-dir "$conf_dir" --systems "$systems" \
     --test-corruptions "$test_corruptions" --field corruptions) || exit 1
   if [ -n "$corruptions" ]; then
@@ -205,11 +206,16 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     elif [ -n "$revs" ]; then
       trnet make-rirs db/rirs data/rir/simulated --condition $revs --seed "$seed"
     fi
+    corrupt=(trnet corrupt "$data" "$dump" --nj "$nj" --seed "$seed")
+    others=()   # those that read no RIRs: one command
     for condition in $corruptions; do
+      [[ " $revs " == *" $condition "* ]] || others+=("$condition")
+    done
+    [ "${#others[@]}" -eq 0 ] || "${corrupt[@]}" --condition "${others[@]}"
+    for condition in $revs; do   # each from its RIR index
       rirs=data/rir/index
-      [ -n "$rir_dir" ] || rirs=data/rir/simulated/$condition   # read for rev-* only
-      trnet corrupt "$data" "$dump" --condition "$condition" --rirs "$rirs" --nj "$nj" \
-        --seed "$seed"
+      [ -n "$rir_dir" ] || rirs=data/rir/simulated/$condition
+      "${corrupt[@]}" --condition "$condition" --rirs "$rirs"
     done
   fi
 fi
