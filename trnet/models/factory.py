@@ -26,6 +26,7 @@ class ModelSection(Protocol):
     functionals_head: str
     kernel_dim: int
     kernel_gamma: float
+    functionals_input: str
 
 
 def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
@@ -46,4 +47,5 @@ def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
         kernel_dim=cfg.kernel_dim,
         kernel_gamma=cfg.kernel_gamma,
         kernel_seed=seed,
+        functionals_input=cfg.functionals_input,
     )

@@ -7,7 +7,10 @@ feeds it (see ``trnet.train.config``):
 * compensation: noisy ``Xn`` and enhanced ``Xe`` are blended per utterance,
   ``c_f = cos_t(Xn[:, :, f], Xe[:, :, f])``, ``s = hardtanh_[0,1](w^T c + b)``,
   ``X~ = s Xn + (1 - s) Xe``;
-* bridge (needs compensation): ``z~ = (W_g s + b_g) * z + (W_b s + b_b)``.
+* bridge (needs compensation): ``z~ = (W_g s + b_g) * z + (W_b s + b_b)``;
+* a hybrid (``functionals``): standardised eGeMAPS functionals into an MLP or kernel head;
+  with compensation and ``functionals_input: blend`` the noisy and enhanced inputs' vectors
+  are blended by the same s, ``f~ = s f_n + (1 - s) f_e`` (:meth:`SerModel.functionals_vector`).
 
 Global CMVN (from the clean training features) is a buffer of the model, so a checkpoint
 alone decodes; the cosine similarity is taken on the normalised features, where it is
@@ -23,6 +26,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from trnet.contract import BLEND, BOTH, FUNCTIONALS_INPUTS, NOISY
 
 N_MELS = 80
 
@@ -203,10 +208,15 @@ class SerModel(nn.Module):
         kernel_dim: int = 2048,
         kernel_gamma: float = 0.0,
         kernel_seed: int = 0,
+        functionals_input: str = NOISY,
     ) -> None:
         super().__init__()
         if functionals_head not in FUNCTIONAL_HEADS:
             raise ValueError(f"functionals_head must be one of {', '.join(FUNCTIONAL_HEADS)}")
+        if functionals_input not in FUNCTIONALS_INPUTS:
+            raise ValueError(f"functionals_input must be one of {', '.join(FUNCTIONALS_INPUTS)}")
+        if functionals_input == BLEND and not compensation:
+            raise ValueError("functionals_input blend needs the compensation (it is blended by s)")
         if bridge and not compensation:
             raise ValueError("the bridge needs the compensation (it is driven by s)")
         self.register_buffer("cmvn_mean", torch.zeros(N_MELS))
@@ -215,15 +225,17 @@ class SerModel(nn.Module):
         self.backbone = Cnn6(channels, emb_dim, conv_dropout)
         self.bridge = Bridge(emb_dim) if bridge else None
         self.functionals = functionals
+        self.functionals_input = functionals_input
         self.func_kernel: KernelFeatures | None = None
         self.func_linear: nn.Linear | None = None
-        if functionals:  # hybrid: standardised utterance functionals
+        if functionals:  # hybrid: standardised utterance functionals (one set for each input)
             self.register_buffer("func_mean", torch.zeros(functionals))
             self.register_buffer("func_std", torch.ones(functionals))
-        concat = functionals if functionals_head == "mlp" else 0
+        branch_in = 2 * functionals if functionals_input == BOTH else functionals
+        concat = branch_in if functionals_head == "mlp" else 0
         if functionals and functionals_head == "kernel":
-            gamma = kernel_gamma or 1.0 / functionals  # sklearn's "scale" on standardised input
-            self.func_kernel = KernelFeatures(functionals, kernel_dim, gamma, kernel_seed)
+            gamma = kernel_gamma or 1.0 / branch_in  # sklearn's "scale" on standardised input
+            self.func_kernel = KernelFeatures(branch_in, kernel_dim, gamma, kernel_seed)
             self.func_linear = nn.Linear(kernel_dim, num_classes)
         self.classifier = nn.Sequential(
             nn.Linear(emb_dim + concat, hidden),
@@ -246,6 +258,27 @@ class SerModel(nn.Module):
         self.func_mean.copy_(mean)
         self.func_std.copy_(std)
 
+    def functionals_vector(self, func: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
+        """What the functionals branch takes: ``func`` standardised, then combined as
+        ``functionals_input`` says. ``func`` is (B, functionals) for ``noisy``/``enhanced``
+        (one input's vector) and (B, 2, functionals) for ``blend``/``both`` (the noisy,
+        then the enhanced input's; :func:`trnet.train.data.functionals_sources`); ``blend``
+        returns ``s f_n + (1 - s) f_e`` with ``s`` (B,) the compensation's coefficient (the
+        spectrograms' blend), ``both`` the two side by side (B, 2 functionals)."""
+        f = (func - self.func_mean) / self.func_std
+        if self.functionals_input not in (BLEND, BOTH):
+            return f
+        if f.dim() != 3 or f.shape[1] != 2:
+            raise ValueError(
+                f"functionals_input {self.functionals_input} needs func (B, 2, functionals)"
+            )
+        if self.functionals_input == BOTH:
+            return f.flatten(1)
+        if s is None:
+            raise ValueError("functionals_input blend needs s")
+        w = s[:, None]
+        return w * f[:, 0] + (1.0 - w) * f[:, 1]
+
     def fit_functionals(
         self,
         func: torch.Tensor,
@@ -256,16 +289,18 @@ class SerModel(nn.Module):
         batch_size: int,
         seed: int,
         class_weight: torch.Tensor | None = None,
+        s: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Fit a kernel hybrid's functionals branch alone (its linear layer on the fixed
         random features): ``epochs`` of (class-weighted) cross-entropy with Adam at ``lr``
-        on the raw functionals ``func`` (N, functionals) and their ``labels`` (N,), in an
-        order drawn on the CPU from ``seed``. Returns the branch's training predictions
-        (N,) after the fit."""
+        on the raw functionals ``func`` (N, functionals), or (N, 2, functionals) with
+        ``blend``/``both`` (and ``s`` (N,) the blend of each row:
+        :meth:`functionals_vector`), and their ``labels`` (N,), in an order drawn on the
+        CPU from ``seed``. Returns the branch's training predictions (N,) after the fit."""
         if self.func_kernel is None or self.func_linear is None:
             raise ValueError("fit_functionals needs a kernel hybrid (functionals_head kernel)")
         with torch.no_grad():
-            phi = self.func_kernel((func - self.func_mean) / self.func_std)
+            phi = self.func_kernel(self.functionals_vector(func, s))
         layer = self.func_linear
         optim = torch.optim.Adam(layer.parameters(), lr=lr)
         gen = torch.Generator().manual_seed(seed)
@@ -288,8 +323,8 @@ class SerModel(nn.Module):
         func: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """``lengths`` (B,): real frames of a zero-padded batch (None: every frame is real);
-        padded frames are 0 after CMVN and masked in the attention pooling. ``func``
-        (B, functionals): the utterance functionals of a hybrid model."""
+        padded frames are 0 after CMVN and masked in the attention pooling. ``func``:
+        the utterance functionals of a hybrid model (:meth:`functionals_vector`)."""
         out: dict[str, torch.Tensor] = {}
         x = self.normalize(x)
         if lengths is not None:
@@ -311,7 +346,7 @@ class SerModel(nn.Module):
             return out
         if func is None:
             raise ValueError("a hybrid model (functionals) needs the functionals func")
-        f = (func - self.func_mean) / self.func_std
+        f = self.functionals_vector(func, out.get("s"))
         if self.func_kernel is None:  # mlp: the functionals concatenated to z
             out["logits"] = self.classifier(torch.cat([z, f], dim=1))
         else:  # kernel: the embedding's classifier plus a kernel machine on the functionals

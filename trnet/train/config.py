@@ -27,13 +27,25 @@ mean log-Mel energy is more than that many dB below the loud frames (train and d
 batches; ``loss.class_weight: balanced`` weights the cross-entropy by inverse class
 frequency of the training fold. ``model.functionals`` (a hybrid): the 88 eGeMAPSv02
 functionals of the input audio (``trnet.classic.egemaps``, cached per condition;
-``blend``: those of the noisy input), standardised on the clean training set, are
+``blend``: by default those of the noisy input), standardised on the clean training set, are
 concatenated to the embedding z before the classifier; ``model.functionals_norm: train``
 standardises them on every training example (all conditions, as the SVM reference does)
 instead of the clean ones, which puts noisy functionals far out of range;
 ``model.functionals_head: kernel`` adds them as an RBF kernel machine instead (fixed random
 Fourier features, ``kernel_dim`` of them, and a linear layer whose logits are added to the
-embedding classifier's; see :class:`trnet.models.ser.KernelFeatures`). ``train.select:
+embedding classifier's; see :class:`trnet.models.ser.KernelFeatures`).
+``model.functionals_input`` says whose functionals a blend system's branch gets:
+``noisy`` (the default and the earlier behaviour: the noisy input's, so TRNet's branch sees
+what Baseline-n's sees), ``enhanced`` (the enhanced twin's, as Baseline-e's), ``blend`` (the
+cached vectors of both, each standardised, blended by the model's own s as the spectrograms
+are: ``s f_n + (1 - s) f_e``; the functionals of the blended signal itself cannot be cached,
+since s is learnt, and the branch's loss trains s too) or ``both`` (the two standardised
+vectors side by side, 176 inputs); every value but ``noisy`` needs ``data.input: blend``.
+One set of statistics standardises both vectors, fitted on every vector fed
+(``functionals_norm: train``: both inputs of every training example) or on the clean training
+utterances of each input fed (``clean``: ``clean`` and ``clean_enh``); the kernel prefit of
+``blend`` fits both ends of the blend (s = 1 and s = 0) of every training example.
+``train.select:
 last`` keeps the last epoch instead of the best dev epoch: with a dev set of one speaker
 (EmoDB's folds) the best-dev epoch is mostly that speaker's noise. ``train.ensemble: K``
 trains K models per fold, member k with seed ``seed + k`` (each the model ``trnet train
@@ -57,7 +69,7 @@ from typing import Any
 import yaml
 
 from trnet.config_file import read_config
-from trnet.contract import BLEND, CLEAN, INPUT_KINDS, format_condition
+from trnet.contract import BLEND, CLEAN, FUNCTIONALS_INPUTS, INPUT_KINDS, NOISY, format_condition
 from trnet.errors import TrnetError
 from trnet.strict import build
 
@@ -82,7 +94,8 @@ class ModelConfig:
     functionals_norm: str = "clean"  # clean | train: standardised on clean or all training examples
     functionals_head: str = "mlp"  # mlp: concatenated to z | kernel: + an RBF kernel machine
     kernel_dim: int = 2048  # kernel: random Fourier features
-    kernel_gamma: float = 0.0  # kernel: RBF gamma; 0 = 1 / 88 (sklearn's "scale")
+    kernel_gamma: float = 0.0  # kernel: RBF gamma; 0 = 1 / its input's size (sklearn's "scale")
+    functionals_input: str = "noisy"  # noisy | enhanced | blend | both: whose functionals
 
 
 @dataclass
@@ -183,6 +196,16 @@ def _check(cfg: Config, where: str) -> None:
         )
     if model.kernel_dim < 1 or not 0 <= model.kernel_gamma < math.inf:
         raise TrnetError(f"{where}: model.kernel_dim must be >= 1 and model.kernel_gamma >= 0")
+    if model.functionals_input not in FUNCTIONALS_INPUTS:
+        raise TrnetError(
+            f"{where}: model.functionals_input must be one of {', '.join(FUNCTIONALS_INPUTS)}, "
+            f"got {model.functionals_input!r}"
+        )
+    if model.functionals_input != NOISY and not (model.functionals and cfg.data.input == BLEND):
+        raise TrnetError(
+            f"{where}: model.functionals_input: {model.functionals_input} needs "
+            "model.functionals: true and data.input: blend"
+        )
     if cfg.train.select not in SELECTS:
         raise TrnetError(f"{where}: train.select must be one of {', '.join(SELECTS)}")
     if cfg.loss.class_weight not in CLASS_WEIGHTS:
@@ -266,7 +289,14 @@ def load_config(path: str | Path) -> Config:
 # Keys added for real speech: left out of a resolved config while at their default, so the
 # config.yaml and checkpoints of an existing system stay byte-identical (and --resume works).
 OPTIONAL_KEYS = {
-    "model": ("functionals", "functionals_norm", "functionals_head", "kernel_dim", "kernel_gamma"),
+    "model": (
+        "functionals",
+        "functionals_norm",
+        "functionals_head",
+        "kernel_dim",
+        "kernel_gamma",
+        "functionals_input",
+    ),
     "data": ("crop", "eval_full", "vad_db", "freq_masks", "freq_width", "time_masks", "time_width"),
     "loss": ("class_weight", "branch_ce"),
     "optim": ("kernel_lr_scale",),

@@ -195,7 +195,9 @@ class ExampleSet(torch.utils.data.Dataset):
     (and the clean twin) to the loud span of the first input (:func:`vad_bounds`);
     ``crop_key`` (e.g. ``(seed, epoch)``) takes a random ``max_len`` window instead of the
     first frames; ``full`` keeps the whole (trimmed) utterance and adds ``length`` (batch
-    such a set with :func:`pad_collate`).
+    such a set with :func:`pad_collate`). A hybrid's ``functionals`` (a
+    :func:`load_functionals` table) add ``func`` (:func:`model_functionals` of the
+    ``functionals_input`` mode).
     """
 
     def __init__(
@@ -211,12 +213,13 @@ class ExampleSet(torch.utils.data.Dataset):
         crop_key: tuple[int, ...] | None = None,
         full: bool = False,
         functionals: dict[str, dict[str, np.ndarray]] | None = None,
+        functionals_input: str = NOISY,
     ) -> None:
         self.examples = list(examples)
         self.store, self.input_kind, self.max_len = store, input_kind, max_len
         self.labels, self.with_clean, self.z_clean = labels, with_clean, z_clean
         self.vad_db, self.crop_key, self.full = vad_db, crop_key, full
-        self.functionals = functionals
+        self.functionals, self.functionals_input = functionals, functionals_input
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -263,8 +266,10 @@ class ExampleSet(torch.utils.data.Dataset):
         if self.z_clean is not None:
             item["zc"] = torch.tensor(self.z_clean[utt])
         if self.functionals is not None:
-            first = input_conditions(condition, self.input_kind)[0]
-            item["func"] = torch.tensor(self.functionals[first][utt])
+            func = model_functionals(
+                self.functionals, utt, condition, self.input_kind, self.functionals_input
+            )
+            item["func"] = torch.tensor(func)
         return item
 
 
@@ -316,9 +321,42 @@ def class_weights(labels: Iterable[int], n_classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def functionals_input(input_kind: str) -> str:
-    """Whose functionals a hybrid uses: its input's (``blend``: the noisy input's)."""
-    return NOISY if input_kind == BLEND else input_kind
+def functionals_sources(input_kind: str, mode: str = NOISY) -> list[str]:
+    """The inputs (``noisy``, ``enhanced``) whose eGeMAPS functionals a hybrid's branch is
+    fed, in the order of the rows of its ``func`` (:func:`functionals_array`), for a system
+    of ``input_kind`` and ``model.functionals_input`` ``mode``: ``noisy`` (the default) its
+    first input (a blend system's noisy one), ``enhanced`` the enhanced twin, ``blend`` and
+    ``both`` the noisy then the enhanced input (the model combines them,
+    :meth:`trnet.models.ser.SerModel.functionals_vector`)."""
+    if mode == NOISY:
+        return [NOISY if input_kind == BLEND else input_kind]
+    if mode == ENHANCED:
+        return [ENHANCED]
+    return [NOISY, ENHANCED]
+
+
+def functionals_conditions(condition: str, input_kind: str, mode: str = NOISY) -> list[str]:
+    """The dump conditions whose cached functionals feed an example of ``condition``, in
+    row order (:func:`functionals_sources`)."""
+    return [input_conditions(condition, s)[0] for s in functionals_sources(input_kind, mode)]
+
+
+def functionals_array(rows: Sequence[np.ndarray]) -> np.ndarray:
+    """One example's ``func`` as the model takes it: the vector (88,) of one source, or the
+    rows (K, 88) of several (``blend``, ``both``), in :func:`functionals_sources` order."""
+    return rows[0] if len(rows) == 1 else np.stack(rows)
+
+
+def model_functionals(
+    table: dict[str, dict[str, np.ndarray]],
+    utt: str,
+    condition: str,
+    input_kind: str,
+    mode: str = NOISY,
+) -> np.ndarray:
+    """The ``func`` of example ``(utt, condition)`` from a :func:`load_functionals` table."""
+    conditions = functionals_conditions(condition, input_kind, mode)
+    return functionals_array([table[c][utt] for c in conditions])
 
 
 def load_functionals(
@@ -326,17 +364,19 @@ def load_functionals(
     examples: Iterable[Example],
     input_kind: str,
     into: dict[str, dict[str, np.ndarray]] | None = None,
+    mode: str = NOISY,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """eGeMAPS functionals (condition → utt → vector) of the first input of each example,
-    added to ``into``; computed once per condition and cached there (trnet.classic)."""
+    """eGeMAPS functionals (condition → utt → vector) of what each example's hybrid branch
+    is fed (:func:`functionals_conditions`), added to ``into``; computed once per condition
+    and cached there (trnet.classic)."""
     from trnet.classic.egemaps import condition_functionals
 
     table = {} if into is None else into
     wanted: dict[str, set[str]] = {}
     for utt, condition in examples:
-        first = input_conditions(condition, input_kind)[0]
-        if utt not in table.get(first, {}):
-            wanted.setdefault(first, set()).add(utt)
+        for source in functionals_conditions(condition, input_kind, mode):
+            if utt not in table.get(source, {}):
+                wanted.setdefault(source, set()).add(utt)
     for condition in sorted(wanted):
         got = condition_functionals(dump, condition, sorted(wanted[condition]))
         table.setdefault(condition, {}).update(got)
