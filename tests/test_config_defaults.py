@@ -6,7 +6,9 @@ training writes into ``exp/<system>/fold<K>/config.yaml`` and of the signature i
 signed with (the config part of it; the data part given as nothing). The list was made from
 the configs of main at 667e183 (whose resolved configs are those of 2229928) before they were
 rewritten as ``defaults: _base.yaml`` plus what makes each system: the rewrite changes no
-byte of what training sees, through every recipe's ``conf`` link.
+byte of what training sees, through every recipe's ``conf`` link. A system added later has
+its digests from its first commit (``cpu/trnet_blendfun.yaml``: issue 25); a new config key
+at its default changes none of the others.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ RESOLVED = {
     "cpu/trnet.yaml": (
         "8fb782fb45a4495109525546e7a6f9fa766a3e4aad77f35071b36ebde6fd7ba0",
         "c24beb3f71be5dc7b52ff830f8253dfab869fa934a5efe3b66b45367fd543996",
+    ),
+    "cpu/trnet_blendfun.yaml": (  # added later (issue 25): trnet.yaml + functionals_input
+        "12ca9cdd6329f172500d2674c60a04e93450d299f2d015ff0ca7eac6dbd8c798",
+        "d83f5a4a1d3bec7cecc6f6a842d245a3fbaec4974414c09e8e7562d65ae408d9",
     ),
     "cpu/trnet_wo_high.yaml": (
         "e99d87a2b29ccb840c9c8b50795df11988e4c33c1c6faa9f2796b7eb82549609",
