@@ -57,7 +57,6 @@ setup(
             "fastapi>=0.163.2,<0.164",
             "uvicorn>=0.54,<0.55",
             "python-multipart>=0.0.34,<0.0.35",
-            "httpx>=0.28.1,<0.29",  # the service's tests: FastAPI's TestClient
             "selenium>=4.51,<5",  # its page in headless Chromium (tools/chromium_local.sh)
         ],
     },
