@@ -90,6 +90,9 @@ class ModelConfig:
     compensation: bool = False
     bridge: bool = False
     s_gradient: str = "hardtanh"  # hardtanh (the paper's) | inward (see models.ser.InwardClamp)
+    s_features: str = "cmvn"  # cmvn | raw: the features s's cosine similarities are taken on
+    s_clamp: str = "hardtanh"  # hardtanh (the paper's) | sigmoid
+    s_window: int = 0  # 0: one s per utterance | odd K: a per-frame s(t) over K-frame windows
     functionals: bool = False  # hybrid: eGeMAPS functionals of the input fused into z
     functionals_norm: str = "clean"  # clean | train: standardised on clean or all training examples
     functionals_head: str = "mlp"  # mlp: concatenated to z | kernel: + an RBF kernel machine
@@ -184,6 +187,7 @@ def _check(cfg: Config, where: str) -> None:
 
     if cfg.model.s_gradient not in S_GRADIENTS:
         raise TrnetError(f"{where}: model.s_gradient must be one of {', '.join(S_GRADIENTS)}")
+    _check_s(cfg, where)
     if cfg.data.crop not in CROPS:
         raise TrnetError(f"{where}: data.crop must be one of {', '.join(CROPS)}")
     from trnet.models.ser import FUNCTIONAL_HEADS
@@ -246,6 +250,37 @@ def _check(cfg: Config, where: str) -> None:
     _check_ranges(cfg, where)
 
 
+def _check_s(cfg: Config, where: str) -> None:
+    """The ablation knobs of TRNet's s (issue 25): each value known, and any but the default
+    only where there is an s (the compensation)."""
+    from trnet.models.ser import S_CLAMPS, S_FEATURES
+
+    model = cfg.model
+    if model.s_features not in S_FEATURES:
+        raise TrnetError(
+            f"{where}: model.s_features must be one of {', '.join(S_FEATURES)}, "
+            f"got {model.s_features!r}"
+        )
+    if model.s_clamp not in S_CLAMPS:
+        raise TrnetError(
+            f"{where}: model.s_clamp must be one of {', '.join(S_CLAMPS)}, got {model.s_clamp!r}"
+        )
+    if model.s_window < 0 or (model.s_window and model.s_window % 2 == 0):
+        raise TrnetError(
+            f"{where}: model.s_window must be 0 (one s per utterance) or an odd number of "
+            f"frames (a per-frame s), got {model.s_window}"
+        )
+    if model.s_gradient == "inward" and model.s_clamp != "hardtanh":
+        raise TrnetError(f"{where}: model.s_gradient: inward needs model.s_clamp: hardtanh")
+    changed = [
+        f"model.{name}"
+        for name in ("s_features", "s_clamp", "s_window")
+        if getattr(model, name) != ModelConfig.__dataclass_fields__[name].default
+    ]
+    if changed and not model.compensation:
+        raise TrnetError(f"{where}: {', '.join(changed)} needs model.compensation (an s)")
+
+
 def _check_ranges(cfg: Config, where: str) -> None:
     """Dropout probabilities in [0, 1) and loss weights >= 0 (finite): a value out of range
     would fail inside torch after the run has signed its dir, or train nonsense."""
@@ -296,6 +331,9 @@ OPTIONAL_KEYS = {
         "kernel_dim",
         "kernel_gamma",
         "functionals_input",
+        "s_features",
+        "s_clamp",
+        "s_window",
     ),
     "data": ("crop", "eval_full", "vad_db", "freq_masks", "freq_width", "time_masks", "time_width"),
     "loss": ("class_weight", "branch_ce"),
