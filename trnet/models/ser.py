@@ -379,6 +379,17 @@ class SerModel(nn.Module):
         with torch.no_grad():
             return layer(phi).argmax(1)
 
+    def embed(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, emb) of a one-input model (no compensation), as :meth:`forward` gives it,
+        without the classifiers: a frozen Baseline-c's embedding of the clean frames TRNet
+        is fed (``loss.z_clean_on: crop``)."""
+        if self.compensation is not None:
+            raise ValueError("embed is for a one-input model (no compensation)")
+        x = self.normalize(x)
+        if lengths is not None:
+            x = x * padding_mask(lengths, x.shape[1])[:, :, None]
+        return self.backbone(with_deltas(x), lengths)
+
     def forward(
         self,
         x: torch.Tensor,

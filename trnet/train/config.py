@@ -78,6 +78,7 @@ CROPS = ("start", "random")
 CLASS_WEIGHTS = ("none", "balanced")
 FUNC_NORMS = ("clean", "train")
 SELECTS = ("best", "last")
+Z_CLEAN_ON = ("utterance", "crop")
 
 
 @dataclass
@@ -117,6 +118,7 @@ class DataConfig:
     freq_width: int = 8  # ... each at most this many bins wide
     time_masks: int = 0  # ... and masks over frames ...
     time_width: int = 20  # ... each at most this many frames wide
+    clean_through_se: bool = True  # false: clean training examples' enhanced input is clean
 
 
 @dataclass
@@ -126,6 +128,7 @@ class LossConfig:
     weighting: str = "fixed"
     gradnorm_ratio: float = 0.5
     z_clean_from: str = ""
+    z_clean_on: str = "utterance"  # utterance: the exported emb_clean | crop: the frames fed
     class_weight: str = "none"  # none | balanced (CE weighted by inverse training class frequency)
     branch_ce: float = 0.0  # kernel hybrid: + this times the CE of each branch's own logits
 
@@ -221,12 +224,26 @@ def _check(cfg: Config, where: str) -> None:
         raise TrnetError(f"{where}: loss.weighting must be one of {', '.join(WEIGHTINGS)}")
     if cfg.model.compensation != (cfg.data.input == BLEND):
         raise TrnetError(f"{where}: model.compensation must be true exactly when input: blend")
+    if not cfg.data.clean_through_se and not (
+        cfg.data.input == BLEND and model.functionals_input == NOISY
+    ):
+        raise TrnetError(
+            f"{where}: data.clean_through_se: false needs data.input: blend and "
+            "model.functionals_input: noisy (the branch then sees the clean input's anyway)"
+        )
     if cfg.model.bridge and not cfg.model.compensation:
         raise TrnetError(f"{where}: model.bridge needs model.compensation")
     if cfg.loss.alpha > 0 and not cfg.model.compensation:
         raise TrnetError(f"{where}: loss.alpha > 0 needs the compensation (input: blend)")
     if cfg.loss.beta > 0 and not cfg.loss.z_clean_from:
         raise TrnetError(f"{where}: loss.beta > 0 needs loss.z_clean_from")
+    if cfg.loss.z_clean_on not in Z_CLEAN_ON:
+        raise TrnetError(
+            f"{where}: loss.z_clean_on must be one of {', '.join(Z_CLEAN_ON)}, "
+            f"got {cfg.loss.z_clean_on!r}"
+        )
+    if cfg.loss.z_clean_on != "utterance" and cfg.loss.beta <= 0:
+        raise TrnetError(f"{where}: loss.z_clean_on: {cfg.loss.z_clean_on} needs loss.beta > 0")
     if not cfg.train_conditions():
         raise TrnetError(f"{where}: no training condition (include_clean false and no snrs)")
     for name in ("batch_size", "max_epochs", "early_stop", "keep_checkpoints", "ensemble"):
@@ -335,8 +352,17 @@ OPTIONAL_KEYS = {
         "s_clamp",
         "s_window",
     ),
-    "data": ("crop", "eval_full", "vad_db", "freq_masks", "freq_width", "time_masks", "time_width"),
-    "loss": ("class_weight", "branch_ce"),
+    "data": (
+        "crop",
+        "eval_full",
+        "vad_db",
+        "freq_masks",
+        "freq_width",
+        "time_masks",
+        "time_width",
+        "clean_through_se",
+    ),
+    "loss": ("class_weight", "branch_ce", "z_clean_on"),
     "optim": ("kernel_lr_scale",),
     "train": ("select", "kernel_prefit", "ensemble"),
 }
