@@ -12,6 +12,27 @@ both, with the compensation), ``data.snrs: []`` means clean training only.
 ``inward`` (the same forward clamp, whose gradient may pull s back into [0, 1]; see
 :class:`trnet.models.ser.InwardClamp`).
 
+TRNet's ablation knobs (issue 25; each default is the paper's TRNet and is left out of the
+resolved config, so no existing config or exp dir changes; ``conf/cpu/trnet_abl_*.yaml``):
+``model.s_features``: what the per-bin cosine similarities that s is computed from are taken
+on, ``cmvn`` (the CMVN-normalised features) or ``raw`` (the raw log-Mel, where each bin's
+mean level dominates); ``model.s_clamp``: ``hardtanh`` or ``sigmoid`` (s never exactly 0 or 1,
+so it keeps a gradient; ``s_gradient: inward`` is for hardtanh only); ``model.s_window``: 0
+(one s per utterance) or an odd number of frames K, a per-frame s(t) from each bin's cosine
+over the K frames centred on t, the inputs blended frame by frame and the utterance's s (the
+bridge's input, the blended functionals' weight, ``utt2s``) the mean of s(t) over its real
+frames. These three need the compensation. ``data.clean_through_se``: true (the default,
+and what happens in every existing run) feeds a clean training example's enhanced input
+from ``clean_enh``, the SE's output on clean speech, as every dev and test utterance gets;
+false feeds the clean features themselves in training only (clean speech bypasses the SE:
+X~ is clean whatever s); it needs ``data.input: blend`` and ``model.functionals_input:
+noisy``. ``loss.z_clean_on``: ``utterance`` (the default: L_high pulls towards Baseline-c's
+exported ``emb_clean``, of the whole VAD-trimmed clean utterance when ``data.eval_full`` is
+on) or ``crop`` (towards Baseline-c's frozen model's embedding of the clean twin of exactly
+the frames of each training crop, :func:`trnet.train.fold_data.load_z_teacher`; needs
+``loss.beta > 0``). ``loss.weighting: gradnorm`` (the paper's balanced weights; ``fixed``:
+``alpha`` and ``beta``) is in :mod:`trnet.train.losses`.
+
 Engineering keys of ``train`` (no effect on the model's definition):
 ``bn_recalib: N`` re-estimates every BatchNorm's running statistics after each epoch on
 the first N examples of that epoch (dropout off, exact averages; 0 = off, the plain
