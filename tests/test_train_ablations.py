@@ -36,7 +36,8 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def variant(system: str, toy: dict[str, Path], section: str, **keys: object) -> Config:
-    raw = config_to_dict(toy_config(system, z_clean_from=str(toy["base"]).replace("1", "{fold}")))
+    z_from = str(toy["base"].parent / "fold{fold}")
+    raw = config_to_dict(toy_config(system, z_clean_from=z_from))
     raw[section].update(keys)
     return config_from_dict(raw, "c.yaml")
 
@@ -118,6 +119,6 @@ def test_crop_target_validation(toy: dict[str, Path], tmp_path: Path) -> None:
     train_fold(other, 1, toy["folds"], toy["dump"], wrong, device="cpu")
     (wrong / "emb_clean.ark").write_bytes(b"")
     cfg = variant("trnet", toy, "loss", z_clean_on="crop")
-    cfg.loss.z_clean_from = str(wrong).replace("fold1", "fold{fold}")
+    cfg.loss.z_clean_from = str(wrong.parent / "fold{fold}")
     with pytest.raises(TrnetError, match=r"best\.pt: loss\.z_clean_on: crop needs a one-input"):
         trainer(cfg, toy, tmp_path / "t")
