@@ -22,6 +22,9 @@ class ModelSection(Protocol):
     compensation: bool
     bridge: bool
     s_gradient: str
+    s_features: str
+    s_clamp: str
+    s_window: int
     functionals: bool
     functionals_head: str
     kernel_dim: int
@@ -42,6 +45,9 @@ def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
         compensation=cfg.compensation,
         bridge=cfg.bridge,
         s_gradient=cfg.s_gradient,
+        s_features=cfg.s_features,
+        s_clamp=cfg.s_clamp,
+        s_window=cfg.s_window,
         functionals=N_FUNCTIONALS if cfg.functionals else 0,
         functionals_head=cfg.functionals_head,
         kernel_dim=cfg.kernel_dim,

@@ -43,7 +43,7 @@ from trnet.train.data import (
     spec_augment,
     train_examples,
 )
-from trnet.train.fold_data import load_fold, load_z_clean
+from trnet.train.fold_data import load_fold, load_z_clean, load_z_teacher
 from trnet.train.hooks import Hook, default_hooks
 from trnet.train.phases import NO_TIMER, NoTimer
 from trnet.train.predict import extra_inputs, predict, split_inputs
@@ -95,9 +95,12 @@ class Trainer:
             torch.set_num_threads(cfg.train.threads)
         self.store = FeatureStore(dump, cache=cfg.train.cache_feats)
         self.data = load_fold(data_root, fold)
-        self.with_clean = cfg.loss.alpha > 0
         self.check_features()
         self.z_clean = load_z_clean(cfg, fold, self.data.train)
+        self.z_teacher = load_z_teacher(cfg, fold)  # loss.z_clean_on: crop
+        self.with_clean = cfg.loss.alpha > 0 or self.z_teacher is not None
+        if self.z_teacher is not None:
+            self.z_teacher.to(env.device)
         torch.manual_seed(cfg.train.seed)
         self.net = build_ser_model(cfg.model, seed=cfg.train.seed)
         self.net.set_cmvn(*global_cmvn(self.store, self.data.train))
@@ -301,6 +304,9 @@ class Trainer:
         for step, batch in enumerate(timer.iterate("data", batches)):
             with timer.phase("data", count=False):  # the same batch's time
                 batch = {k: v.to(env.device) for k, v in batch.items()}
+            if self.z_teacher is not None:  # L_high's target: Baseline-c's z of this crop
+                with timer.phase("L_high target"), torch.no_grad():
+                    batch["zc"] = self.z_teacher.embed(batch["clean"])
             if augment:  # SpecAugment (data.freq_masks / data.time_masks)
                 with timer.phase("SpecAugment"):
                     key = (cfg.train.seed, self.epoch, env.rank, step)

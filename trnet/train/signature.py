@@ -21,7 +21,8 @@ from trnet.train.fold_data import FoldData, load_fold, z_clean_source
 def fold_needs(cfg: Config, data: FoldData) -> dict[str, set[str]]:
     """Dump condition → the utterances a fold's training reads there (train, dev, clean
     targets, and the clean train + dev utterances whose embeddings Baseline-c exports)."""
-    train = needs_for(cfg.train_conditions(), set(data.train), cfg.data.input, cfg.loss.alpha > 0)
+    with_clean = cfg.loss.alpha > 0 or cfg.loss.z_clean_on == "crop"
+    train = needs_for(cfg.train_conditions(), set(data.train), cfg.data.input, with_clean)
     dev = needs_for(cfg.dev_conditions(), set(data.dev), cfg.data.input, False)
     if cfg.train.export_clean_emb:
         dev.setdefault(CLEAN, set()).update(data.train + data.dev)
