@@ -186,3 +186,52 @@ def test_a_missing_train_corruption_is_named_before_training(
     with pytest.raises(TrnetError, match=r"loss-0\.1/feats\.scp: missing \(32 utterances"):
         train_fold(cfg, 1, toy["folds"], toy["dump"], tmp_path / "exp", device="cpu")
     assert not (tmp_path / "exp").exists()
+
+
+def test_a_hybrid_standardises_and_prefits_on_the_corrupted_examples_too(
+    tmp_path: Path,
+) -> None:
+    """A conf/cpu-style hybrid (eGeMAPS kernel branch, statistics on every training example,
+    kernel prefit) with a train corruption: the corruption condition's functionals are
+    computed (cached in its dump dir and signed), and the statistics and the prefit use the
+    whole training set with each (utterance, condition) drawn into it with its probability."""
+    pytest.importorskip("opensmile")
+    import soundfile as sf
+    from voice_toy import make_audio_layout, with_feats
+
+    from trnet import checkpoint
+    from trnet.classic.egemaps import condition_functionals
+    from trnet.corrupt.clip import clip
+    from trnet.train.fold_run import train_fold
+
+    folds, dump = make_audio_layout(tmp_path)
+    with_feats(dump)
+    corrupted = dump / "clip-0.1"
+    shutil.copytree(dump / "clean", corrupted)  # its features; the audio is clipped below
+    for line in (corrupted / "wav.scp").read_text().splitlines():
+        utt, path = line.split()
+        wave, sr = sf.read(path, dtype="float32")
+        sf.write(corrupted / "wav" / f"{utt}.wav", clip(wave, 0.1).wave, sr)
+    (corrupted / "wav.scp").write_text(
+        (corrupted / "wav.scp").read_text().replace(str(dump / "clean"), str(corrupted))
+    )
+    raw = {
+        "system": "noisy_corrupt",
+        "model": {"channels": [4], "emb_dim": 4, "hidden": 8, "functionals": True,
+                  "functionals_norm": "train", "functionals_head": "kernel", "kernel_dim": 64},
+        "data": {"input": "noisy", "snrs": [10], "max_len": 16,
+                 "train_corruptions": {"clip-0.1": 0.5}},
+        "optim": {"lr": 1e-3},
+        "train": {"batch_size": 8, "max_epochs": 1, "kernel_prefit": 2, "select": "last"},
+    }  # fmt: skip
+    out = train_fold(config_from_dict(raw, "toy"), 1, folds, dump, tmp_path / "exp", device="cpu")
+    train = load_fold(folds, 1).train
+    examples = every_train_example(train, ["clean", "esc50_train_10"], 0, {"clip-0.1": 0.5})
+    drawn = Counter(c for _, c in examples)
+    assert drawn["clip-0.1"] > 0 and drawn["clean"] + drawn["esc50_train_10"] > 0
+    assert f"kernel branch prefitted on {len(examples)} examples" in (out / "train.log").read_text()
+    x = np.stack([condition_functionals(dump, c, [u])[u] for u, c in examples])
+    mean = checkpoint.load(out / "best.pt")["model"]["func_mean"].numpy()
+    assert np.allclose(mean, x.mean(0), rtol=1e-4, atol=1e-5)
+    assert (corrupted / "egemaps.ark").is_file()
+    assert "clip-0.1" in SIGNATURE_RECORD.read(out)["inputs"]["dump"]

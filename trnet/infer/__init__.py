@@ -8,6 +8,7 @@ card.md); :mod:`.package_writer` writes a package's files; :mod:`.package_export
 what a trained fold's package needs in the recipe's folders (``trnet export``).
 :mod:`.source` turns files, arrays and ``trnet infer``'s inputs into 16 kHz windows read in
 blocks, :mod:`.recognizer` runs SE, fbank and the SER model on batches of windows,
-:mod:`.results` writes ``trnet infer --output``, :mod:`.onnx_backend` exports and runs the
-networks with onnxruntime.
+:mod:`.results` writes ``trnet infer --output``, :mod:`.timeline` its ``--plot`` PNGs,
+:mod:`.onnx_backend` exports and runs the networks with onnxruntime. ``trnet serve``
+(:mod:`trnet.serve`) runs a package behind a local HTTP service.
 """
