@@ -48,8 +48,12 @@ def onnx_deltas(x: Any) -> Any:
     return (-2 * p[..., 0:t] - p[..., 1 : t + 1] + p[..., 3 : t + 3] + 2 * p[..., 4 : t + 4]) / 10
 
 
-def _onnx_with_deltas(x: Any) -> Any:
+def _onnx_with_deltas(x: Any, lengths: Any = None) -> Any:
+    """:func:`trnet.models.ser.with_deltas` of an unpadded batch (the ONNX graph takes no
+    lengths: the recognizer runs windows of one length together)."""
     import torch
+
+    assert lengths is None, "the ONNX graph takes unpadded batches"
 
     xt = x.transpose(1, 2)
     d1 = onnx_deltas(xt)
