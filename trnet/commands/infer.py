@@ -51,6 +51,8 @@ def register(app: typer.Typer) -> None:
         rec = EmotionRecognizer.load(package, device, backend, batch_size)
         names, sources = input_sources(inputs)
         console = Console()
+        if rec.outside_onnx:
+            console.print(f"onnx backend: {rec.outside_onnx}", highlight=False)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("inputs", total=len(sources))
             results = rec.run_longest_first(

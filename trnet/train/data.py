@@ -14,7 +14,7 @@ conditions once from ``(DEV_SEED, utt)``, the same for every system and seed.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from trnet.contract import BLEND, CLEAN, ENHANCED, NOISY, enhanced
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.stage import input_digest
-from trnet.train.config import DataConfig
+from trnet.train.config import Config, DataConfig
 
 DEV_SEED = 20240419
 """Seed of the one-time draw of each dev utterance's condition."""
@@ -239,33 +239,57 @@ class ExampleSet(torch.utils.data.Dataset):
         lo, hi = self.window(utt, first)
         return hi - lo
 
-    def _frames(self, x: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        if self.full:
-            return np.array(x[lo:hi])
-        return fit_length(x[lo:hi], self.max_len)
-
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         utt, condition = self.examples[i]
         raw = [self.store.load(c, utt) for c in input_conditions(condition, self.input_kind)]
-        if self.vad_db <= 0 and self.crop_key is None and not self.full:
-            lo, hi = 0, len(raw[0])  # the earlier behaviour, exactly
-        else:
-            lo, hi = self.window(utt, raw[0])
-            hi = min([hi, *(len(x) for x in raw)])
-        feats = [self._frames(x, lo, hi) for x in raw]
+        crop = None
+        if self.crop_key is not None:
+            key = self.crop_key
+
+            def crop(n: int) -> int:
+                return crop_start(n, self.max_len, *key, utt)
+
+        lo, hi = input_span(raw, self.vad_db, self.full, crop)
+        feats = [span_frames(x, lo, hi, self.max_len, self.full) for x in raw]
         item = {"index": torch.tensor(i), "inputs": torch.from_numpy(np.stack(feats))}
         if self.full:
             item["length"] = torch.tensor(len(feats[0]))
         if self.labels is not None:
             item["label"] = torch.tensor(self.labels[utt])
         if self.with_clean:
-            item["clean"] = torch.from_numpy(self._frames(self.store.load(CLEAN, utt), lo, hi))
+            clean = self.store.load(CLEAN, utt)
+            item["clean"] = torch.from_numpy(span_frames(clean, lo, hi, self.max_len, self.full))
         if self.z_clean is not None:
             item["zc"] = torch.tensor(self.z_clean[utt])
         if self.functionals is not None:
             first = input_conditions(condition, self.input_kind)[0]
             item["func"] = torch.tensor(self.functionals[first][utt])
         return item
+
+
+def input_span(
+    raw: Sequence[np.ndarray],
+    vad_db: float = 0.0,
+    full: bool = False,
+    crop: Callable[[int], int] | None = None,
+) -> tuple[int, int]:
+    """(start, end) frames of an example's inputs ``raw`` (forward order: the first decides)
+    that the model sees: VAD-trimmed (``vad_db``), whole (``full``) or from a random crop
+    start (``crop``: the trimmed length → an offset; training only). ``trnet decode`` and
+    ``trnet infer`` both take their inputs through this and :func:`span_frames`."""
+    if vad_db <= 0 and crop is None and not full:
+        return 0, len(raw[0])  # the earlier behaviour, exactly
+    lo, hi = vad_bounds(raw[0], vad_db)
+    if not full and crop is not None:
+        lo += crop(hi - lo)
+    return lo, min([hi, *(len(x) for x in raw)])
+
+
+def span_frames(x: np.ndarray, lo: int, hi: int, max_len: int, full: bool) -> np.ndarray:
+    """Frames ``lo:hi`` of ``x``: as they are (``full``), else repeated or cut to ``max_len``."""
+    if full:
+        return np.array(x[lo:hi])
+    return fit_length(x[lo:hi], max_len)
 
 
 def pad_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -319,6 +343,12 @@ def class_weights(labels: Iterable[int], n_classes: int) -> torch.Tensor:
 def functionals_input(input_kind: str) -> str:
     """Whose functionals a hybrid uses: its input's (``blend``: the noisy input's)."""
     return NOISY if input_kind == BLEND else input_kind
+
+
+def model_functionals_input(cfg: Config) -> str | None:
+    """Whose functionals the model of ``cfg`` takes (:func:`functionals_input`), None when
+    it is not a hybrid: what a model package records and ``trnet infer`` computes."""
+    return functionals_input(cfg.data.input) if cfg.model.functionals else None
 
 
 def load_functionals(
