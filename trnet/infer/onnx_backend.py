@@ -228,7 +228,10 @@ def export_onnx(dest: Path, parts: Any, with_se: bool) -> dict:
         files.append(onnx_name(member))
     info: dict = {"ser": ", ".join(files), "opset": OPSET}
     if with_se:
-        info["se"] = export_se(dest)
+        from trnet.se.pretrained import is_package
+
+        pretrained = is_package(dest / SE_DIR)  # an ONNX model already: onnxruntime runs it
+        info["se"] = "pretrained ONNX in se/ (onnxruntime)" if pretrained else export_se(dest)
     info["outside"] = outside_onnx(parts.functionals is not None, with_se)
     return info
 
