@@ -39,7 +39,8 @@ def smile_extractor():  # noqa: ANN202 (opensmile.Smile; imported lazily, an opt
         import opensmile
     except ImportError:
         raise TrnetError(
-            "baseline_egemaps needs the opensmile package: pip install 'opensmile==2.6.0'"
+            "eGeMAPS functionals (baseline_egemaps, the hybrids of model.functionals) need "
+            "the opensmile package: pip install 'opensmile==2.6.0'"
         ) from None
     return opensmile.Smile(
         feature_set=getattr(opensmile.FeatureSet, FEATURE_SET),

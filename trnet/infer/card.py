@@ -60,7 +60,20 @@ def versions() -> dict:
 
 
 def se_card(se_dir: Path) -> dict:
-    """What the card says about the SE: its model type, checksum and scores if scored."""
+    """What the card says about the SE: its model type, checksum and scores if scored; a
+    pretrained front end (its ONNX file goes into the package): its name, version, licence
+    and the ONNX file's sha256."""
+    import json
+
+    from trnet.se.pretrained import PACKAGE_FILE, is_package
+
+    if is_package(se_dir):
+        desc = json.loads((se_dir / PACKAGE_FILE).read_text(encoding="utf-8"))
+        keys = ("model", "name", "package", "version", "licence", "sha256")
+        card = {key: desc.get(key) for key in keys}
+        if (se_dir / "scores.json").is_file():
+            card["scores_file"] = "exp/se/scores.json (not in the package)"
+        return card
     card: dict = {"files": [p.name for p in se_files(se_dir)]}
     best = se_dir / "best.pt"
     if best.is_file():
