@@ -7,6 +7,7 @@ setup(
     version="0.1.0",
     description="TRNet and baselines for noise-robust speech emotion recognition (Kaldi-style)",
     packages=find_packages(include=["trnet", "trnet.*"]),
+    package_data={"trnet.serve": ["page.html"]},
     python_requires=">=3.10",
     # Ranges a user's environment may hold: the lower bound is what trnet was tested with, the
     # upper one the next release that may break it. CI installs the exact versions of
@@ -39,6 +40,12 @@ setup(
         "onnx": ["onnxruntime>=1.20,<2", "onnx>=1.17,<2"],
         # simulated room impulse responses (trnet.corrupt.room): the image source method
         "rir": ["pyroomacoustics>=0.10.1,<0.11"],
+        # trnet serve: the local web service and its page
+        "serve": [
+            "fastapi>=0.163.2,<0.164",
+            "uvicorn>=0.54,<0.55",
+            "python-multipart>=0.0.34,<0.0.35",  # multipart uploads
+        ],
         "dev": [
             "pytest>=8.3,<10",
             "ruff==0.17.6",
@@ -47,6 +54,10 @@ setup(
             "onnxruntime>=1.20,<2",
             "onnx>=1.17,<2",  # tests build small ONNX models
             "pyroomacoustics>=0.10.1,<0.11",  # tests simulate a room
+            "fastapi>=0.163.2,<0.164",
+            "uvicorn>=0.54,<0.55",
+            "python-multipart>=0.0.34,<0.0.35",
+            "selenium>=4.51,<5",  # its page in headless Chromium (tools/chromium_local.sh)
         ],
     },
     entry_points={"console_scripts": ["trnet=trnet.cli:main"]},

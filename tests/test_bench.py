@@ -45,6 +45,7 @@ PHASE_ROWS = (
     "kernel prefit",
     "training phase (epochs)",
     "data: batches (read, VAD trim, crop, functionals, collate)",
+    "data: L_high target (Baseline-c on the crop)",
     "data: SpecAugment",
     "forward + loss",
     "backward",

@@ -6,7 +6,10 @@ training writes into ``exp/<system>/fold<K>/config.yaml`` and of the signature i
 signed with (the config part of it; the data part given as nothing). The list was made from
 the configs of main at 667e183 (whose resolved configs are those of 2229928) before they were
 rewritten as ``defaults: _base.yaml`` plus what makes each system: the rewrite changes no
-byte of what training sees, through every recipe's ``conf`` link.
+byte of what training sees, through every recipe's ``conf`` link. A system added later has
+its digests from its first commit (``cpu/trnet_blendfun.yaml`` and the ablations
+``cpu/trnet_abl_*.yaml``: issue 25); a new config key at its default changes none of the
+others.
 """
 
 from __future__ import annotations
@@ -59,6 +62,38 @@ RESOLVED = {
     "cpu/trnet.yaml": (
         "8fb782fb45a4495109525546e7a6f9fa766a3e4aad77f35071b36ebde6fd7ba0",
         "c24beb3f71be5dc7b52ff830f8253dfab869fa934a5efe3b66b45367fd543996",
+    ),
+    "cpu/trnet_abl_cleanbypass.yaml": (  # added later (issue 25): an ablation of trnet.yaml
+        "20bfca02b91fe7cc6cfcc42dc449850036d6361fdec15503e9537e06d00a98f0",
+        "d52aeeb5d7c66998a3edf6259cda23908bf738ece0eee1f051056cb28eb89988",
+    ),
+    "cpu/trnet_abl_gradnorm.yaml": (  # added later (issue 25): an ablation of trnet.yaml
+        "1a01100d686929d4c732b2be3fa8a387447ad30b45c59e42c9743e0240005158",
+        "d75167c29b5b04d94a2f4ad5cc3e31db3460e2557fc88d1479ec64af0328d017",
+    ),
+    "cpu/trnet_abl_nobridge.yaml": (  # added later (issue 25): an ablation of trnet.yaml
+        "6016930e2ad6a42b1220a05c1caf4b03a45e4b6ebd6db71b39a921b1baef87d4",
+        "6912bf4c3269932fec70a6f80301538532b0d0143e1b61c8a0bf246f0c07e996",
+    ),
+    "cpu/trnet_abl_sframe.yaml": (  # added later (issue 25): an ablation of trnet.yaml
+        "3bca9d849a516de4f003a91d64208986da0e0bf4f2a13dea2bdb0587b5e432b7",
+        "a84b201197bd0dffa271e957ed5769a9f9f0e4d1d7e4450fd46bee95e8b65795",
+    ),
+    "cpu/trnet_abl_sraw.yaml": (  # added later (issue 25): an ablation of trnet.yaml
+        "10b8f97131a9282720a909cc31e326bd7cf19c2e68194fb99913560d710c43c7",
+        "954c6fc2c227c388669564c2f4145cb3bd2f6442fc99166a115c69705fdabe69",
+    ),
+    "cpu/trnet_abl_ssigmoid.yaml": (  # added later (issue 25): an ablation of trnet.yaml
+        "cb34c55c735d323b8744b7ecd80a63685e3a7f4dfb91549053dbeb013d544a4a",
+        "656ac203c969a03735858bf2dd640b840c900f470291757856cd278ff911e06c",
+    ),
+    "cpu/trnet_abl_zcrop.yaml": (  # added later (issue 25): an ablation of trnet.yaml
+        "de28a322b64931bd78f600ef2befb977bf8e35a6787241dc55fc7e820050b9ae",
+        "281f7d47fb94045113ccc672a6064261e803554dbdbdfa8132434dd6f03cf849",
+    ),
+    "cpu/trnet_blendfun.yaml": (  # added later (issue 25): trnet.yaml + functionals_input
+        "12ca9cdd6329f172500d2674c60a04e93450d299f2d015ff0ca7eac6dbd8c798",
+        "d83f5a4a1d3bec7cecc6f6a842d245a3fbaec4974414c09e8e7562d65ae408d9",
     ),
     "cpu/trnet_wo_high.yaml": (
         "e99d87a2b29ccb840c9c8b50795df11988e4c33c1c6faa9f2796b7eb82549609",

@@ -15,7 +15,7 @@ from trnet.errors import TrnetError
 
 pytest.importorskip("opensmile")
 
-from voice_toy import CONDITIONS, make_audio_layout  # noqa: E402 (after the skip)
+from voice_toy import make_audio_layout, with_feats  # noqa: E402 (after the skip)
 
 
 def svm_config(path: Path) -> Path:
@@ -261,23 +261,6 @@ def test_bad_svm_config_is_one_line_error(tmp_path: Path) -> None:
         load_svm_config(path)
 
 
-def with_feats(dump: Path) -> Path:
-    """Random log-Mel features beside each condition's audio (their values do not matter to
-    the hybrid tests), written once."""
-    import kaldiio
-
-    rng = np.random.default_rng(1)
-    for cond in CONDITIONS:
-        if (dump / cond / "feats.scp").is_file():
-            continue
-        utts = sorted(
-            line.split()[0] for line in (dump / cond / "wav.scp").read_text().splitlines()
-        )
-        feats = {u: rng.normal(size=(40, 80)).astype(np.float32) for u in utts}
-        kaldiio.save_ark(str(dump / cond / "feats.ark"), feats, scp=str(dump / cond / "feats.scp"))
-    return dump
-
-
 def test_hybrid_deep_system_fuses_the_functionals(trained: dict[str, Path]) -> None:
     """model.functionals: the eGeMAPS vector of the input (the cache the SVM filled) is
     standardised with clean training statistics and concatenated to z."""
@@ -367,4 +350,4 @@ def test_kernel_hybrid_prefits_standardises_on_all_conditions_and_keeps_the_last
     from trnet.infer.package_export import export
 
     pkg = export(out, trained["root"] / "pkg")  # test_export_kinds: it predicts as decode
-    assert json.loads((pkg / "functionals.json").read_text())["input"] == "noisy"
+    assert json.loads((pkg / "functionals.json").read_text())["inputs"] == ["noisy"]

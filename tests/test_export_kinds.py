@@ -55,7 +55,7 @@ SYSTEMS = {
         "model": {"compensation": True, "bridge": True},
         "data": {"input": "blend"},
     },
-    "hybrid": {  # conf/cpu's TRNet: a kernel machine on the noisy input's functionals
+    "hybrid": {  # conf/cpu's TRNet, a kernel machine on both inputs' functionals blended by s
         "system": "trnet",
         "model": {
             "compensation": True,
@@ -64,6 +64,7 @@ SYSTEMS = {
             "functionals_norm": "train",
             "functionals_head": "kernel",
             "kernel_dim": 64,
+            "functionals_input": "blend",
         },
         "data": {"input": "blend", **REAL_SPEECH},
         "loss": {"branch_ce": 1.0},
@@ -167,7 +168,6 @@ def sharpen(exp_fold: Path, dump: Path, utts: list[str]) -> None:
     from trnet.train.data import (
         ExampleSet,
         FeatureStore,
-        functionals_input,
         load_functionals,
         set_options,
     )
@@ -182,13 +182,15 @@ def sharpen(exp_fold: Path, dump: Path, utts: list[str]) -> None:
         model.load_state_dict(state)
         func = None
         if cfg.model.functionals:
-            func = load_functionals(dump, examples, functionals_input(cfg.data.input))
+            mode = cfg.model.functionals_input
+            func = load_functionals(dump, examples, cfg.data.input, mode=mode)
         data = ExampleSet(
             examples,
             FeatureStore(dump),
             cfg.data.input,
             cfg.data.max_len,
             functionals=func,
+            functionals_input=cfg.model.functionals_input,
             **set_options(cfg.data, train=False),
         )
 
@@ -307,9 +309,12 @@ def test_packages_hold_what_each_kind_needs(recipe: dict) -> None:
     assert "ser.pt" not in read_package(package(recipe, "ensemble")).files
     assert "se/pretrained.json" not in read_package(package(recipe, "svm")).files
     func = json.loads((package(recipe, "hybrid") / "functionals.json").read_text())
-    assert func["input"] == "noisy" and func["settings"]["feature_set"] == "eGeMAPSv02"
+    assert func["inputs"] == ["noisy", "enhanced"]  # functionals_input: blend
+    assert func["settings"]["feature_set"] == "eGeMAPSv02"
     func = json.loads((package(recipe, "ensemble") / "functionals.json").read_text())
-    assert func["input"] == "enhanced"
+    assert func["inputs"] == ["enhanced"]
+    func = json.loads((package(recipe, "svm") / "functionals.json").read_text())
+    assert func["inputs"] == ["noisy"]
     se = json.loads((package(recipe, "enhanced") / "se" / "pretrained.json").read_text())
     assert se["onnx_file"] == "nsnet2-20ms-baseline.onnx"  # beside it, not the wheel's path
 

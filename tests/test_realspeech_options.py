@@ -3,6 +3,7 @@ masked decoding, SpecAugment, class-balanced loss; and their defaults keep the o
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -152,10 +153,24 @@ def test_cpu_recipe_configs_load() -> None:
     from trnet.train.config import load_config
 
     conf = Path(__file__).resolve().parents[1] / "egs" / "iemocap" / "conf" / "cpu"
-    paths = {p.stem: p for p in conf.glob("*.yaml") if not p.stem.startswith(("se", "_"))}
-    assert set(paths) == set(SYSTEMS) | {"baseline_egemaps"}
+    paths = {  # the issue-25 ablations of trnet: tests/test_ablation_configs.py
+        p.stem: p for p in conf.glob("*.yaml") if not p.stem.startswith(("se", "_", "trnet_abl_"))
+    }
+    assert set(paths) == set(SYSTEMS) | {"baseline_egemaps", "trnet_blendfun"}
     svm = load_svm_config(paths.pop("baseline_egemaps"))
     cfgs = {name: load_config(p) for name, p in paths.items()}
+    # trnet_blendfun (issue 25): trnet whose functionals branch gets the blended functionals
+    blendfun = cfgs["trnet_blendfun"]
+    assert blendfun.model.functionals_input == "blend"
+    assert cfgs["trnet"].model.functionals_input == "noisy"
+    same = dataclasses.replace(blendfun.model, functionals_input="noisy")
+    assert same == cfgs["trnet"].model
+    assert (blendfun.data, blendfun.loss, blendfun.optim, blendfun.train) == (
+        cfgs["trnet"].data,
+        cfgs["trnet"].loss,
+        cfgs["trnet"].optim,
+        cfgs["trnet"].train,
+    )
     assert all(system_of_config(p).kind == DEEP for p in paths.values())
     assert all(cfgs[name].system == name for name in cfgs)
     # the SVM sees the conditions baseline_noisy draws from

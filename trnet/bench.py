@@ -318,6 +318,7 @@ def bench_infer(
 
 TRAIN_LOOP_PHASES = (
     ("data", "data: batches (read, VAD trim, crop, functionals, collate)"),
+    ("L_high target", "data: L_high target (Baseline-c on the crop)"),
     ("SpecAugment", "data: SpecAugment"),
     ("forward + loss", "forward + loss"),
     ("backward", "backward"),

@@ -41,7 +41,11 @@ determinism.apply_torch()
 
 
 def _fail(line: str) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    from rich.markup import escape  # a line may hold brackets: pip install 'trnet[serve]'
+
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True
+    )
     sys.exit(1)
 
 

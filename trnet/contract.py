@@ -237,6 +237,14 @@ INPUT_KINDS = (NOISY, ENHANCED, BLEND)
 its enhanced twin's (``enhanced``) or both (``blend``, TRNet)."""
 
 
+BOTH = "both"
+FUNCTIONALS_INPUTS = (NOISY, ENHANCED, BLEND, BOTH)
+"""Whose eGeMAPS functionals a hybrid's functionals branch gets (``model.functionals_input``):
+the first input's (``noisy``: the noisy input of a blend system, a one-input system's own),
+the enhanced twin's (``enhanced``), both blended by TRNet's s (``blend``) or both side by side
+(``both``); every value but ``noisy`` needs ``data.input: blend``."""
+
+
 def needs_se(input_kind: str) -> bool:
     """Whether a system of ``input_kind`` reads the enhanced twins the SE front end writes."""
     return input_kind in (ENHANCED, BLEND)

@@ -178,8 +178,8 @@ def dev_scores(
     fold not trained, no export hook, or a dev UAR measured on other dev conditions than
     the others' (Baseline-c's on clean speech only): all the candidates' dev conditions are
     the union of the trained systems' (the recipe's clean + dev noise at each SNR)."""
+    from trnet.scoring.dev_table import fold_dev_uar
     from trnet.systems.registry import system_of_fold
-    from trnet.train.ensemble import read_done
 
     found: list[DevScore] = []
     for system in systems:
@@ -194,9 +194,9 @@ def dev_scores(
                 why = f"a {kind.kind} system (its kind has no export hook)"
                 break
             try:
-                uars.append(float(read_done(fold_dir)["dev_uar"]))
-            except (KeyError, ValueError):
-                why = f"{fold_dir / '.done'} records no dev UAR"
+                uars.append(fold_dev_uar(fold_dir))
+            except TrnetError as err:
+                why = str(err)
                 break
             conditions = tuple(kind.load_config(fold_dir / "config.yaml").dev_conditions())
         # to the .done's precision: equal records are a tie, whatever the float sums give

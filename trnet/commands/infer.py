@@ -35,6 +35,11 @@ def register(app: typer.Typer) -> None:
         show_windows: bool = typer.Option(
             False, "--windows", help="also print a row per window of multi-window files"
         ),
+        plot: Path = typer.Option(
+            None,
+            "--plot",
+            help="write DIR/<input>.png per input: probabilities, speech, SNR and s over time",
+        ),
     ) -> None:
         """Emotion, probabilities, s and the SE's SNR estimate of each input.
 
@@ -47,9 +52,11 @@ def register(app: typer.Typer) -> None:
         from trnet.infer.recognizer import EmotionRecognizer, Prediction
         from trnet.infer.results import write_results
         from trnet.infer.source import input_sources
+        from trnet.infer.timeline import plot_paths, write_timelines
 
-        rec = EmotionRecognizer.load(package, device, backend, batch_size)
         names, sources = input_sources(inputs)
+        pngs = plot_paths(plot, names) if plot is not None else []  # refused before any work
+        rec = EmotionRecognizer.load(package, device, backend, batch_size)
         console = Console()
         if rec.outside_onnx:
             console.print(f"onnx backend: {rec.outside_onnx}", highlight=False)
@@ -62,6 +69,9 @@ def register(app: typer.Typer) -> None:
         if output is not None:
             write_results(output, rec.classes, results, names)
             console.print(f"results: {output}", highlight=False)
+        if plot is not None:
+            written = write_timelines(pngs, results, rec.classes, rec.system)
+            console.print(f"plots: {len(written)} in {plot}", highlight=False)
         failed = [r for r in results if not isinstance(r, Prediction)]
         if failed:
             raise typer.Exit(code=1)

@@ -11,6 +11,7 @@ for the rest (its export hook, ``trnet export``).
 blocks, :mod:`.recognizer` runs the SE and the package's model on batches of windows,
 :mod:`.package_models` runs each model type as ``trnet decode`` does (SER members on
 fbank, a hybrid's functionals, ensembles averaged; the eGeMAPS SVM),
-:mod:`.results` writes ``trnet infer --output``, :mod:`.onnx_backend` exports and runs the
-networks with onnxruntime.
+:mod:`.results` writes ``trnet infer --output``, :mod:`.timeline` its ``--plot`` PNGs,
+:mod:`.onnx_backend` exports and runs the networks with onnxruntime. ``trnet serve``
+(:mod:`trnet.serve`) runs a package behind a local HTTP service.
 """

@@ -6,12 +6,13 @@ model type: ser, egemaps_svm), ``fold``, ``protocol``, ``corpus`` (what the mode
 from), ``generated`` (a GENERATED corpus or not; None when unknown), ``input`` (noisy,
 enhanced, blend), ``trained_on`` and ``dev_conditions`` (the conditions of its training and
 dev sets), ``members`` (an ensemble's count, else 1), ``functionals`` (a model on eGeMAPS
-functionals: the openSMILE settings and whose audio; else None), ``se`` (:func:`se_card`,
-or None), ``best_epoch`` (a list for an ensemble; absent for the SVM, which has ``c`` and
-``temperature``), ``dev_uar`` (an ensemble: its members' mean), ``test`` (the packaged
-fold's test sets: condition → ``{uar, war, n}``), ``test_folds`` (condition → ``{uar,
-folds}``: every fold's test UAR averaged), ``trained`` (a date, or ``untrained``),
-``parameters``, ``fbank_from``, ``versions`` (:func:`versions`) and, with ONNX, ``onnx``.
+functionals: the openSMILE settings and whose audio, ``inputs``; else None), ``se``
+(:func:`se_card`, or None), ``best_epoch`` (a list for an ensemble; absent for the SVM,
+which has ``c`` and ``temperature``), ``dev_uar`` (an ensemble: its members' mean),
+``test`` (the packaged fold's test sets: condition → ``{uar, war, n}``), ``test_folds``
+(condition → ``{uar, folds}``: every fold's test UAR averaged), ``trained`` (a date, or
+``untrained``), ``parameters``, ``fbank_from``, ``versions`` (:func:`versions`) and, with
+ONNX, ``onnx``.
 A card written before format 2 lacks the fields after ``input`` but ``se``.
 """
 
@@ -97,7 +98,8 @@ def _model_line(card: dict) -> str:
         text += f", an ensemble of {members} members (log-posteriors averaged)"
     func = card.get("functionals")
     if func:
-        text += f", eGeMAPS functionals of the {func.get('input')} audio (openSMILE)"
+        whose = " and the ".join(map(str, func.get("inputs") or []))
+        text += f", eGeMAPS functionals of the {whose} audio (openSMILE)"
     return text
 
 

@@ -1,7 +1,8 @@
 """ONNX export of a package's networks and their onnxruntime backend.
 
 ``ser.onnx`` maps raw log-Mel ``x`` (and ``xe`` for blend systems), ``(batch, frames, 80)``,
-(and a hybrid's raw eGeMAPS functionals ``func``, ``(batch, 88)``) to ``posteriors`` and
+(and a hybrid's raw eGeMAPS functionals ``func``, ``(batch, 88)``, or ``(batch, 2, 88)``
+with ``model.functionals_input`` blend or both) to ``posteriors`` and
 ``s``; CMVN, deltas, compensation, bridge, the functionals' standardisation and kernel
 machine are inside. An ensemble has one per member (``ser0.onnx`` ..., named as its
 ``ser0.pt`` ...); the recognizer averages them as in torch. What runs outside onnxruntime:
@@ -152,20 +153,24 @@ def export_ser(dest: Path, cfg: Any, state: dict, name: str = "ser.onnx") -> Non
     import torch
     import torchaudio.functional  # noqa: F401  (imported before tracing: its import fails inside)
 
+    from trnet.classic.egemaps import N_FUNCTIONALS
     from trnet.models import ser as ser_module
     from trnet.models.factory import build_ser_model as build_model
+    from trnet.train.data import model_functionals_sources
 
     model = build_model(cfg.model)
     model.load_state_dict(state)
     model.eval()
     blend = cfg.data.input == BLEND
-    names = ser_inputs(blend, bool(cfg.model.functionals))
+    rows = len(model_functionals_sources(cfg))  # func: (B, 88), or (B, rows, 88)
+    names = ser_inputs(blend, rows > 0)
     outputs = ["posteriors", "s"] if blend else ["posteriors"]
     gen = torch.Generator().manual_seed(0)
+    func_shape = (N_FUNCTIONALS,) if rows == 1 else (rows, N_FUNCTIONALS)
 
     def inputs(batch: int, frames: int) -> tuple:
         return tuple(
-            torch.randn(batch, *((88,) if n == "func" else (frames, 80)), generator=gen) * 3
+            torch.randn(batch, *(func_shape if n == "func" else (frames, 80)), generator=gen) * 3
             for n in names
         )
 

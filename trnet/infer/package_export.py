@@ -77,12 +77,13 @@ def _fbank_settings(recipe: Path, corpus: str | None) -> tuple[dict, str]:
 def best_fold(system_dir: Path) -> Path:
     """The finished ``fold<K>`` of a system dir with the highest dev UAR (its ``.done``;
     ties: the lowest K). Test scores never choose: they are what the card reports."""
+    from trnet.scoring.dev_table import fold_dev_uar
+
     best: tuple[float, int, Path] | None = None
     for done in system_dir.glob("fold*/.done"):
-        fields = read_done(done.parent)
         try:
-            uar, k = float(fields["dev_uar"]), int(done.parent.name.removeprefix("fold"))
-        except (KeyError, ValueError):
+            uar, k = fold_dev_uar(done.parent), int(done.parent.name.removeprefix("fold"))
+        except (TrnetError, ValueError):
             continue
         if best is None or (-uar, k) < (-best[0], best[1]):
             best = (uar, k, done.parent)

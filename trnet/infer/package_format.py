@@ -15,7 +15,8 @@ Layout (``format_version`` :data:`FORMAT_VERSION`)::
                     (np.load without pickle) and its scalars (trnet.classic.svm_model)
     functionals.json    a model on eGeMAPS functionals (hybrid, SVM): the openSMILE
                     settings (trnet.classic.egemaps.smile_settings) and whose audio's
-                    functionals (input: noisy | enhanced)
+                    functionals, in the model's order (inputs: [noisy], [enhanced] or
+                    [noisy, enhanced] for model.functionals_input blend | both)
     se/             what exp/se holds for inference (loaded by trnet.se.model.load_model);
                     a pretrained front end (NSNet2, a user's ONNX model) with its ONNX file
                     beside pretrained.json; absent for systems whose input needs no SE

@@ -8,8 +8,9 @@ SE, their enhanced twins (rounded to int16 as ``trnet enhance`` stores them) and
 - ``ser`` (:class:`SerRunner`): fbank of each input; the frames decode feeds the model
   (:func:`trnet.train.data.input_span`: VAD-trimmed with ``vad_db``, whole with
   ``eval_full``, else repeated or cut to ``max_len``); a hybrid's eGeMAPS functionals of the
-  input that :func:`trnet.train.data.model_functionals_input` names, computed by openSMILE
-  on the whole window as training computed them per utterance; each member's posteriors,
+  inputs that :func:`trnet.train.data.model_functionals_sources` names (its
+  ``model.functionals_input``), computed by openSMILE on the whole window as training
+  computed them per utterance; each member's posteriors,
   averaged in the log domain for an ensemble
   (:func:`trnet.train.ensemble.average_posteriors`). Windows of the same frame count run
   together (a whole-utterance model's windows differ in length; none is padded).
@@ -28,13 +29,16 @@ from trnet.contract import BLEND, ENHANCED, NOISY
 from trnet.errors import TrnetError
 from trnet.infer.package_format import FUNCTIONALS, Package
 
+Waves = list[np.ndarray]
+
 
 class Functionals:
     """openSMILE eGeMAPS functionals of one window, as training computed them per utterance
     (:func:`trnet.classic.egemaps.functionals_of`), after checking the package's
-    functionals.json: the same settings, and the input ``whose`` of the model's config."""
+    functionals.json: the same settings, and the inputs ``sources`` (noisy, enhanced, in the
+    model's order) that the model's config takes."""
 
-    def __init__(self, package: Package, whose: str) -> None:
+    def __init__(self, package: Package, sources: list[str]) -> None:
         from trnet.classic.egemaps import check_settings, smile_extractor
 
         path = package.root / FUNCTIONALS
@@ -47,23 +51,28 @@ class Functionals:
         if not isinstance(record, dict):
             raise TrnetError(f"{path}: not a JSON object")
         check_settings(record.get("settings"), path)
-        if record.get("input") != whose:
+        if record.get("inputs") != sources:
             raise TrnetError(
-                f"{path}: functionals of the {record.get('input')!r} input; the model's config "
-                f"takes the {whose} input's"
+                f"{path}: functionals of {record.get('inputs')!r}; the model's config takes "
+                f"those of {sources}"
             )
-        self.whose = whose
+        self.sources = sources
         self._smile = smile_extractor()
 
-    def __call__(self, waves: list[np.ndarray]) -> np.ndarray:
-        """(B, 88) float32 functionals of the windows."""
+    def __call__(self, audio: dict[str, Waves | None]) -> np.ndarray:
+        """(B, 88) float32 functionals of the windows (one source), or (B, K, 88) (several:
+        :func:`trnet.train.data.functionals_array`); ``audio``: source → the windows."""
         from trnet.classic.egemaps import functionals_of
         from trnet.contract import SAMPLE_RATE
+        from trnet.train.data import functionals_array
 
-        return np.stack([functionals_of(w, SAMPLE_RATE, self._smile) for w in waves])
-
-
-Waves = list[np.ndarray]
+        rows = []
+        for source in self.sources:
+            waves = audio.get(source)
+            if waves is None:
+                raise TrnetError(f"the model takes the {source} audio's functionals; no SE here")
+            rows.append([functionals_of(w, SAMPLE_RATE, self._smile) for w in waves])
+        return np.stack([functionals_array(list(r)) for r in zip(*rows, strict=True)])
 
 
 class SerRunner:
@@ -71,7 +80,7 @@ class SerRunner:
 
     def __init__(self, package: Package, device: Any, backend: str) -> None:
         from trnet.feats.fbank import FbankConfig
-        from trnet.train.data import model_functionals_input
+        from trnet.train.data import model_functionals_sources
 
         cfg, front = package.config, package.frontend
         self.input_kind: str = front["input"]
@@ -82,17 +91,17 @@ class SerRunner:
         members = front.get("members", ["ser.pt"])
         if not isinstance(members, list) or not members:
             raise TrnetError(f"{package.root / 'frontend.json'}: members must be a list of files")
-        whose = model_functionals_input(cfg)
-        self.functionals = None if whose is None else Functionals(package, whose)
+        sources = model_functionals_sources(cfg)
+        self.functionals = Functionals(package, sources) if sources else None
         blend = self.input_kind == BLEND
         if backend == "onnx":
             from trnet.infer.onnx_backend import OrtSer, onnx_name, outside_onnx
 
             self.nets: list[Any] = [
-                OrtSer(package.member(onnx_name(m)), blend, whose is not None, device.type)
+                OrtSer(package.member(onnx_name(m)), blend, bool(sources), device.type)
                 for m in members
             ]
-            self.outside_onnx: str | None = outside_onnx(whose is not None, package.has_se)
+            self.outside_onnx: str | None = outside_onnx(bool(sources), package.has_se)
         else:
             self.nets = [_TorchSer(package.member(m), cfg, device) for m in members]
             self.outside_onnx = None
@@ -102,18 +111,18 @@ class SerRunner:
         from trnet.train.data import input_span, span_frames
         from trnet.train.ensemble import average_posteriors
 
-        sources = {NOISY: waves, ENHANCED: enhanced}
+        audio = {NOISY: waves, ENHANCED: enhanced}
         order = [NOISY, ENHANCED] if self.input_kind == BLEND else [self.input_kind]
-        if any(sources[k] is None for k in order):
+        if any(audio[k] is None for k in order):
             raise TrnetError(f"a {self.input_kind} model needs the SE's output (no se/ here)")
         inputs = []
         for i in range(len(waves)):
-            raw = [compute_fbank(sources[k][i], self.fbank) for k in order]  # type: ignore[index]
+            raw = [compute_fbank(audio[k][i], self.fbank) for k in order]  # type: ignore[index]
             lo, hi = input_span(raw, self.vad_db, self.full)
             inputs.append([span_frames(x, lo, hi, self.max_len, self.full) for x in raw])
         func = None
         if self.functionals is not None:
-            func = self.functionals(sources[self.functionals.whose])  # type: ignore[arg-type]
+            func = self.functionals(audio)
         post = np.zeros((len(waves), 0), np.float32)
         s = np.zeros(len(waves), np.float32) if self.input_kind == BLEND else None
         groups: dict[int, list[int]] = {}
@@ -179,13 +188,14 @@ class SvmRunner:
             package.member(name)  # listed in the manifest, so checked
         self.model, meta = load_model(package.root)
         self.temperature = float(meta["temperature"])
-        self.functionals = Functionals(package, package.frontend.get("input", NOISY))
+        self.functionals = Functionals(package, [package.frontend.get("input", NOISY)])
         self.outside_onnx: str | None = None
 
     def __call__(self, waves: Waves, enhanced: Waves | None) -> tuple[np.ndarray, Any]:
         from trnet.classic.svm import functionals_posteriors
 
-        post = functionals_posteriors(self.model, self.temperature, self.functionals(waves))
+        func = self.functionals({NOISY: waves, ENHANCED: enhanced})
+        post = functionals_posteriors(self.model, self.temperature, func)
         return post, None
 
 

@@ -22,10 +22,14 @@ class ModelSection(Protocol):
     compensation: bool
     bridge: bool
     s_gradient: str
+    s_features: str
+    s_clamp: str
+    s_window: int
     functionals: bool
     functionals_head: str
     kernel_dim: int
     kernel_gamma: float
+    functionals_input: str
 
 
 def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
@@ -41,9 +45,13 @@ def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
         compensation=cfg.compensation,
         bridge=cfg.bridge,
         s_gradient=cfg.s_gradient,
+        s_features=cfg.s_features,
+        s_clamp=cfg.s_clamp,
+        s_window=cfg.s_window,
         functionals=N_FUNCTIONALS if cfg.functionals else 0,
         functionals_head=cfg.functionals_head,
         kernel_dim=cfg.kernel_dim,
         kernel_gamma=cfg.kernel_gamma,
         kernel_seed=seed,
+        functionals_input=cfg.functionals_input,
     )

@@ -6,8 +6,16 @@ feeds it (see ``trnet.train.config``):
 * no compensation: one feature input (noisy, clean or enhanced log-Mel);
 * compensation: noisy ``Xn`` and enhanced ``Xe`` are blended per utterance,
   ``c_f = cos_t(Xn[:, :, f], Xe[:, :, f])``, ``s = hardtanh_[0,1](w^T c + b)``,
-  ``X~ = s Xn + (1 - s) Xe``;
-* bridge (needs compensation): ``z~ = (W_g s + b_g) * z + (W_b s + b_b)``.
+  ``X~ = s Xn + (1 - s) Xe``; the ablation knobs of s (issue 25; each default is the
+  paper's): ``s_features`` (``cmvn``: the cosine of the CMVN-normalised features, ``raw``:
+  of the raw log-Mel), ``s_clamp`` (``hardtanh`` or ``sigmoid``, which never saturates) and
+  ``s_window`` (0: one s per utterance; an odd K: a per-frame ``s(t)`` from each bin's
+  cosine over the K frames centred on t, the blend taken frame by frame and the utterance's
+  s, which drives the bridge and is reported, the mean of s(t) over its real frames);
+* bridge (needs compensation): ``z~ = (W_g s + b_g) * z + (W_b s + b_b)``;
+* a hybrid (``functionals``): standardised eGeMAPS functionals into an MLP or kernel head;
+  with compensation and ``functionals_input: blend`` the noisy and enhanced inputs' vectors
+  are blended by the same s, ``f~ = s f_n + (1 - s) f_e`` (:meth:`SerModel.functionals_vector`).
 
 Global CMVN (from the clean training features) is a buffer of the model, so a checkpoint
 alone decodes; the cosine similarity is taken on the normalised features, where it is
@@ -23,6 +31,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from trnet.contract import BLEND, BOTH, FUNCTIONALS_INPUTS, NOISY
 
 N_MELS = 80
 
@@ -85,6 +95,12 @@ class Cnn6(nn.Module):
 
 
 S_GRADIENTS = ("hardtanh", "inward")
+S_FEATURES = ("cmvn", "raw")
+"""What the cosine features of s are taken on: the CMVN-normalised features (the default)
+or the raw log-Mel (dominated by each bin's mean level, so close to 1 unless noise moves it)."""
+S_CLAMPS = ("hardtanh", "sigmoid")
+"""How ``w^T c + b`` becomes s in [0, 1]: the paper's hardtanh, or a sigmoid (never exactly
+0 or 1, so s always has a gradient)."""
 
 
 class InwardClamp(torch.autograd.Function):
@@ -113,30 +129,76 @@ class Compensation(nn.Module):
     """SNR-aware blend of noisy and enhanced features; returns (X~, s).
 
     ``s_gradient``: ``hardtanh`` (the paper's) or ``inward`` (:class:`InwardClamp` while
-    training; the forward value is the same clamp either way).
+    training; the forward value is the same clamp either way). ``s_clamp``: ``hardtanh`` or
+    ``sigmoid`` (:data:`S_CLAMPS`); either starts at s = 0.5. ``s_window``: 0 (one s per
+    utterance, (B,)) or an odd number of frames K (a per-frame s (B, T) from the per-bin
+    cosine over the K frames centred on each frame, :func:`local_cosine`).
     """
 
-    def __init__(self, s_gradient: str = "hardtanh") -> None:
+    def __init__(
+        self, s_gradient: str = "hardtanh", s_clamp: str = "hardtanh", s_window: int = 0
+    ) -> None:
         super().__init__()
         if s_gradient not in S_GRADIENTS:
             raise ValueError(f"s_gradient must be one of {', '.join(S_GRADIENTS)}")
-        self.s_gradient = s_gradient
+        if s_clamp not in S_CLAMPS:
+            raise ValueError(f"s_clamp must be one of {', '.join(S_CLAMPS)}")
+        if s_gradient == "inward" and s_clamp != "hardtanh":
+            raise ValueError("s_gradient inward is a gradient of the hardtanh clamp")
+        if s_window < 0 or (s_window and s_window % 2 == 0):
+            raise ValueError("s_window must be 0 or an odd number of frames")
+        self.s_gradient, self.s_clamp, self.s_window = s_gradient, s_clamp, s_window
         self.linear = nn.Linear(N_MELS, 1)
         nn.init.zeros_(self.linear.weight)
-        nn.init.constant_(self.linear.bias, 0.5)
+        nn.init.constant_(self.linear.bias, 0.5 if s_clamp == "hardtanh" else 0.0)
 
     def coefficient(self, xn: torch.Tensor, xe: torch.Tensor) -> torch.Tensor:
-        """s (B,) in [0, 1] from the per-bin cosine similarity over time."""
-        c = F.cosine_similarity(xn, xe, dim=1, eps=1e-8)
-        raw = self.linear(c).squeeze(1)
+        """s in [0, 1] from the per-bin cosine similarity over time: (B,) over the whole
+        utterance, or (B, T) over each frame's window (``s_window``)."""
+        if self.s_window:
+            c = local_cosine(xn, xe, self.s_window)
+        else:
+            c = F.cosine_similarity(xn, xe, dim=1, eps=1e-8)
+        raw = self.linear(c).squeeze(-1)
+        if self.s_clamp == "sigmoid":
+            return torch.sigmoid(raw)
         if self.s_gradient == "inward" and torch.is_grad_enabled():
             return InwardClamp.apply(raw)
         return F.hardtanh(raw, 0.0, 1.0)
 
-    def forward(self, xn: torch.Tensor, xe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        s = self.coefficient(xn, xe)
-        w = s[:, None, None]
+    def forward(
+        self,
+        xn: torch.Tensor,
+        xe: torch.Tensor,
+        cos_inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``cos_inputs``: the pair the cosine features are taken on, when not (xn, xe)
+        (``s_features: raw``)."""
+        s = self.coefficient(*(cos_inputs or (xn, xe)))
+        w = s[:, None, None] if s.dim() == 1 else s[:, :, None]
         return w * xn + (1.0 - w) * xe, s
+
+
+def local_cosine(a: torch.Tensor, b: torch.Tensor, window: int) -> torch.Tensor:
+    """(B, T, F) × 2 → (B, T, F): each bin's cosine similarity of ``a`` and ``b`` over the
+    ``window`` frames (odd) centred on each frame; frames beyond either end count as 0. A
+    box sum by a grouped convolution (deterministic on GPUs, unlike cumsum's gradient)."""
+    bins = a.shape[2]
+    kernel = torch.ones(bins, 1, window, dtype=a.dtype, device=a.device)
+
+    def box(x: torch.Tensor) -> torch.Tensor:
+        return F.conv1d(x.transpose(1, 2), kernel, padding=window // 2, groups=bins).transpose(1, 2)
+
+    norms = torch.sqrt(box(a * a).clamp_min(0.0) * box(b * b).clamp_min(0.0))
+    return box(a * b) / norms.clamp_min(1e-8)
+
+
+def frame_mean(s: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """(B, T) per-frame values → (B,) their mean over each example's real frames."""
+    if lengths is None:
+        return s.mean(dim=1)
+    mask = padding_mask(lengths, s.shape[1])
+    return (s * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
 
 
 class Bridge(nn.Module):
@@ -184,7 +246,8 @@ class SerModel(nn.Module):
     ``forward(x, xe=None)`` takes raw log-Mel (B, T, 80): ``x`` is the single input, or
     the noisy input when ``compensation`` is on (then ``xe`` is the enhanced twin).
     Returns a dict: ``logits`` (B, C), ``z`` (B, emb; after the bridge), ``x`` (the
-    normalised, blended features (B, T, 80)) and ``s`` (B,) when compensation is on.
+    normalised, blended features (B, T, 80)) and ``s`` (B,) when compensation is on (with a
+    per-frame s, ``s_window``, its mean over the real frames, and ``s_t`` (B, T) too).
     """
 
     def __init__(
@@ -198,32 +261,45 @@ class SerModel(nn.Module):
         compensation: bool = False,
         bridge: bool = False,
         s_gradient: str = "hardtanh",
+        s_features: str = "cmvn",
+        s_clamp: str = "hardtanh",
+        s_window: int = 0,
         functionals: int = 0,
         functionals_head: str = "mlp",
         kernel_dim: int = 2048,
         kernel_gamma: float = 0.0,
         kernel_seed: int = 0,
+        functionals_input: str = NOISY,
     ) -> None:
         super().__init__()
         if functionals_head not in FUNCTIONAL_HEADS:
             raise ValueError(f"functionals_head must be one of {', '.join(FUNCTIONAL_HEADS)}")
+        if functionals_input not in FUNCTIONALS_INPUTS:
+            raise ValueError(f"functionals_input must be one of {', '.join(FUNCTIONALS_INPUTS)}")
+        if functionals_input == BLEND and not compensation:
+            raise ValueError("functionals_input blend needs the compensation (it is blended by s)")
         if bridge and not compensation:
             raise ValueError("the bridge needs the compensation (it is driven by s)")
+        if s_features not in S_FEATURES:
+            raise ValueError(f"s_features must be one of {', '.join(S_FEATURES)}")
+        self.s_features = s_features
         self.register_buffer("cmvn_mean", torch.zeros(N_MELS))
         self.register_buffer("cmvn_std", torch.ones(N_MELS))
-        self.compensation = Compensation(s_gradient) if compensation else None
+        self.compensation = Compensation(s_gradient, s_clamp, s_window) if compensation else None
         self.backbone = Cnn6(channels, emb_dim, conv_dropout)
         self.bridge = Bridge(emb_dim) if bridge else None
         self.functionals = functionals
+        self.functionals_input = functionals_input
         self.func_kernel: KernelFeatures | None = None
         self.func_linear: nn.Linear | None = None
-        if functionals:  # hybrid: standardised utterance functionals
+        if functionals:  # hybrid: standardised utterance functionals (one set for each input)
             self.register_buffer("func_mean", torch.zeros(functionals))
             self.register_buffer("func_std", torch.ones(functionals))
-        concat = functionals if functionals_head == "mlp" else 0
+        branch_in = 2 * functionals if functionals_input == BOTH else functionals
+        concat = branch_in if functionals_head == "mlp" else 0
         if functionals and functionals_head == "kernel":
-            gamma = kernel_gamma or 1.0 / functionals  # sklearn's "scale" on standardised input
-            self.func_kernel = KernelFeatures(functionals, kernel_dim, gamma, kernel_seed)
+            gamma = kernel_gamma or 1.0 / branch_in  # sklearn's "scale" on standardised input
+            self.func_kernel = KernelFeatures(branch_in, kernel_dim, gamma, kernel_seed)
             self.func_linear = nn.Linear(kernel_dim, num_classes)
         self.classifier = nn.Sequential(
             nn.Linear(emb_dim + concat, hidden),
@@ -246,6 +322,27 @@ class SerModel(nn.Module):
         self.func_mean.copy_(mean)
         self.func_std.copy_(std)
 
+    def functionals_vector(self, func: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
+        """What the functionals branch takes: ``func`` standardised, then combined as
+        ``functionals_input`` says. ``func`` is (B, functionals) for ``noisy``/``enhanced``
+        (one input's vector) and (B, 2, functionals) for ``blend``/``both`` (the noisy,
+        then the enhanced input's; :func:`trnet.train.data.functionals_sources`); ``blend``
+        returns ``s f_n + (1 - s) f_e`` with ``s`` (B,) the compensation's coefficient (the
+        spectrograms' blend), ``both`` the two side by side (B, 2 functionals)."""
+        f = (func - self.func_mean) / self.func_std
+        if self.functionals_input not in (BLEND, BOTH):
+            return f
+        if f.dim() != 3 or f.shape[1] != 2:
+            raise ValueError(
+                f"functionals_input {self.functionals_input} needs func (B, 2, functionals)"
+            )
+        if self.functionals_input == BOTH:
+            return f.flatten(1)
+        if s is None:
+            raise ValueError("functionals_input blend needs s")
+        w = s[:, None]
+        return w * f[:, 0] + (1.0 - w) * f[:, 1]
+
     def fit_functionals(
         self,
         func: torch.Tensor,
@@ -256,16 +353,18 @@ class SerModel(nn.Module):
         batch_size: int,
         seed: int,
         class_weight: torch.Tensor | None = None,
+        s: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Fit a kernel hybrid's functionals branch alone (its linear layer on the fixed
         random features): ``epochs`` of (class-weighted) cross-entropy with Adam at ``lr``
-        on the raw functionals ``func`` (N, functionals) and their ``labels`` (N,), in an
-        order drawn on the CPU from ``seed``. Returns the branch's training predictions
-        (N,) after the fit."""
+        on the raw functionals ``func`` (N, functionals), or (N, 2, functionals) with
+        ``blend``/``both`` (and ``s`` (N,) the blend of each row:
+        :meth:`functionals_vector`), and their ``labels`` (N,), in an order drawn on the
+        CPU from ``seed``. Returns the branch's training predictions (N,) after the fit."""
         if self.func_kernel is None or self.func_linear is None:
             raise ValueError("fit_functionals needs a kernel hybrid (functionals_head kernel)")
         with torch.no_grad():
-            phi = self.func_kernel((func - self.func_mean) / self.func_std)
+            phi = self.func_kernel(self.functionals_vector(func, s))
         layer = self.func_linear
         optim = torch.optim.Adam(layer.parameters(), lr=lr)
         gen = torch.Generator().manual_seed(seed)
@@ -280,6 +379,17 @@ class SerModel(nn.Module):
         with torch.no_grad():
             return layer(phi).argmax(1)
 
+    def embed(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, emb) of a one-input model (no compensation), as :meth:`forward` gives it,
+        without the classifiers: a frozen Baseline-c's embedding of the clean frames TRNet
+        is fed (``loss.z_clean_on: crop``)."""
+        if self.compensation is not None:
+            raise ValueError("embed is for a one-input model (no compensation)")
+        x = self.normalize(x)
+        if lengths is not None:
+            x = x * padding_mask(lengths, x.shape[1])[:, :, None]
+        return self.backbone(with_deltas(x, lengths), lengths)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -288,19 +398,27 @@ class SerModel(nn.Module):
         func: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """``lengths`` (B,): real frames of a zero-padded batch (None: every frame is real);
-        padded frames are 0 after CMVN and masked in the attention pooling. ``func``
-        (B, functionals): the utterance functionals of a hybrid model."""
+        padded frames are 0 after CMVN and masked in the attention pooling. ``func``:
+        the utterance functionals of a hybrid model (:meth:`functionals_vector`)."""
         out: dict[str, torch.Tensor] = {}
+        mask = None if lengths is None else padding_mask(lengths, x.shape[1])[:, :, None]
+        raw = (x, xe)
         x = self.normalize(x)
-        if lengths is not None:
-            x = x * padding_mask(lengths, x.shape[1])[:, :, None]
+        if mask is not None:
+            x = x * mask
         if self.compensation is not None:
             if xe is None:
                 raise ValueError("a model with compensation needs the enhanced input xe")
             xe = self.normalize(xe)
-            if lengths is not None:
-                xe = xe * padding_mask(lengths, x.shape[1])[:, :, None]
-            x, out["s"] = self.compensation(x, xe)
+            if mask is not None:
+                xe = xe * mask
+            cos_inputs = None
+            if self.s_features == "raw":  # the raw log-Mel, its padded frames 0 as well
+                cos_inputs = raw if mask is None else (raw[0] * mask, raw[1] * mask)
+            x, s = self.compensation(x, xe, cos_inputs)
+            if s.dim() == 2:  # per-frame s(t): the utterance's s is its mean
+                out["s_t"], s = s, frame_mean(s, lengths)
+            out["s"] = s
         out["x"] = x
         z = self.backbone(with_deltas(x, lengths), lengths)
         if self.bridge is not None:
@@ -311,7 +429,7 @@ class SerModel(nn.Module):
             return out
         if func is None:
             raise ValueError("a hybrid model (functionals) needs the functionals func")
-        f = (func - self.func_mean) / self.func_std
+        f = self.functionals_vector(func, out.get("s"))
         if self.func_kernel is None:  # mlp: the functionals concatenated to z
             out["logits"] = self.classifier(torch.cat([z, f], dim=1))
         else:  # kernel: the embedding's classifier plus a kernel machine on the functionals

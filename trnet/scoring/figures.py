@@ -41,7 +41,8 @@ class Figure:
     note: str = ""
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,14 +51,15 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
-    """Write a PNG without the version stamp, so that reruns give the same bytes."""
+def save_png(fig, path: Path, software: str | None = None) -> Path:
+    """Write a PNG (atomically) whose only metadata is ``software`` (none by default): no
+    matplotlib version stamp, so that reruns give the same bytes."""
     from trnet.io import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100, metadata={"Software": None}, bbox_inches="tight")
-    _pyplot().close(fig)
+        fig.savefig(f, format="png", dpi=100, metadata={"Software": software}, bbox_inches="tight")
+    pyplot().close(fig)
     return path
 
 
@@ -75,7 +77,7 @@ def s_distribution(system: str, dirs: list[DecodeDir], out_dir: Path, tag: str) 
     noises = _noises({n for n, _ in values})
     if not noises:
         return Figure(title, None, "no utt2s in noisy decode dirs")
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         1, len(noises), figsize=(4.5 * len(noises), 3.5), squeeze=False, layout="constrained"
     )
@@ -91,7 +93,7 @@ def s_distribution(system: str, dirs: list[DecodeDir], out_dir: Path, tag: str) 
         ax.set_title(f"{noise}")
         ax.set_ylabel("s")
     fig.suptitle(f"{tag}{title}")
-    return Figure(title, _save(fig, out_dir / f"s_dist_{system}.png"))
+    return Figure(title, save_png(fig, out_dir / f"s_dist_{system}.png"))
 
 
 def _tsne_points(d: DecodeDir, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -124,7 +126,7 @@ def tsne(groups: dict[str, list[DecodeDir]], out_dir: Path, tag: str, seed: int)
     missing = [s for s in TSNE_SYSTEMS if s not in groups or not _has_emb(groups[s])]
     noisy = _noises({d.noise for s in systems for d in groups[s] if not d.corruption})
     noise = noisy[0] if noisy else CLEAN
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         len(systems),
         len(TSNE_SNRS),
@@ -154,7 +156,7 @@ def tsne(groups: dict[str, list[DecodeDir]], out_dir: Path, tag: str, seed: int)
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     fig.suptitle(f"{tag}{title} ({noise} noise, first fold)")
     note = f"no embeddings for {', '.join(missing)}" if missing else ""
-    return Figure(title, _save(fig, out_dir / "tsne.png"), note)
+    return Figure(title, save_png(fig, out_dir / "tsne.png"), note)
 
 
 def confusion(
@@ -168,7 +170,7 @@ def confusion(
     ]
     if not conds:
         return Figure(title, None, "no clean or 0 dB decode")
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         1, len(conds), figsize=(3.6 * len(conds), 3.4), squeeze=False, layout="constrained"
     )
@@ -191,7 +193,7 @@ def confusion(
         ax.set_ylabel("reference")
         ax.set_title(cond)
     fig.suptitle(f"{tag}{title} (row-normalised, pooled over folds)")
-    return Figure(title, _save(fig, out_dir / f"confusion_{system}.png"))
+    return Figure(title, save_png(fig, out_dir / f"confusion_{system}.png"))
 
 
 def uar_vs_snr(cells: dict[str, dict[str, Cell]], out_dir: Path, tag: str) -> Figure:
@@ -199,7 +201,7 @@ def uar_vs_snr(cells: dict[str, dict[str, Cell]], out_dir: Path, tag: str) -> Fi
     noises = _noises({split(c)[0] for sc in cells.values() for c in sc if not is_corrupted(c)})
     if not noises:
         return Figure(title, None, "no noisy decode")
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         1, len(noises), figsize=(5 * len(noises), 3.6), squeeze=False, layout="constrained"
     )
@@ -238,7 +240,7 @@ def uar_vs_snr(cells: dict[str, dict[str, Cell]], out_dir: Path, tag: str) -> Fi
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8)
     fig.suptitle(f"{tag}{title} (mean ± std over folds)")
-    return Figure(title, _save(fig, out_dir / "uar_vs_snr.png"))
+    return Figure(title, save_png(fig, out_dir / "uar_vs_snr.png"))
 
 
 def make_figures(

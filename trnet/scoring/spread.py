@@ -30,16 +30,23 @@ def per_fold(cells: dict[str, Cell], conds: list[str], metric: str) -> dict[str,
     }
 
 
-def exceeds_spread(diffs: list[float]) -> bool:
-    """Whether the mean of paired per-fold differences lies outside their 95% t interval."""
+def paired_interval(diffs: list[float]) -> tuple[float, float] | None:
+    """The mean of paired per-fold differences and the half width of its 95% t interval,
+    ``t(0.975, n-1) * std / sqrt(n)`` (ddof=1); None for fewer than three folds."""
     n = len(diffs)
     if n < 3:
-        return False
+        return None
     sd = float(np.std(diffs, ddof=1))
-    mean = float(np.mean(diffs))
-    if sd == 0.0:
-        return mean != 0.0
-    return abs(mean) > float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n)
+    return float(np.mean(diffs)), float(stats.t.ppf(0.975, n - 1)) * sd / float(np.sqrt(n))
+
+
+def exceeds_spread(diffs: list[float]) -> bool:
+    """Whether the mean of paired per-fold differences lies outside their 95% t interval."""
+    interval = paired_interval(diffs)
+    if interval is None:
+        return False
+    mean, half = interval
+    return mean != 0.0 if half == 0.0 else abs(mean) > half
 
 
 def _pm(values: list[float], star: bool = False) -> str:

@@ -51,7 +51,7 @@ class PackageParts:
     """Package file → a file of the fold, copied as it is (arrays, JSON)."""
     functionals: dict | None = None
     """functionals.json (a model on eGeMAPS functionals): the openSMILE settings and whose
-    functionals (``input``)."""
+    functionals, in the order the model takes them (``inputs``: noisy, enhanced)."""
     card: dict = field(default_factory=dict)
     """What the card says of the model: fold, dev UAR, parameters, members, ..."""
 

@@ -92,8 +92,9 @@ class DeepSer(System):
 
     def package(self, exp_fold: Path, fbank: dict) -> PackageParts:
         """One model (``best.pt``) or an ensemble's members, each as its state dict; a
-        hybrid also its functionals settings (its standardisation and kernel features are
-        buffers of the state dict)."""
+        hybrid also its functionals settings and whose functionals it takes
+        (:func:`trnet.train.data.model_functionals_sources`; its standardisation and kernel
+        features are buffers of the state dict)."""
         from trnet import checkpoint
         from trnet.train.config import config_from_dict, load_config
         from trnet.train.ensemble import check_members, fold_models, read_done
@@ -125,10 +126,10 @@ def ser_package_parts(
     with ``cfg`` on fbank features of ``fbank``'s settings."""
     from trnet.classic.egemaps import smile_settings
     from trnet.train.config import dump_config
-    from trnet.train.data import model_functionals_input
+    from trnet.train.data import model_functionals_sources
 
     names = member_files(len(states))
-    whose = model_functionals_input(cfg)
+    sources = model_functionals_sources(cfg)
     first = states[0]
     frontend = {
         "fbank": fbank,
@@ -154,6 +155,6 @@ def ser_package_parts(
         input=cfg.data.input,
         frontend=frontend,
         states=dict(zip(names, states, strict=True)),
-        functionals=None if whose is None else {"settings": smile_settings(), "input": whose},
+        functionals={"settings": smile_settings(), "inputs": sources} if sources else None,
         card={**(card or {}), "members": len(states), "parameters": parameters},
     )

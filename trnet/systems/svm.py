@@ -52,7 +52,7 @@ class EgemapsSvm(FittedSystem):
             input=source,
             frontend={"input": source},
             files={ARRAYS: exp_fold / ARRAYS, META: exp_fold / META},
-            functionals={"settings": smile_settings(), "input": source},
+            functionals={"settings": smile_settings(), "inputs": [source]},
             card={
                 "fold": meta["fold"],
                 "dev_uar": round(float(meta["dev_uar"]), 4),

@@ -34,6 +34,7 @@ def export_clean_embeddings(
         cfg.data.input,
         cfg.data.max_len,
         functionals=functionals,
+        functionals_input=cfg.model.functionals_input,
         **set_options(cfg.data, train=False),
     )
     outs = predict(net, data, cfg.train.batch_size, device)

@@ -12,6 +12,27 @@ both, with the compensation), ``data.snrs: []`` means clean training only.
 ``inward`` (the same forward clamp, whose gradient may pull s back into [0, 1]; see
 :class:`trnet.models.ser.InwardClamp`).
 
+TRNet's ablation knobs (issue 25; each default is the paper's TRNet and is left out of the
+resolved config, so no existing config or exp dir changes; ``conf/cpu/trnet_abl_*.yaml``):
+``model.s_features``: what the per-bin cosine similarities that s is computed from are taken
+on, ``cmvn`` (the CMVN-normalised features) or ``raw`` (the raw log-Mel, where each bin's
+mean level dominates); ``model.s_clamp``: ``hardtanh`` or ``sigmoid`` (s never exactly 0 or 1,
+so it keeps a gradient; ``s_gradient: inward`` is for hardtanh only); ``model.s_window``: 0
+(one s per utterance) or an odd number of frames K, a per-frame s(t) from each bin's cosine
+over the K frames centred on t, the inputs blended frame by frame and the utterance's s (the
+bridge's input, the blended functionals' weight, ``utt2s``) the mean of s(t) over its real
+frames. These three need the compensation. ``data.clean_through_se``: true (the default,
+and what happens in every existing run) feeds a clean training example's enhanced input
+from ``clean_enh``, the SE's output on clean speech, as every dev and test utterance gets;
+false feeds the clean features themselves in training only (clean speech bypasses the SE:
+X~ is clean whatever s); it needs ``data.input: blend`` and ``model.functionals_input:
+noisy``. ``loss.z_clean_on``: ``utterance`` (the default: L_high pulls towards Baseline-c's
+exported ``emb_clean``, of the whole VAD-trimmed clean utterance when ``data.eval_full`` is
+on) or ``crop`` (towards Baseline-c's frozen model's embedding of the clean twin of exactly
+the frames of each training crop, :func:`trnet.train.fold_data.load_z_teacher`; needs
+``loss.beta > 0``). ``loss.weighting: gradnorm`` (the paper's balanced weights; ``fixed``:
+``alpha`` and ``beta``) is in :mod:`trnet.train.losses`.
+
 Engineering keys of ``train`` (no effect on the model's definition):
 ``bn_recalib: N`` re-estimates every BatchNorm's running statistics after each epoch on
 the first N examples of that epoch (dropout off, exact averages; 0 = off, the plain
@@ -27,13 +48,25 @@ mean log-Mel energy is more than that many dB below the loud frames (train and d
 batches; ``loss.class_weight: balanced`` weights the cross-entropy by inverse class
 frequency of the training fold. ``model.functionals`` (a hybrid): the 88 eGeMAPSv02
 functionals of the input audio (``trnet.classic.egemaps``, cached per condition;
-``blend``: those of the noisy input), standardised on the clean training set, are
+``blend``: by default those of the noisy input), standardised on the clean training set, are
 concatenated to the embedding z before the classifier; ``model.functionals_norm: train``
 standardises them on every training example (all conditions, as the SVM reference does)
 instead of the clean ones, which puts noisy functionals far out of range;
 ``model.functionals_head: kernel`` adds them as an RBF kernel machine instead (fixed random
 Fourier features, ``kernel_dim`` of them, and a linear layer whose logits are added to the
-embedding classifier's; see :class:`trnet.models.ser.KernelFeatures`). ``train.select:
+embedding classifier's; see :class:`trnet.models.ser.KernelFeatures`).
+``model.functionals_input`` says whose functionals a blend system's branch gets:
+``noisy`` (the default and the earlier behaviour: the noisy input's, so TRNet's branch sees
+what Baseline-n's sees), ``enhanced`` (the enhanced twin's, as Baseline-e's), ``blend`` (the
+cached vectors of both, each standardised, blended by the model's own s as the spectrograms
+are: ``s f_n + (1 - s) f_e``; the functionals of the blended signal itself cannot be cached,
+since s is learnt, and the branch's loss trains s too) or ``both`` (the two standardised
+vectors side by side, 176 inputs); every value but ``noisy`` needs ``data.input: blend``.
+One set of statistics standardises both vectors, fitted on every vector fed
+(``functionals_norm: train``: both inputs of every training example) or on the clean training
+utterances of each input fed (``clean``: ``clean`` and ``clean_enh``); the kernel prefit of
+``blend`` fits both ends of the blend (s = 1 and s = 0) of every training example.
+``train.select:
 last`` keeps the last epoch instead of the best dev epoch: with a dev set of one speaker
 (EmoDB's folds) the best-dev epoch is mostly that speaker's noise. ``train.ensemble: K``
 trains K models per fold, member k with seed ``seed + k`` (each the model ``trnet train
@@ -57,7 +90,7 @@ from typing import Any
 import yaml
 
 from trnet.config_file import read_config
-from trnet.contract import BLEND, CLEAN, INPUT_KINDS, format_condition
+from trnet.contract import BLEND, CLEAN, FUNCTIONALS_INPUTS, INPUT_KINDS, NOISY, format_condition
 from trnet.errors import TrnetError
 from trnet.strict import build
 
@@ -66,6 +99,7 @@ CROPS = ("start", "random")
 CLASS_WEIGHTS = ("none", "balanced")
 FUNC_NORMS = ("clean", "train")
 SELECTS = ("best", "last")
+Z_CLEAN_ON = ("utterance", "crop")
 
 
 @dataclass
@@ -78,11 +112,15 @@ class ModelConfig:
     compensation: bool = False
     bridge: bool = False
     s_gradient: str = "hardtanh"  # hardtanh (the paper's) | inward (see models.ser.InwardClamp)
+    s_features: str = "cmvn"  # cmvn | raw: the features s's cosine similarities are taken on
+    s_clamp: str = "hardtanh"  # hardtanh (the paper's) | sigmoid
+    s_window: int = 0  # 0: one s per utterance | odd K: a per-frame s(t) over K-frame windows
     functionals: bool = False  # hybrid: eGeMAPS functionals of the input fused into z
     functionals_norm: str = "clean"  # clean | train: standardised on clean or all training examples
     functionals_head: str = "mlp"  # mlp: concatenated to z | kernel: + an RBF kernel machine
     kernel_dim: int = 2048  # kernel: random Fourier features
-    kernel_gamma: float = 0.0  # kernel: RBF gamma; 0 = 1 / 88 (sklearn's "scale")
+    kernel_gamma: float = 0.0  # kernel: RBF gamma; 0 = 1 / its input's size (sklearn's "scale")
+    functionals_input: str = "noisy"  # noisy | enhanced | blend | both: whose functionals
 
 
 @dataclass
@@ -101,6 +139,7 @@ class DataConfig:
     freq_width: int = 8  # ... each at most this many bins wide
     time_masks: int = 0  # ... and masks over frames ...
     time_width: int = 20  # ... each at most this many frames wide
+    clean_through_se: bool = True  # false: clean training examples' enhanced input is clean
 
 
 @dataclass
@@ -110,6 +149,7 @@ class LossConfig:
     weighting: str = "fixed"
     gradnorm_ratio: float = 0.5
     z_clean_from: str = ""
+    z_clean_on: str = "utterance"  # utterance: the exported emb_clean | crop: the frames fed
     class_weight: str = "none"  # none | balanced (CE weighted by inverse training class frequency)
     branch_ce: float = 0.0  # kernel hybrid: + this times the CE of each branch's own logits
 
@@ -171,6 +211,7 @@ def _check(cfg: Config, where: str) -> None:
 
     if cfg.model.s_gradient not in S_GRADIENTS:
         raise TrnetError(f"{where}: model.s_gradient must be one of {', '.join(S_GRADIENTS)}")
+    _check_s(cfg, where)
     if cfg.data.crop not in CROPS:
         raise TrnetError(f"{where}: data.crop must be one of {', '.join(CROPS)}")
     from trnet.models.ser import FUNCTIONAL_HEADS
@@ -183,6 +224,16 @@ def _check(cfg: Config, where: str) -> None:
         )
     if model.kernel_dim < 1 or not 0 <= model.kernel_gamma < math.inf:
         raise TrnetError(f"{where}: model.kernel_dim must be >= 1 and model.kernel_gamma >= 0")
+    if model.functionals_input not in FUNCTIONALS_INPUTS:
+        raise TrnetError(
+            f"{where}: model.functionals_input must be one of {', '.join(FUNCTIONALS_INPUTS)}, "
+            f"got {model.functionals_input!r}"
+        )
+    if model.functionals_input != NOISY and not (model.functionals and cfg.data.input == BLEND):
+        raise TrnetError(
+            f"{where}: model.functionals_input: {model.functionals_input} needs "
+            "model.functionals: true and data.input: blend"
+        )
     if cfg.train.select not in SELECTS:
         raise TrnetError(f"{where}: train.select must be one of {', '.join(SELECTS)}")
     if cfg.loss.class_weight not in CLASS_WEIGHTS:
@@ -194,12 +245,26 @@ def _check(cfg: Config, where: str) -> None:
         raise TrnetError(f"{where}: loss.weighting must be one of {', '.join(WEIGHTINGS)}")
     if cfg.model.compensation != (cfg.data.input == BLEND):
         raise TrnetError(f"{where}: model.compensation must be true exactly when input: blend")
+    if not cfg.data.clean_through_se and not (
+        cfg.data.input == BLEND and model.functionals_input == NOISY
+    ):
+        raise TrnetError(
+            f"{where}: data.clean_through_se: false needs data.input: blend and "
+            "model.functionals_input: noisy (the branch then sees the clean input's anyway)"
+        )
     if cfg.model.bridge and not cfg.model.compensation:
         raise TrnetError(f"{where}: model.bridge needs model.compensation")
     if cfg.loss.alpha > 0 and not cfg.model.compensation:
         raise TrnetError(f"{where}: loss.alpha > 0 needs the compensation (input: blend)")
     if cfg.loss.beta > 0 and not cfg.loss.z_clean_from:
         raise TrnetError(f"{where}: loss.beta > 0 needs loss.z_clean_from")
+    if cfg.loss.z_clean_on not in Z_CLEAN_ON:
+        raise TrnetError(
+            f"{where}: loss.z_clean_on must be one of {', '.join(Z_CLEAN_ON)}, "
+            f"got {cfg.loss.z_clean_on!r}"
+        )
+    if cfg.loss.z_clean_on != "utterance" and cfg.loss.beta <= 0:
+        raise TrnetError(f"{where}: loss.z_clean_on: {cfg.loss.z_clean_on} needs loss.beta > 0")
     if not cfg.train_conditions():
         raise TrnetError(f"{where}: no training condition (include_clean false and no snrs)")
     for name in ("batch_size", "max_epochs", "early_stop", "keep_checkpoints", "ensemble"):
@@ -221,6 +286,37 @@ def _check(cfg: Config, where: str) -> None:
     if cfg.data.max_len < 16 or not cfg.model.channels:
         raise TrnetError(f"{where}: data.max_len must be >= 16 and model.channels non-empty")
     _check_ranges(cfg, where)
+
+
+def _check_s(cfg: Config, where: str) -> None:
+    """The ablation knobs of TRNet's s (issue 25): each value known, and any but the default
+    only where there is an s (the compensation)."""
+    from trnet.models.ser import S_CLAMPS, S_FEATURES
+
+    model = cfg.model
+    if model.s_features not in S_FEATURES:
+        raise TrnetError(
+            f"{where}: model.s_features must be one of {', '.join(S_FEATURES)}, "
+            f"got {model.s_features!r}"
+        )
+    if model.s_clamp not in S_CLAMPS:
+        raise TrnetError(
+            f"{where}: model.s_clamp must be one of {', '.join(S_CLAMPS)}, got {model.s_clamp!r}"
+        )
+    if model.s_window < 0 or (model.s_window and model.s_window % 2 == 0):
+        raise TrnetError(
+            f"{where}: model.s_window must be 0 (one s per utterance) or an odd number of "
+            f"frames (a per-frame s), got {model.s_window}"
+        )
+    if model.s_gradient == "inward" and model.s_clamp != "hardtanh":
+        raise TrnetError(f"{where}: model.s_gradient: inward needs model.s_clamp: hardtanh")
+    changed = [
+        f"model.{name}"
+        for name in ("s_features", "s_clamp", "s_window")
+        if getattr(model, name) != ModelConfig.__dataclass_fields__[name].default
+    ]
+    if changed and not model.compensation:
+        raise TrnetError(f"{where}: {', '.join(changed)} needs model.compensation (an s)")
 
 
 def _check_ranges(cfg: Config, where: str) -> None:
@@ -266,9 +362,28 @@ def load_config(path: str | Path) -> Config:
 # Keys added for real speech: left out of a resolved config while at their default, so the
 # config.yaml and checkpoints of an existing system stay byte-identical (and --resume works).
 OPTIONAL_KEYS = {
-    "model": ("functionals", "functionals_norm", "functionals_head", "kernel_dim", "kernel_gamma"),
-    "data": ("crop", "eval_full", "vad_db", "freq_masks", "freq_width", "time_masks", "time_width"),
-    "loss": ("class_weight", "branch_ce"),
+    "model": (
+        "functionals",
+        "functionals_norm",
+        "functionals_head",
+        "kernel_dim",
+        "kernel_gamma",
+        "functionals_input",
+        "s_features",
+        "s_clamp",
+        "s_window",
+    ),
+    "data": (
+        "crop",
+        "eval_full",
+        "vad_db",
+        "freq_masks",
+        "freq_width",
+        "time_masks",
+        "time_width",
+        "clean_through_se",
+    ),
+    "loss": ("class_weight", "branch_ce", "z_clean_on"),
     "optim": ("kernel_lr_scale",),
     "train": ("select", "kernel_prefit", "ensemble"),
 }

@@ -2,10 +2,18 @@
 
 An *example* is ``(utt, condition)``; what it loads depends on the config's input:
 ``noisy`` → ``dump/<condition>``, ``enhanced`` → ``dump/<condition>_enh``, ``blend`` →
-both; systems with ``alpha > 0`` also load the clean twin (``dump/clean``) as the target
-of the low-level loss. Every utterance is padded by repetition or cut to ``max_len``
-frames from its start, so the clean embedding of an utterance (the high-level target)
-is computed on exactly the frames the model sees.
+both; systems with ``alpha > 0`` (or ``loss.z_clean_on: crop``) also load the clean twin
+(``dump/clean``) as the target of the low-level loss (and Baseline-c's input for the
+high-level one). Clean speech goes through the SE like any other condition (``clean`` →
+``clean_enh``, stage 3 enhances every condition), unless ``data.clean_through_se: false``
+makes a clean *training* example's enhanced input the clean features themselves.
+
+Every utterance is padded by repetition or cut to ``max_len`` frames from its start, so the
+clean embedding of an utterance (the high-level target) is computed on exactly the frames
+the model sees; with the real-speech options (``data.crop: random``, ``data.eval_full``)
+Baseline-c exports whole-utterance embeddings while TRNet trains on random crops, unless
+``loss.z_clean_on: crop`` computes the target on each crop
+(:func:`trnet.train.fold_data.load_z_teacher`).
 
 Training conditions are drawn per utterance per epoch from ``(seed, epoch, utt)``; dev
 conditions once from ``(DEV_SEED, utt)``, the same for every system and seed.
@@ -39,6 +47,14 @@ def input_conditions(condition: str, input_kind: str) -> list[str]:
     if input_kind == ENHANCED:
         return [enhanced(condition)]
     return [condition, enhanced(condition)]
+
+
+def example_conditions(condition: str, input_kind: str, through_se: bool = True) -> list[str]:
+    """The feature dirs an example of ``condition`` reads (:func:`input_conditions`); with
+    ``through_se`` False a clean example bypasses the SE: its enhanced input is the clean
+    features themselves (``data.clean_through_se: false``, training only)."""
+    dirs = input_conditions(condition, input_kind)
+    return dirs if through_se or condition != CLEAN else [CLEAN] * len(dirs)
 
 
 def draw(conditions: Sequence[str], *key: int | str) -> str:
@@ -195,7 +211,10 @@ class ExampleSet(torch.utils.data.Dataset):
     (and the clean twin) to the loud span of the first input (:func:`vad_bounds`);
     ``crop_key`` (e.g. ``(seed, epoch)``) takes a random ``max_len`` window instead of the
     first frames; ``full`` keeps the whole (trimmed) utterance and adds ``length`` (batch
-    such a set with :func:`pad_collate`).
+    such a set with :func:`pad_collate`). A hybrid's ``functionals`` (a
+    :func:`load_functionals` table) add ``func`` (:func:`model_functionals` of the
+    ``functionals_input`` mode). ``clean_through_se`` False: a clean example's enhanced
+    input is the clean features (:func:`example_conditions`).
     """
 
     def __init__(
@@ -211,12 +230,15 @@ class ExampleSet(torch.utils.data.Dataset):
         crop_key: tuple[int, ...] | None = None,
         full: bool = False,
         functionals: dict[str, dict[str, np.ndarray]] | None = None,
+        functionals_input: str = NOISY,
+        clean_through_se: bool = True,
     ) -> None:
         self.examples = list(examples)
+        self.clean_through_se = clean_through_se
         self.store, self.input_kind, self.max_len = store, input_kind, max_len
         self.labels, self.with_clean, self.z_clean = labels, with_clean, z_clean
         self.vad_db, self.crop_key, self.full = vad_db, crop_key, full
-        self.functionals = functionals
+        self.functionals, self.functionals_input = functionals, functionals_input
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -233,15 +255,19 @@ class ExampleSet(torch.utils.data.Dataset):
     def length(self, i: int) -> int:
         """Frames of example ``i`` as :meth:`__getitem__` returns it."""
         utt, condition = self.examples[i]
-        first = self.store.load(input_conditions(condition, self.input_kind)[0], utt)
+        first = self.store.load(self.sources(condition)[0], utt)
         if not self.full:
             return self.max_len
         lo, hi = self.window(utt, first)
         return hi - lo
 
+    def sources(self, condition: str) -> list[str]:
+        """The feature dirs an example of ``condition`` reads, in input order."""
+        return example_conditions(condition, self.input_kind, self.clean_through_se)
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         utt, condition = self.examples[i]
-        raw = [self.store.load(c, utt) for c in input_conditions(condition, self.input_kind)]
+        raw = [self.store.load(c, utt) for c in self.sources(condition)]
         crop = None
         if self.crop_key is not None:
             key = self.crop_key
@@ -262,8 +288,10 @@ class ExampleSet(torch.utils.data.Dataset):
         if self.z_clean is not None:
             item["zc"] = torch.tensor(self.z_clean[utt])
         if self.functionals is not None:
-            first = input_conditions(condition, self.input_kind)[0]
-            item["func"] = torch.tensor(self.functionals[first][utt])
+            func = model_functionals(
+                self.functionals, utt, condition, self.input_kind, self.functionals_input
+            )
+            item["func"] = torch.tensor(func)
         return item
 
 
@@ -340,15 +368,51 @@ def class_weights(labels: Iterable[int], n_classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def functionals_input(input_kind: str) -> str:
-    """Whose functionals a hybrid uses: its input's (``blend``: the noisy input's)."""
-    return NOISY if input_kind == BLEND else input_kind
+def functionals_sources(input_kind: str, mode: str = NOISY) -> list[str]:
+    """The inputs (``noisy``, ``enhanced``) whose eGeMAPS functionals a hybrid's branch is
+    fed, in the order of the rows of its ``func`` (:func:`functionals_array`), for a system
+    of ``input_kind`` and ``model.functionals_input`` ``mode``: ``noisy`` (the default) its
+    first input (a blend system's noisy one), ``enhanced`` the enhanced twin, ``blend`` and
+    ``both`` the noisy then the enhanced input (the model combines them,
+    :meth:`trnet.models.ser.SerModel.functionals_vector`)."""
+    if mode == NOISY:
+        return [NOISY if input_kind == BLEND else input_kind]
+    if mode == ENHANCED:
+        return [ENHANCED]
+    return [NOISY, ENHANCED]
 
 
-def model_functionals_input(cfg: Config) -> str | None:
-    """Whose functionals the model of ``cfg`` takes (:func:`functionals_input`), None when
-    it is not a hybrid: what a model package records and ``trnet infer`` computes."""
-    return functionals_input(cfg.data.input) if cfg.model.functionals else None
+def functionals_conditions(condition: str, input_kind: str, mode: str = NOISY) -> list[str]:
+    """The dump conditions whose cached functionals feed an example of ``condition``, in
+    row order (:func:`functionals_sources`)."""
+    return [input_conditions(condition, s)[0] for s in functionals_sources(input_kind, mode)]
+
+
+def functionals_array(rows: Sequence[np.ndarray]) -> np.ndarray:
+    """One example's ``func`` as the model takes it: the vector (88,) of one source, or the
+    rows (K, 88) of several (``blend``, ``both``), in :func:`functionals_sources` order."""
+    return rows[0] if len(rows) == 1 else np.stack(rows)
+
+
+def model_functionals(
+    table: dict[str, dict[str, np.ndarray]],
+    utt: str,
+    condition: str,
+    input_kind: str,
+    mode: str = NOISY,
+) -> np.ndarray:
+    """The ``func`` of example ``(utt, condition)`` from a :func:`load_functionals` table."""
+    conditions = functionals_conditions(condition, input_kind, mode)
+    return functionals_array([table[c][utt] for c in conditions])
+
+
+def model_functionals_sources(cfg: Config) -> list[str]:
+    """Whose functionals the model of ``cfg`` takes (:func:`functionals_sources` of its
+    input and ``model.functionals_input``), in row order; none when it is not a hybrid:
+    what a model package records and ``trnet infer`` computes."""
+    if not cfg.model.functionals:
+        return []
+    return functionals_sources(cfg.data.input, cfg.model.functionals_input)
 
 
 def load_functionals(
@@ -356,17 +420,19 @@ def load_functionals(
     examples: Iterable[Example],
     input_kind: str,
     into: dict[str, dict[str, np.ndarray]] | None = None,
+    mode: str = NOISY,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """eGeMAPS functionals (condition → utt → vector) of the first input of each example,
-    added to ``into``; computed once per condition and cached there (trnet.classic)."""
+    """eGeMAPS functionals (condition → utt → vector) of what each example's hybrid branch
+    is fed (:func:`functionals_conditions`), added to ``into``; computed once per condition
+    and cached there (trnet.classic)."""
     from trnet.classic.egemaps import condition_functionals
 
     table = {} if into is None else into
     wanted: dict[str, set[str]] = {}
     for utt, condition in examples:
-        first = input_conditions(condition, input_kind)[0]
-        if utt not in table.get(first, {}):
-            wanted.setdefault(first, set()).add(utt)
+        for source in functionals_conditions(condition, input_kind, mode):
+            if utt not in table.get(source, {}):
+                wanted.setdefault(source, set()).add(utt)
     for condition in sorted(wanted):
         got = condition_functionals(dump, condition, sorted(wanted[condition]))
         table.setdefault(condition, {}).update(got)
@@ -382,10 +448,14 @@ def functional_stats(vectors: Iterable[np.ndarray]) -> tuple[torch.Tensor, torch
 
 def set_options(data_cfg: DataConfig, train: bool, epoch_key: tuple[int, ...] = ()) -> dict:
     """The real-speech ExampleSet options of a config: VAD for every set, a random crop for
-    training sets (``epoch_key`` = (seed, epoch)), whole utterances for the others."""
+    training sets (``epoch_key`` = (seed, epoch)), whole utterances for the others; clean
+    training examples that bypass the SE (``clean_through_se`` false; dev and test
+    utterances go through it whatever their condition, as a user's would)."""
     options: dict = {"vad_db": data_cfg.vad_db}
     if train and data_cfg.crop == "random":
         options["crop_key"] = epoch_key
+    if train and not data_cfg.clean_through_se:
+        options["clean_through_se"] = False
     if not train:
         options["full"] = data_cfg.eval_full
     return options

@@ -86,12 +86,13 @@ def decode(
 
 def condition_reads(cfg: Config, condition: str) -> list[str]:
     """The dump conditions a decode of ``condition`` reads: the model's inputs (and a
-    hybrid's functionals, of its first input)."""
-    from trnet.train.data import functionals_input, input_conditions
+    hybrid's functionals: :func:`trnet.train.data.functionals_conditions`)."""
+    from trnet.train.data import functionals_conditions, input_conditions
 
     reads = input_conditions(condition, cfg.data.input)
     if cfg.model.functionals:
-        reads.append(input_conditions(condition, functionals_input(cfg.data.input))[0])
+        mode = cfg.model.functionals_input
+        reads += functionals_conditions(condition, cfg.data.input, mode)
     return reads
 
 
@@ -134,7 +135,6 @@ def decode_condition(
     decode dir (the caller writes ``.done``)."""
     from trnet.train.data import (
         ExampleSet,
-        functionals_input,
         load_functionals,
         needs_for,
         set_options,
@@ -146,14 +146,16 @@ def decode_condition(
     store.check(needs, f"decode {condition}", "decoding")
     examples = [(u, condition) for u in utts]
     func = None
-    if cfg.model.functionals:  # a hybrid: the eGeMAPS functionals of the model's input
-        func = load_functionals(store.dump, examples, functionals_input(cfg.data.input))
+    mode = cfg.model.functionals_input
+    if cfg.model.functionals:  # a hybrid: the eGeMAPS functionals its branch is fed
+        func = load_functionals(store.dump, examples, cfg.data.input, mode=mode)
     data = ExampleSet(
         examples,
         store,
         cfg.data.input,
         cfg.data.max_len,
         functionals=func,
+        functionals_input=mode,
         **set_options(cfg.data, train=False),
     )
     res = combine([predict(model, data, batch_size, device) for model in models])

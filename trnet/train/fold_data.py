@@ -14,6 +14,7 @@ import numpy as np
 from trnet.data.datadir import DataDir, load_labels
 from trnet.errors import TrnetError
 from trnet.kaldi_io import read_vectors
+from trnet.models.ser import SerModel
 from trnet.train.config import Config
 from trnet.train.ensemble import is_ensemble, member_dirs
 
@@ -50,9 +51,10 @@ def z_clean_source(cfg: Config, fold: int) -> tuple[Path, Path] | None:
 
 
 def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarray] | None:
-    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0)."""
+    """The Baseline-c embeddings the high-level loss pulls towards (None when beta = 0, or
+    when they are computed on the crop, :func:`load_z_teacher`)."""
     source = z_clean_source(cfg, fold)
-    if source is None:
+    if source is None or cfg.loss.z_clean_on == "crop":
         return None
     ark = source[1]
     table = read_vectors(ark)
@@ -65,3 +67,34 @@ def load_z_clean(cfg: Config, fold: int, utts: list[str]) -> dict[str, np.ndarra
             f"{ark}: embedding shape {dims} does not match model.emb_dim {cfg.model.emb_dim}"
         )
     return table
+
+
+def load_z_teacher(cfg: Config, fold: int) -> SerModel | None:
+    """``loss.z_clean_on: crop``: Baseline-c's model (the ``best.pt`` beside the embeddings
+    :func:`z_clean_source` names), frozen in eval mode, whose :meth:`SerModel.embed` of the
+    clean twin of each training crop is the high-level target: the embedding of exactly the
+    frames TRNet is fed, where the exported ``emb_clean`` is of the whole (VAD-trimmed)
+    utterance when ``data.eval_full`` is on. None for any other setting."""
+    from trnet import checkpoint
+    from trnet.models.factory import build_ser_model
+    from trnet.train.config import config_from_dict
+
+    source = z_clean_source(cfg, fold)
+    if source is None or cfg.loss.z_clean_on != "crop":
+        return None
+    path = source[1].parent / "best.pt"
+    state = checkpoint.load(path)
+    teacher_cfg = config_from_dict(state.get("config"), str(path))
+    if teacher_cfg.model.compensation or teacher_cfg.model.emb_dim != cfg.model.emb_dim:
+        raise TrnetError(
+            f"{path}: loss.z_clean_on: crop needs a one-input model (no compensation) with "
+            f"model.emb_dim {cfg.model.emb_dim}"
+        )
+    net = build_ser_model(teacher_cfg.model, seed=teacher_cfg.train.seed)
+    try:
+        net.load_state_dict(state["model"])
+    except (KeyError, RuntimeError) as err:
+        raise TrnetError(f"{path}: cannot load the Baseline-c weights ({err})") from None
+    for param in net.parameters():
+        param.requires_grad_(False)
+    return net.eval()

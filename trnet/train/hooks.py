@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from trnet.contract import CLASSES
+from trnet.contract import BLEND, CLASSES
 from trnet.scoring.metrics import uar
 from trnet.train.bn import batchnorms, reestimate
 from trnet.train.clean_embeddings import export_clean_embeddings
@@ -46,7 +46,10 @@ class KernelPrefit(Hook):
     on every training example in every training condition (as the SVM reference is fitted):
     ``train.kernel_prefit`` epochs of class-weighted CE at the kernel learning rate. The joint
     training then starts from a kernel machine that already works, instead of one that gets
-    a few hundred steps while the CNN overfits."""
+    a few hundred steps while the CNN overfits. With ``model.functionals_input: blend`` it
+    is fitted on both ends of the blend, every training example once with s = 1 (its noisy
+    input's functionals) and once with s = 0 (its enhanced input's), since s is learnt
+    afterwards."""
 
     phase = "kernel prefit"
 
@@ -57,10 +60,15 @@ class KernelPrefit(Hook):
     def prefit(self, trainer: Trainer) -> None:
         cfg, device = trainer.cfg, trainer.env.device
         func, ys = trainer.training_functionals(trainer.func)
+        s = None
+        if cfg.model.functionals_input == BLEND:  # both ends: s = 1 (noisy), s = 0 (enhanced)
+            func, ys = np.concatenate([func, func]), ys + ys
+            s = torch.cat([torch.ones(len(ys) // 2), torch.zeros(len(ys) // 2)]).to(device)
         labels = torch.tensor(ys, device=device)
         hyp = trainer.net.fit_functionals(
             torch.from_numpy(func.astype(np.float32)).to(device),
             labels,
+            s=s,
             epochs=cfg.train.kernel_prefit,
             lr=cfg.optim.lr * cfg.optim.kernel_lr_scale,
             batch_size=cfg.train.batch_size,

@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from trnet import checkpoint, determinism
-from trnet.contract import CLASSES, CLEAN, ENHANCED, enhanced
+from trnet.contract import CLASSES, CLEAN
 from trnet.ddp import Dist
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
@@ -35,15 +35,15 @@ from trnet.train.data import (
     class_weights,
     dev_examples,
     functional_stats,
-    functionals_input,
+    functionals_conditions,
     global_cmvn,
-    input_conditions,
     load_functionals,
+    model_functionals,
     set_options,
     spec_augment,
     train_examples,
 )
-from trnet.train.fold_data import load_fold, load_z_clean
+from trnet.train.fold_data import load_fold, load_z_clean, load_z_teacher
 from trnet.train.hooks import Hook, default_hooks
 from trnet.train.phases import NO_TIMER, NoTimer
 from trnet.train.predict import extra_inputs, predict, split_inputs
@@ -95,9 +95,12 @@ class Trainer:
             torch.set_num_threads(cfg.train.threads)
         self.store = FeatureStore(dump, cache=cfg.train.cache_feats)
         self.data = load_fold(data_root, fold)
-        self.with_clean = cfg.loss.alpha > 0
         self.check_features()
         self.z_clean = load_z_clean(cfg, fold, self.data.train)
+        self.z_teacher = load_z_teacher(cfg, fold)  # loss.z_clean_on: crop
+        self.with_clean = cfg.loss.alpha > 0 or self.z_teacher is not None
+        if self.z_teacher is not None:
+            self.z_teacher.to(env.device)
         torch.manual_seed(cfg.train.seed)
         self.net = build_ser_model(cfg.model, seed=cfg.train.seed)
         self.net.set_cmvn(*global_cmvn(self.store, self.data.train))
@@ -125,6 +128,7 @@ class Trainer:
             cfg.data.input,
             cfg.data.max_len,
             functionals=self.func,
+            functionals_input=cfg.model.functionals_input,
             **set_options(cfg.data, train=False),
         )
         self.ce_weight = None
@@ -147,29 +151,33 @@ class Trainer:
     def hybrid_functionals(self, dump: Path) -> dict[str, dict[str, np.ndarray]]:
         """The functionals of every example this fold may use (train: every training
         condition; dev: its drawn conditions; clean for the embeddings), and the model's
-        standardising statistics from the clean training utterances."""
+        standardising statistics: from every vector of every training example
+        (``functionals_norm: train``) or of the clean training utterances (``clean``), of
+        each input the branch is fed (``model.functionals_input``)."""
         cfg, utts = self.cfg, self.data.train
-        kind = cfg.data.input
+        kind, mode = cfg.data.input, cfg.model.functionals_input
         examples = [(u, c) for c in cfg.train_conditions() for u in utts]
         examples += dev_examples(self.data.dev, cfg.dev_conditions())
         examples += [(u, CLEAN) for u in utts + self.data.dev]
-        table = load_functionals(dump, examples, functionals_input(kind))
+        table = load_functionals(dump, examples, kind, mode=mode)
         if cfg.model.functionals_norm == "train":  # every training example, all conditions
-            vectors = self.training_functionals(table)[0]
+            func = self.training_functionals(table)[0]
+            vectors = func.reshape(-1, func.shape[-1])  # blend, both: both inputs' rows
         else:
-            clean = enhanced(CLEAN) if kind == ENHANCED else CLEAN
-            vectors = [table[clean][u] for u in utts]
+            clean = functionals_conditions(CLEAN, kind, mode)
+            vectors = [table[c][u] for c in clean for u in utts]
         self.net.set_functional_stats(*functional_stats(vectors))
         return table
 
     def training_functionals(
         self, table: dict[str, dict[str, np.ndarray]]
     ) -> tuple[np.ndarray, list[int]]:
-        """(N, 88) functionals and labels of every training utterance in every training
-        condition (what the SVM reference is fitted on), from ``table``."""
-        first = functionals_input(self.cfg.data.input)
+        """The ``func`` (N, 88), or (N, 2, 88) with ``functionals_input`` blend or both, and
+        labels of every training utterance in every training condition (what the SVM
+        reference is fitted on), from ``table``."""
+        kind, mode = self.cfg.data.input, self.cfg.model.functionals_input
         examples = [(u, c) for c in self.cfg.train_conditions() for u in self.data.train]
-        func = np.stack([table[input_conditions(c, first)[0]][u] for u, c in examples])
+        func = np.stack([model_functionals(table, u, c, kind, mode) for u, c in examples])
         return func, [self.data.labels[u] for u, _ in examples]
 
     def check_features(self) -> None:
@@ -271,6 +279,7 @@ class Trainer:
             with_clean=self.with_clean,
             z_clean=self.z_clean,
             functionals=self.func,
+            functionals_input=cfg.model.functionals_input,
             **set_options(cfg.data, train=True, epoch_key=(cfg.train.seed, self.epoch)),
         )
 
@@ -295,6 +304,9 @@ class Trainer:
         for step, batch in enumerate(timer.iterate("data", batches)):
             with timer.phase("data", count=False):  # the same batch's time
                 batch = {k: v.to(env.device) for k, v in batch.items()}
+            if self.z_teacher is not None:  # L_high's target: Baseline-c's z of this crop
+                with timer.phase("L_high target"), torch.no_grad():
+                    batch["zc"] = self.z_teacher.embed(batch["clean"])
             if augment:  # SpecAugment (data.freq_masks / data.time_masks)
                 with timer.phase("SpecAugment"):
                     key = (cfg.train.seed, self.epoch, env.rank, step)

@@ -12,8 +12,7 @@ from trnet.train.config import Config, config_to_dict
 from trnet.train.data import (
     FeatureStore,
     dump_digests,
-    functionals_input,
-    input_conditions,
+    functionals_conditions,
     needs_for,
 )
 from trnet.train.fold_data import FoldData, load_fold, z_clean_source
@@ -22,7 +21,8 @@ from trnet.train.fold_data import FoldData, load_fold, z_clean_source
 def fold_needs(cfg: Config, data: FoldData) -> dict[str, set[str]]:
     """Dump condition → the utterances a fold's training reads there (train, dev, clean
     targets, and the clean train + dev utterances whose embeddings Baseline-c exports)."""
-    train = needs_for(cfg.train_conditions(), set(data.train), cfg.data.input, cfg.loss.alpha > 0)
+    with_clean = cfg.loss.alpha > 0 or cfg.loss.z_clean_on == "crop"
+    train = needs_for(cfg.train_conditions(), set(data.train), cfg.data.input, with_clean)
     dev = needs_for(cfg.dev_conditions(), set(data.dev), cfg.data.input, False)
     if cfg.train.export_clean_emb:
         dev.setdefault(CLEAN, set()).update(data.train + data.dev)
@@ -40,10 +40,10 @@ def fold_inputs(cfg: Config, fold: int, data_root: Path, dump: Path) -> dict:
     needs = fold_needs(cfg, data)
     FeatureStore(dump).check(needs, f"fold {fold} ({cfg.system})")
     conditions = set(needs)
-    if cfg.model.functionals:  # a hybrid reads the functionals of its first input's audio
-        first = functionals_input(cfg.data.input)
-        every = [*cfg.train_conditions(), *cfg.dev_conditions(), CLEAN]
-        conditions.update(input_conditions(c, first)[0] for c in every)
+    if cfg.model.functionals:  # a hybrid reads the functionals of its branch's inputs' audio
+        kind, mode = cfg.data.input, cfg.model.functionals_input
+        for c in [*cfg.train_conditions(), *cfg.dev_conditions(), CLEAN]:
+            conditions.update(functionals_conditions(c, kind, mode))
     z_clean = z_clean_source(cfg, fold)
     return {
         "dump": dump_digests(dump, conditions),
