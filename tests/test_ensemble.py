@@ -99,15 +99,23 @@ def test_a_finished_member_is_kept_and_a_lost_one_retrained(ens: dict[str, Path]
     assert (out / ".done").is_file()
 
 
-def test_an_ensemble_is_not_packaged_and_a_broken_one_not_decoded(
+def test_an_ensemble_is_packaged_whole_and_a_broken_one_not_decoded(
     ens: dict[str, Path], tmp_path: Path
 ) -> None:
+    """The fold is one package of all its members (test_export_kinds: it predicts as
+    decode does); a member alone is refused, naming the fold to export."""
     from trnet.infer.package_export import export
+    from trnet.infer.package_format import read_package
+    from trnet.se.config import resolve_config
+    from trnet.se.model import build_model, save_model
 
-    for path in (ens["out"], ens["out"] / "member0"):
-        with pytest.raises(TrnetError, match="an ensemble .* cannot be packaged yet"):
-            export(path, tmp_path / "pkg")
-    assert not (tmp_path / "pkg").exists()
+    se_conf = resolve_config({"model": "crn"})  # the blend input's SE (untrained here)
+    save_model(tmp_path / "se" / "best.pt", build_model(se_conf), se_conf)
+    pkg = read_package(export(ens["out"], tmp_path / "pkg", se=tmp_path / "se"))
+    assert pkg.frontend["members"] == ["ser0.pt", "ser1.pt"] and pkg.card["members"] == 2
+    with pytest.raises(TrnetError, match="a member of the ensemble .* export the fold"):
+        export(ens["out"] / "member0", tmp_path / "member")
+    assert not (tmp_path / "member").exists()
     broken = tmp_path / "fold1"
     broken.mkdir()
     (broken / ".done").write_text("ensemble 2\ndev_uar 0.5\n")

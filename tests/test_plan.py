@@ -1,6 +1,7 @@
 """``trnet plan`` (trnet/plan.py): what the recipe's shell asks instead of reading YAML and
 JSON itself: the training order, what each system trains on, whether a trained system can
-be packaged, a package's fold. On the recipes' real config sets (paper size, slim, cpu)."""
+be packaged and which one stage 7 packages, a package's fold. On the recipes' real config
+sets (paper size, slim, cpu)."""
 
 from __future__ import annotations
 
@@ -130,24 +131,87 @@ def _trained(exp: Path, system: str, fold: int, conf: str = "slim", **changes: d
 def test_export_field_reads_what_the_folds_were_trained_as(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
 ) -> None:
+    """Every kind of trnet packages (hybrids and ensembles too); a kind registered without an
+    export hook is named."""
+    from nearest_mean import NearestMean
+
+    from trnet.systems.registry import KINDS, register_kind
+
     exp = tmp_path / "exp"
     _trained(exp, "trnet", 1)
     _trained(exp, "hybrid", 2, "cpu")  # the cpu set's TRNet fuses eGeMAPS functionals
     _trained(exp, "ensemble", 1, train={"ensemble": 3})
-    _trained(exp, "one", 1, train={"ensemble": 1})
+    plain = {"system": "toy", "model": {"kind": "nearest_mean"}, "data": {"snrs": [10]}}
+    _write(exp / "toy" / "fold2" / "config.yaml", yaml.safe_dump(plain))
     base = ["plan", "--exp", exp, "--folds", "1 2", "--field", "export", "--systems"]
-    done = run_main([*base, "trnet hybrid ensemble one untrained"], monkeypatch, capsys)
-    assert done.code == 0
-    assert done.stdout == (
-        "trnet\t\nhybrid\ta hybrid (model.functionals)\n"
-        "ensemble\tan ensemble (train.ensemble)\none\t\nuntrained\t\n"
-    )
-    done = run_main([*base, "hybrid"], monkeypatch, capsys)
-    assert done.stdout == "a hybrid (model.functionals)\n"
-    done = run_main([*base[:4], "1", *base[5:], "hybrid"], monkeypatch, capsys)
-    assert done.stdout == "\n"  # fold 2, the hybrid one, not asked for
+    kind = register_kind(NearestMean()).kind
+    try:
+        done = run_main([*base, "trnet hybrid ensemble toy untrained"], monkeypatch, capsys)
+        assert done.code == 0
+        assert done.stdout == (
+            "trnet\t\nhybrid\t\nensemble\t\n"
+            "toy\ta nearest_mean system (its kind has no export hook)\nuntrained\t\n"
+        )
+        done = run_main([*base[:4], "1", *base[5:], "toy"], monkeypatch, capsys)
+        assert done.stdout == "\n"  # fold 2, the toy one, not asked for
+    finally:
+        del KINDS[kind]
     done = run_main([*base[:4], "1 x", *base[5:], "hybrid"], monkeypatch, capsys)
     assert done.code == 1 and done.error_line == "--folds: expected fold numbers, got '1 x'"
+
+
+def _done(exp: Path, system: str, uars: dict[int, float], ensemble: int = 1) -> None:
+    """Each fold's ``.done`` as training writes it (an ensemble fold: its members' mean)."""
+    for fold, uar in uars.items():
+        head = f"ensemble {ensemble}" if ensemble > 1 else "best_epoch 3"
+        _write(exp / system / f"fold{fold}" / ".done", f"{head}\ndev_uar {uar:.6f}\n")
+
+
+def test_best_field_picks_the_best_mean_dev_uar_over_the_dev_conditions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """Stage 7's choice: the best mean over the folds of each fold's dev UAR, ensembles,
+    hybrids and the SVM included; Baseline-c's dev UAR (clean dev speech only) is not
+    compared with the others' (clean and noisy); a system not trained on every fold is out;
+    --systems naming one system (--export_system) picks it."""
+    from trnet.classic.svm import dump_svm_config, load_svm_config
+
+    exp = tmp_path / "exp"
+    folds = {"hybrid": (0.60, 0.80), "noisy": (0.70, 0.66), "ens": (0.72, 0.73)}
+    for system, uars in folds.items():
+        for fold in (1, 2):
+            _trained(exp, system, fold, "cpu", train={"ensemble": 3 if system == "ens" else 1})
+        _done(exp, system, dict(enumerate(uars, 1)), 3 if system == "ens" else 1)
+    for fold in (1, 2):
+        _trained(exp, "clean", fold, "cpu", data={"snrs": []})
+        svm = dump_svm_config(load_svm_config(CONF / "cpu" / "baseline_egemaps.yaml"))
+        _write(exp / "svm" / f"fold{fold}" / "config.yaml", svm)
+    _done(exp, "clean", {1: 0.95, 2: 0.93})
+    _done(exp, "svm", {1: 0.70, 2: 0.70})
+    _trained(exp, "half", 1, "cpu")
+    _done(exp, "half", {1: 0.99})
+    systems = "clean svm hybrid noisy ens half"
+    base = ["plan", "--exp", exp, "--folds", "1 2", "--systems"]
+    done = run_main([*base, systems, "--field", "best"], monkeypatch, capsys)
+    assert (done.code, done.stdout) == (0, "ens\n")
+    done = run_main([*base, systems, "--field", "dev_uar"], monkeypatch, capsys)
+    lines = dict(line.split("\t") for line in done.stdout.splitlines())
+    assert lines["clean"].startswith("- (dev UAR on clean only, not on every dev condition")
+    assert lines["half"] == "- (fold 2 not trained)"
+    assert (lines["svm"], lines["hybrid"], lines["noisy"], lines["ens"]) == (
+        "0.7000", "0.7000", "0.6800", "0.7250",
+    )  # fmt: skip
+    done = run_main([*base, "svm hybrid noisy", "--field", "best"], monkeypatch, capsys)
+    assert done.stdout == "svm\n"  # a tie: the first named
+    done = run_main([*base, "clean", "--field", "best"], monkeypatch, capsys)
+    assert done.stdout == "clean\n"  # --export_system baseline_clean
+    done = run_main([*base, "half untrained", "--field", "best"], monkeypatch, capsys)
+    assert done.code == 1 and done.error_line == (
+        f"{exp}: no system to package (half: fold 2 not trained; untrained: fold 1 not trained)"
+    )
+    as_json = json.loads(run_main([*base, systems, "--json"], monkeypatch, capsys).stdout)
+    assert as_json["best"] == "ens"
+    assert as_json["systems"]["noisy"]["dev_uar"] == pytest.approx(0.68)
 
 
 def test_fold_field_reads_a_verified_package_card(
@@ -173,6 +237,8 @@ def test_fold_field_reads_a_verified_package_card(
         (["--field", "fold"], "--field fold needs --package"),
         (["--field", "export", "--systems", "trnet"],
          "--field export needs --systems, --exp and --folds"),
+        (["--field", "best", "--systems", "trnet"],
+         "--field best needs --systems, --exp and --folds"),
         (["--json"], f"{NEEDS}, --exp, --folds and --systems, --package or --se-config"),
         (["--json", "--field", "order"], "--field and --json: give one of them"),
         (["--field", "rev_corruptions"],

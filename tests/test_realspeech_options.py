@@ -79,8 +79,9 @@ def test_padded_batch_gives_the_posteriors_of_single_utterances(toy: dict[str, P
     assert len({data.length(i) for i in range(len(data))}) > 3  # lengths really differ
     batched = predict(model, data, 8, torch.device("cpu"))
     single = predict(model, data, 1, torch.device("cpu"))
-    # rows back in dataset order; padding changes only the deltas of the last frames
-    assert np.abs(batched.posteriors - single.posteriors).max() < 0.02
+    # rows back in dataset order; each utterance's deltas are its own (its last frame held
+    # over the padding), so a padded batch gives the posteriors of utterances alone
+    assert np.abs(batched.posteriors - single.posteriors).max() < 1e-5
     assert np.abs(batched.s - single.s).max() < 1e-5  # padded zeros add nothing to the cosine
     batch = pad_collate([data[0], data[1]])
     assert batch["inputs"].shape[2] == max(data.length(0), data.length(1))

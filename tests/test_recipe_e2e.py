@@ -208,14 +208,25 @@ def test_stage4_trains_a_system_after_the_one_its_config_points_at(recipe):
     assert trained == TRAIN_ORDER.split()
 
 
-def test_stage7_packages_trnet_and_infers_three_test_utterances_of_the_package_fold(recipe):
-    """Stage 7 asks trnet plan whether exp/trnet can be packaged (slim TRNet: neither a hybrid
-    nor an ensemble) and which fold the package holds; the demo is that fold's test set."""
-    card = json.loads((recipe / "exp" / "trnet" / "package" / "card.json").read_text())
-    assert card["system"] == "trnet" and card["fold"] == 1
+def test_stage7_packages_the_best_system_and_infers_three_test_utterances(recipe):
+    """Stage 7 asks trnet plan which system has the best mean dev UAR (each fold's .done;
+    Baseline-c, whose dev set is clean speech only, not compared) and which fold the package
+    holds; the demo is that fold's test set."""
+    log = (recipe / "first_run.log").read_text()
+    system = re.search(r"stage 7: export (\w+) ", log).group(1)
+    compared = [s for s in SYSTEMS.split() if s != "baseline_clean"]
+    dev = {}
+    for s in compared:
+        done = (recipe / "exp" / s / "fold1" / ".done").read_text()
+        dev[s] = round(float(re.search(r"dev_uar (\S+)", done).group(1)), 6)
+    assert system == max(compared, key=lambda s: dev[s])  # the first named of a tie
+    assert "baseline_clean\t- (dev UAR on clean only" in log
+    card = json.loads((recipe / "exp" / system / "package" / "card.json").read_text())
+    assert card["system"] == system and card["fold"] == 1
     test = recipe / "data" / "folds" / "session" / "fold1" / "test" / "utt2spk"
     utts = [line.split()[0] for line in test.read_text().splitlines()[:3]]
-    rows = [r.split("\t") for r in (recipe / "exp/trnet/infer_demo.tsv").read_text().splitlines()]
+    demo = recipe / "exp" / system / "infer_demo.tsv"
+    rows = [r.split("\t") for r in demo.read_text().splitlines()]
     assert [r[0] for r in rows[1:] if r[1] == "all"] == utts
 
 

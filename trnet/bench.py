@@ -222,6 +222,7 @@ def untrained_package(
     from trnet.se.config import resolve_config
     from trnet.se.model import build_model as build_se
     from trnet.se.model import save_model
+    from trnet.systems.deep import ser_package_parts
 
     torch.manual_seed(seed)
     model = build_model(cfg.model)
@@ -231,6 +232,7 @@ def untrained_package(
         conf = resolve_config(se_conf)
         se_dir = Path(dest).with_name(f".{Path(dest).name}.se")
         save_model(se_dir / "best.pt", build_se(conf), conf)
+    parts = ser_package_parts(cfg, [model.state_dict()], FbankConfig().as_dict())
     card = {
         "system": cfg.system,
         "fold": 0,
@@ -243,14 +245,13 @@ def untrained_package(
         "dev_uar": float("nan"),
         "test": {},
         "trained": "untrained",
-        "parameters": sum(p.numel() for p in model.parameters()),
         "fbank_from": "defaults",
         "versions": versions(),
+        **parts.card,
+        "parameters": sum(p.numel() for p in model.parameters()),
     }
     try:
-        return write_package(
-            Path(dest), cfg, model.state_dict(), se_dir, FbankConfig().as_dict(), card, onnx, True
-        )
+        return write_package(Path(dest), parts, se_dir, card, onnx, True)
     finally:
         if se_dir is not None:
             shutil.rmtree(se_dir, ignore_errors=True)

@@ -16,8 +16,11 @@ YAML or JSON itself:
   ``.done`` is there), so it waits for every member of that fold, not member 0 alone.
 - :func:`describe_system`: a system's kind, the input it trains on and whether that input
   needs the SE front end of stage 3 (the config validated).
-- :func:`package_blocker`: why ``trnet export`` cannot package a trained system yet (a hybrid
-  or an ensemble), read from the resolved configs its folds were trained with.
+- :func:`package_blocker`: why ``trnet export`` cannot package a trained system (its kind
+  has no export hook), read from the resolved configs its folds were trained with.
+- :func:`dev_scores`, :func:`best_system`: the system stage 7 packages, the one with the
+  best mean dev UAR over the folds (each fold's ``.done``) among the trained systems whose
+  dev UAR was measured on the same dev conditions (test scores never choose).
 - :func:`package_fold`: the fold a model package was exported from (its card).
 - :func:`stage2_corruptions`: the corruption conditions stage 2 writes (``trnet corrupt``):
   the recipe's test corruptions (:func:`expand_test_corruptions`: ``--test_corruptions "rev
@@ -170,22 +173,91 @@ def reverberation(conditions: Sequence[str]) -> list[str]:
 
 
 def package_blocker(system_dir: str | os.PathLike, folds: Sequence[int]) -> str | None:
-    """Why ``trnet export`` cannot package ``system_dir`` yet, read from the resolved
-    ``config.yaml`` of each of its ``folds`` that has one: ``a hybrid (model.functionals)``
-    or ``an ensemble (train.ensemble)``; None when it can."""
-    from trnet.systems.registry import DEEP, system_of_fold
-    from trnet.train.config import load_config
+    """Why ``trnet export`` cannot package ``system_dir``, read from the resolved
+    ``config.yaml`` of each of its ``folds`` that has one: ``a <kind> system (its kind has
+    no export hook)``; None when it can (every kind of trnet has one)."""
+    from trnet.systems.registry import system_of_fold
 
     for fold in folds:
         path = Path(system_dir) / f"fold{fold}" / "config.yaml"
-        if not path.is_file() or system_of_fold(path.parent).kind != DEEP:
+        if not path.is_file():
             continue
-        cfg = load_config(path)
-        if cfg.model.functionals:
-            return "a hybrid (model.functionals)"
-        if cfg.train.ensemble > 1:
-            return "an ensemble (train.ensemble)"
+        kind = system_of_fold(path.parent)
+        if not kind.packageable:
+            return f"a {kind.kind} system (its kind has no export hook)"
     return None
+
+
+@dataclass(frozen=True)
+class DevScore:
+    """A trained system's dev UAR, as its folds recorded it."""
+
+    system: str
+    dev_uar: float | None
+    """The mean over the folds of each fold's dev UAR (an ensemble fold: its members' mean);
+    None when the system is not a candidate (``why_not``)."""
+    dev_conditions: tuple[str, ...]
+    why_not: str | None = None
+
+
+def dev_scores(
+    exp: str | os.PathLike, systems: Sequence[str], folds: Sequence[int]
+) -> list[DevScore]:
+    """Each of ``systems`` (``exp/<system>/fold<K>`` for each of ``folds``) with its mean dev
+    UAR from the folds' ``.done``, or why it is not a candidate for stage 7's package: a
+    fold not trained, no export hook, or a dev UAR measured on other dev conditions than
+    the others' (Baseline-c's on clean speech only): all the candidates' dev conditions are
+    the union of the trained systems' (the recipe's clean + dev noise at each SNR)."""
+    from trnet.scoring.dev_table import fold_dev_uar
+    from trnet.systems.registry import system_of_fold
+
+    found: list[DevScore] = []
+    for system in systems:
+        uars, conditions, why = [], (), None
+        for fold in folds:
+            fold_dir = Path(exp) / system / f"fold{fold}"
+            if not (fold_dir / ".done").is_file() or not (fold_dir / "config.yaml").is_file():
+                why = f"fold {fold} not trained"
+                break
+            kind = system_of_fold(fold_dir)
+            if not kind.packageable:
+                why = f"a {kind.kind} system (its kind has no export hook)"
+                break
+            try:
+                uars.append(fold_dev_uar(fold_dir))
+            except TrnetError as err:
+                why = str(err)
+                break
+            conditions = tuple(kind.load_config(fold_dir / "config.yaml").dev_conditions())
+        # to the .done's precision: equal records are a tie, whatever the float sums give
+        mean = round(sum(uars) / len(uars), 6) if uars and why is None else None
+        found.append(DevScore(system, mean, conditions, why))
+    union = sorted({c for score in found if score.why_not is None for c in score.dev_conditions})
+    out = []
+    for score in found:
+        if score.why_not is None and sorted(score.dev_conditions) != union:
+            shown = " ".join(score.dev_conditions)
+            why = f"dev UAR on {shown} only, not on every dev condition ({' '.join(union)})"
+            score = DevScore(score.system, None, score.dev_conditions, why)
+        out.append(score)
+    return out
+
+
+def best_system(exp: str | os.PathLike, systems: Sequence[str], folds: Sequence[int]) -> str:
+    """The system of ``systems`` with the best mean dev UAR (:func:`dev_scores`; a tie: the
+    first named); none trained is a one-line error saying why for each."""
+    if not systems or not folds:
+        raise TrnetError("best system: give the systems and the folds")
+    scores = dev_scores(exp, systems, folds)
+    candidates = [s for s in scores if s.dev_uar is not None]
+    if not candidates:
+        why = "; ".join(f"{s.system}: {s.why_not}" for s in scores)
+        raise TrnetError(f"{exp}: no system to package ({why})")
+    best = candidates[0]
+    for score in candidates[1:]:
+        if score.dev_uar > best.dev_uar:  # type: ignore[operator]
+            best = score
+    return best.system
 
 
 def package_fold(package: str | os.PathLike) -> int:

@@ -20,6 +20,11 @@ from trnet.io import read_kv
 
 N_FUNCTIONALS = 88
 CACHE = "egemaps"
+FEATURE_SET = "eGeMAPSv02"
+FEATURE_LEVEL = "Functionals"
+"""The openSMILE configuration of every functional trnet computes (training, decoding,
+model packages): :func:`smile_settings` says it, :func:`check_settings` checks a record of
+it (a model package's ``functionals.json``) against it."""
 
 
 def drop_cache(cond_dir: str | Path) -> None:
@@ -29,22 +34,58 @@ def drop_cache(cond_dir: str | Path) -> None:
         (Path(cond_dir) / name).unlink(missing_ok=True)
 
 
-def _smile():  # noqa: ANN202 (opensmile.Smile; imported lazily, an optional dependency)
+def smile_extractor():  # noqa: ANN202 (opensmile.Smile; imported lazily, an optional dependency)
     try:
         import opensmile
     except ImportError:
         raise TrnetError(
-            "baseline_egemaps needs the opensmile package: pip install 'opensmile==2.6.0'"
+            "eGeMAPS functionals (baseline_egemaps, the hybrids of model.functionals) need "
+            "the opensmile package: pip install 'opensmile==2.6.0'"
         ) from None
     return opensmile.Smile(
-        feature_set=opensmile.FeatureSet.eGeMAPSv02,
-        feature_level=opensmile.FeatureLevel.Functionals,
+        feature_set=getattr(opensmile.FeatureSet, FEATURE_SET),
+        feature_level=getattr(opensmile.FeatureLevel, FEATURE_LEVEL),
     )
+
+
+def smile_settings() -> dict:
+    """What :func:`functionals_of` computes: the openSMILE feature set and level, the
+    number of values, NaN → 0, the rate and the installed opensmile version (None without)."""
+    import importlib.metadata
+
+    from trnet.contract import SAMPLE_RATE
+
+    try:
+        version: str | None = importlib.metadata.version("opensmile")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+
+    return {
+        "feature_set": FEATURE_SET,
+        "feature_level": FEATURE_LEVEL,
+        "n": N_FUNCTIONALS,
+        "nan": 0.0,
+        "sample_rate": SAMPLE_RATE,
+        "opensmile": version,
+    }
+
+
+def check_settings(record: object, path: str | Path) -> None:
+    """Refuse a record of functionals settings (``path`` names it) that is not what
+    :func:`functionals_of` computes: its values would be other features than the model's."""
+    want = smile_settings()
+    if not isinstance(record, dict):
+        raise TrnetError(f"{path}: not a functionals settings object")
+    for key in ("feature_set", "feature_level", "n", "nan", "sample_rate"):
+        if record.get(key) != want[key]:
+            raise TrnetError(
+                f"{path}: functionals {key} {record.get(key)!r}, trnet computes {want[key]!r}"
+            )
 
 
 def functionals_of(wave: np.ndarray, sr: int, smile=None) -> np.ndarray:  # noqa: ANN001
     """The 88 eGeMAPSv02 functionals of one mono float32 signal."""
-    smile = smile or _smile()
+    smile = smile or smile_extractor()
     values = smile.process_signal(np.asarray(wave, dtype=np.float32), sr).to_numpy()
     return np.nan_to_num(values[0].astype(np.float32))
 
@@ -74,7 +115,7 @@ def condition_functionals(
                 raise TrnetError(
                     f"{wav_scp}: no audio for {len(absent)} utterances ({absent[0]} ...)"
                 )
-            smile = _smile()
+            smile = smile_extractor()
             for utt in missing:
                 table[utt] = functionals_of(read_audio(audio[utt]), SAMPLE_RATE, smile)
             write_vectors(ark, scp, table)

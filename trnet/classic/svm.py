@@ -231,5 +231,9 @@ def posteriors(
     """Posteriors and embeddings (the standardised functionals) of ``utts`` in
     ``condition``: what a decode dir holds."""
     x = example_functionals(dump, [(u, condition) for u in utts])
-    post = _softmax(_decision_values(model, x), temperature)
-    return post, model.transform(x).astype(np.float32)
+    return functionals_posteriors(model, temperature, x), model.transform(x).astype(np.float32)
+
+
+def functionals_posteriors(model: SvmModel, temperature: float, x: np.ndarray) -> np.ndarray:
+    """(N, classes) posteriors of (N, 88) raw functionals ``x`` (decoding, model packages)."""
+    return _softmax(_decision_values(model, np.asarray(x, np.float64)), temperature)

@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
         ),
         force: bool = typer.Option(False, "--force", help="replace an existing package"),
     ) -> None:
-        """Write weights, SE, fbank settings + CMVN, config, model card and manifest."""
+        """Write the weights (every member of an ensemble; the SVM's arrays), a hybrid's or
+        the SVM's functionals settings, the SE, fbank settings + CMVN, config, model card and
+        manifest."""
         from rich.console import Console
 
         from trnet.infer.package_export import export as run_export

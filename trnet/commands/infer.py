@@ -58,6 +58,8 @@ def register(app: typer.Typer) -> None:
         pngs = plot_paths(plot, names) if plot is not None else []  # refused before any work
         rec = EmotionRecognizer.load(package, device, backend, batch_size)
         console = Console()
+        if rec.outside_onnx:
+            console.print(f"onnx backend: {rec.outside_onnx}", highlight=False)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("inputs", total=len(sources))
             results = rec.run_longest_first(

@@ -18,6 +18,8 @@ FIELDS = (
     "needs_se",
     "train_corruptions",
     "export",
+    "best",
+    "dev_uar",
     "fold",
     "se_pretrained",
     "test_corruptions",
@@ -67,7 +69,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """What a recipe run needs: the systems in training order and what each trains on
-        (--conf-dir, --systems), whether a trained system can be packaged (--exp, --folds),
+        (--conf-dir, --systems), whether a trained system can be packaged and which one
+        stage 7 packages (--exp, --folds),
         the fold a package was exported from (--package), whether an SE config's front end
         is pretrained (--se-config: trnet train-se then trains nothing and takes no training
         options), the corruption conditions stage 2 writes (--test-corruptions and the
@@ -83,9 +86,12 @@ def register(app: typer.Typer) -> None:
         --field deps, kind (deep | egemaps_svm), input (noisy | enhanced | blend), needs_se
         (true | false; needs --conf-dir), train_corruptions (the corruption conditions it
         draws), export (needs --exp and --folds: empty when trnet export can package the
-        system, else what it is): one line per system of --systems,
-        <system><TAB><value>, or the bare value when --systems names one. --field fold:
-        the package's fold. --field se_pretrained: true | false for --se-config.
+        system, else what it is), dev_uar (needs --exp and --folds: the mean dev UAR of the
+        folds' .done, or "- (why it is not compared)"): one line per system of --systems,
+        <system><TAB><value>, or the bare value when --systems names one. --field best
+        (needs --exp and --folds): the system of --systems with the best mean dev UAR over
+        the dev conditions (what stage 7 packages). --field fold: the package's fold.
+        --field se_pretrained: true | false for --se-config.
         --field test_corruptions: --test-corruptions as condition names (a bare kind at its
         default level: rev-0.6, mp3-24k, opus-24k, tel8k, clip-0.1, loss-0.1). --field
         corruptions: those, then the ones the systems of --conf-dir/--systems (and their
@@ -123,10 +129,16 @@ def register(app: typer.Typer) -> None:
             need(package, "--package")
             typer.echo(lib.package_fold(package))
             return
-        if field == "export":
+        if field in ("export", "best", "dev_uar"):
             need(names and exp and _words(folds), "--systems, --exp and --folds")
             numbers = _fold_numbers(folds)
-            _per_system(names, lambda s: lib.package_blocker(exp / s, numbers))
+            if field == "export":
+                _per_system(names, lambda s: lib.package_blocker(exp / s, numbers))
+            elif field == "best":
+                typer.echo(lib.best_system(exp, names, numbers))
+            else:
+                scores = {d.system: d for d in lib.dev_scores(exp, names, numbers)}
+                _per_system(names, lambda s: _dev_uar(scores[s]))
             return
         if as_json:
             typer.echo(
@@ -167,7 +179,8 @@ def _everything(
     se_config: Path | None,
 ) -> dict:
     """``--json``: the order and each system (--conf-dir), whether each can be packaged
-    (--exp, --folds), the package's fold (--package), the SE config's kind (--se-config)."""
+    and their dev UAR and the best (--exp, --folds), the package's fold (--package), the
+    SE config's kind (--se-config)."""
     from trnet import plan as lib
     from trnet.errors import TrnetError
 
@@ -187,9 +200,14 @@ def _everything(
             }
     if exp is not None and names and _words(folds):
         numbers = _fold_numbers(folds)
+        scores = {d.system: d for d in lib.dev_scores(exp, names, numbers)}
         for s in names:
             entry = out.setdefault("systems", {}).setdefault(s, {})
             entry["export"] = lib.package_blocker(exp / s, numbers)
+            entry["dev_uar"] = scores[s].dev_uar
+            entry["dev_uar_why_not"] = scores[s].why_not
+        if any(d.dev_uar is not None for d in scores.values()):
+            out["best"] = lib.best_system(exp, names, numbers)
     if package is not None:
         out["package"] = {"fold": lib.package_fold(package)}
     if se_config is not None:
@@ -200,6 +218,12 @@ def _everything(
             "--package or --se-config"
         )
     return out
+
+
+def _dev_uar(score: object) -> str:
+    """A system's mean dev UAR (4 decimals), or why it is not compared."""
+    uar = getattr(score, "dev_uar", None)
+    return f"{uar:.4f}" if uar is not None else f"- ({getattr(score, 'why_not', '')})"
 
 
 def _fold_numbers(folds: str) -> list[int]:

@@ -1,7 +1,13 @@
 """ONNX export of a package's networks and their onnxruntime backend.
 
 ``ser.onnx`` maps raw log-Mel ``x`` (and ``xe`` for blend systems), ``(batch, frames, 80)``,
-to ``posteriors`` and ``s``; CMVN, deltas, compensation and bridge are inside. ``se.onnx``
+(and a hybrid's raw eGeMAPS functionals ``func``, ``(batch, 88)``, or ``(batch, 2, 88)``
+with ``model.functionals_input`` blend or both) to ``posteriors`` and
+``s``; CMVN, deltas, compensation, bridge, the functionals' standardisation and kernel
+machine are inside. An ensemble has one per member (``ser0.onnx`` ..., named as its
+``ser0.pt`` ...); the recognizer averages them as in torch. What runs outside onnxruntime:
+fbank and resampling (torch), the SE's STFT (torch), a hybrid's eGeMAPS functionals
+(openSMILE): :func:`outside_onnx` says it in one line. ``se.onnx``
 is the SE *network* (compressed complex spectrum → its estimate); the STFT, its inverse
 and the normalisation around it stay in torch (:class:`trnet.models.stft.SpectralEnhancer`
 wraps the onnxruntime session), as do fbank and resampling. Each export is checked at
@@ -48,8 +54,12 @@ def onnx_deltas(x: Any) -> Any:
     return (-2 * p[..., 0:t] - p[..., 1 : t + 1] + p[..., 3 : t + 3] + 2 * p[..., 4 : t + 4]) / 10
 
 
-def _onnx_with_deltas(x: Any) -> Any:
+def _onnx_with_deltas(x: Any, lengths: Any = None) -> Any:
+    """:func:`trnet.models.ser.with_deltas` of an unpadded batch (the ONNX graph takes no
+    lengths: the recognizer runs windows of one length together)."""
     import torch
+
+    assert lengths is None, "the ONNX graph takes unpadded batches"
 
     xt = x.transpose(1, 2)
     d1 = onnx_deltas(xt)
@@ -57,7 +67,8 @@ def _onnx_with_deltas(x: Any) -> Any:
     return torch.stack([xt, d1, d2], dim=1).transpose(2, 3)
 
 
-def _ser_module(model: Any, blend: bool) -> Any:
+def _ser_module(model: Any, names: list[str], blend: bool) -> Any:
+    """The model as a module of its ONNX inputs ``names`` (x, xe, func) → posteriors (, s)."""
     import torch
 
     class Posteriors(torch.nn.Module):
@@ -65,20 +76,46 @@ def _ser_module(model: Any, blend: bool) -> Any:
             super().__init__()
             self.model = model
 
-        def forward(self, x: torch.Tensor, xe: torch.Tensor | None = None) -> tuple:
-            out = self.model(x, xe)
+        def forward(self, *args: torch.Tensor) -> tuple:
+            given = dict(zip(names, args, strict=True))
+            out = self.model(given["x"], given.get("xe"), func=given.get("func"))
             post = torch.softmax(out["logits"], dim=-1)
             return (post, out["s"]) if blend else (post,)
 
     return Posteriors().eval()
 
 
+def ser_inputs(blend: bool, hybrid: bool) -> list[str]:
+    """The input names of a ser.onnx."""
+    return ["x", *(["xe"] if blend else []), *(["func"] if hybrid else [])]
+
+
+def onnx_name(member: str) -> str:
+    """The ONNX file of a member's state dict file (``ser0.pt`` → ``ser0.onnx``)."""
+    return member.removesuffix(".pt") + ".onnx"
+
+
+def outside_onnx(hybrid: bool, with_se: bool) -> str:
+    """What of a package still runs outside onnxruntime with the onnx backend (one line)."""
+    parts = ["fbank and resampling (torch)"]
+    if with_se:
+        parts.append("the SE's STFT and its inverse (torch)")
+    if hybrid:
+        parts.append("eGeMAPS functionals (openSMILE)")
+    return "outside onnxruntime: " + ", ".join(parts)
+
+
 def _export(
-    module: Any, args: tuple, path: Path, names: list[str], outputs: list[str], time_axis: int
+    module: Any,
+    args: tuple,
+    path: Path,
+    names: list[str],
+    outputs: list[str],
+    time_axis: int,
 ) -> None:
     import torch
 
-    dynamic = {n: {0: "batch", time_axis: "frames"} for n in names}
+    dynamic = {n: {0: "batch", **({} if n == "func" else {time_axis: "frames"})} for n in names}
     with _quiet_warnings():
         torch.onnx.export(
             module,
@@ -111,38 +148,49 @@ def _session(path: Path, device: str = "cpu") -> Any:
     return ort.InferenceSession(str(path), opts, providers=providers)
 
 
-def export_ser(dest: Path, cfg: Any, state: dict) -> None:
-    """Write ``dest/ser.onnx`` and check it against torch."""
+def export_ser(dest: Path, cfg: Any, state: dict, name: str = "ser.onnx") -> None:
+    """Write ``dest/<name>`` of a member's state dict and check it against torch."""
     import torch
     import torchaudio.functional  # noqa: F401  (imported before tracing: its import fails inside)
 
+    from trnet.classic.egemaps import N_FUNCTIONALS
     from trnet.models import ser as ser_module
     from trnet.models.factory import build_ser_model as build_model
+    from trnet.train.data import model_functionals_sources
 
     model = build_model(cfg.model)
     model.load_state_dict(state)
     model.eval()
     blend = cfg.data.input == BLEND
-    names = ["x", "xe"] if blend else ["x"]
+    rows = len(model_functionals_sources(cfg))  # func: (B, 88), or (B, rows, 88)
+    names = ser_inputs(blend, rows > 0)
     outputs = ["posteriors", "s"] if blend else ["posteriors"]
     gen = torch.Generator().manual_seed(0)
-    trace = tuple(torch.randn(2, cfg.data.max_len, 80, generator=gen) * 3 for _ in names)
-    module = _ser_module(model, blend)
+    func_shape = (N_FUNCTIONALS,) if rows == 1 else (rows, N_FUNCTIONALS)
+
+    def inputs(batch: int, frames: int) -> tuple:
+        return tuple(
+            torch.randn(batch, *(func_shape if n == "func" else (frames, 80)), generator=gen) * 3
+            for n in names
+        )
+
+    trace = inputs(2, cfg.data.max_len)
+    module = _ser_module(model, names, blend)
     original = ser_module.with_deltas
     ser_module.with_deltas = _onnx_with_deltas
     try:
-        _export(module, trace, dest / "ser.onnx", names, outputs, 1)
+        _export(module, trace, dest / name, names, outputs, 1)
     finally:
         ser_module.with_deltas = original
     module.eval()
-    check = tuple(torch.randn(3, cfg.data.max_len + 7, 80, generator=gen) * 3 for _ in names)
+    check = inputs(3, cfg.data.max_len + 7)
     feeds = {n: a.numpy() for n, a in zip(names, check, strict=True)}
-    got = _session(dest / "ser.onnx").run(None, feeds)
+    got = _session(dest / name).run(None, feeds)
     with torch.no_grad():
         want = module(*check)
     diff = max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want, strict=True))
     if diff > EXPORT_TOL:
-        raise TrnetError(f"{dest / 'ser.onnx'}: onnxruntime differs from torch by {diff:.2e}")
+        raise TrnetError(f"{dest / name}: onnxruntime differs from torch by {diff:.2e}")
 
 
 def export_se(dest: Path) -> str:
@@ -171,32 +219,42 @@ def export_se(dest: Path) -> str:
     return "se.onnx"
 
 
-def export_onnx(dest: Path, cfg: Any, state: dict, with_se: bool) -> dict:
-    """Export into a package being written; returns the card's ``onnx`` entry."""
+def export_onnx(dest: Path, parts: Any, with_se: bool) -> dict:
+    """Export a ser model's members (:class:`trnet.systems.base.PackageParts`) into a
+    package being written; returns the card's ``onnx`` entry."""
     _ort()
     try:
         import onnx  # noqa: F401  (torch.onnx.export needs it)
     except ImportError:
         raise TrnetError(f"--onnx needs the onnx package: {EXTRA_HINT}") from None
-    export_ser(dest, cfg, state)
-    info = {"ser": "ser.onnx", "opset": OPSET}
+    files = []
+    for member, state in parts.states.items():
+        export_ser(dest, parts.config, state, onnx_name(member))
+        files.append(onnx_name(member))
+    info: dict = {"ser": ", ".join(files), "opset": OPSET}
     if with_se:
-        info["se"] = export_se(dest)
+        from trnet.se.pretrained import is_package
+
+        pretrained = is_package(dest / SE_DIR)  # an ONNX model already: onnxruntime runs it
+        info["se"] = "pretrained ONNX in se/ (onnxruntime)" if pretrained else export_se(dest)
+    info["outside"] = outside_onnx(parts.functionals is not None, with_se)
     return info
 
 
 class OrtSer:
-    """``(x, xe) → (posteriors, s)`` with onnxruntime (numpy in, numpy out)."""
+    """``(x, xe, func) → (posteriors, s)`` with onnxruntime (numpy in, numpy out)."""
 
-    def __init__(self, path: Path, blend: bool, device: str = "cpu") -> None:
+    def __init__(self, path: Path, blend: bool, hybrid: bool = False, device: str = "cpu") -> None:
         if not path.is_file():
-            raise TrnetError(f"{path.parent}: no ser.onnx (export with trnet export --onnx)")
+            raise TrnetError(f"{path.parent}: no {path.name} (export with trnet export --onnx)")
         self.session = _session(path, device)
-        self.blend = blend
+        self.blend, self.names = blend, ser_inputs(blend, hybrid)
 
-    def __call__(self, x: np.ndarray, xe: np.ndarray | None) -> tuple[np.ndarray, Any]:
-        feeds = {"x": x} if not self.blend else {"x": x, "xe": xe}
-        out = self.session.run(None, feeds)
+    def __call__(
+        self, x: np.ndarray, xe: np.ndarray | None, func: np.ndarray | None = None
+    ) -> tuple[np.ndarray, Any]:
+        given = {"x": x, "xe": xe, "func": None if func is None else func.astype(np.float32)}
+        out = self.session.run(None, {n: given[n] for n in self.names})
         return out[0], (out[1] if self.blend else None)
 
 

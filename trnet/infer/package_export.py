@@ -16,8 +16,9 @@ from pathlib import Path
 from trnet.contract import needs_se
 from trnet.errors import TrnetError
 from trnet.infer.card import se_card, versions
-from trnet.infer.package_format import se_files
+from trnet.infer.package_format import SER_MODEL, se_files
 from trnet.infer.package_writer import write_package
+from trnet.systems.registry import DEEP
 from trnet.train.ensemble import is_ensemble, read_done
 
 
@@ -47,6 +48,16 @@ def decode_scores(exp_fold: Path) -> tuple[dict, dict]:
     return scores, info
 
 
+def fold_mean_scores(system_dir: Path) -> dict:
+    """condition → ``{uar, folds}``: the test UAR of every fold of ``system_dir`` decoded in
+    that condition, averaged (the card's ``test_folds``, beside the packaged fold's own)."""
+    by_condition: dict[str, list[float]] = {}
+    for fold in sorted(system_dir.glob("fold*")):
+        for condition, score in decode_scores(fold)[0].items():
+            by_condition.setdefault(condition, []).append(score["uar"])
+    return {c: {"uar": round(sum(v) / len(v), 4), "folds": len(v)} for c, v in by_condition.items()}
+
+
 def _protocol(recipe: Path, fold_name: str) -> str:
     found = sorted(p.parent.name for p in (recipe / "data" / "folds").glob(f"*/{fold_name}"))
     return found[0] if len(found) == 1 else "unknown"
@@ -66,12 +77,13 @@ def _fbank_settings(recipe: Path, corpus: str | None) -> tuple[dict, str]:
 def best_fold(system_dir: Path) -> Path:
     """The finished ``fold<K>`` of a system dir with the highest dev UAR (its ``.done``;
     ties: the lowest K). Test scores never choose: they are what the card reports."""
+    from trnet.scoring.dev_table import fold_dev_uar
+
     best: tuple[float, int, Path] | None = None
     for done in system_dir.glob("fold*/.done"):
-        fields = read_done(done.parent)
         try:
-            uar, k = float(fields["dev_uar"]), int(done.parent.name.removeprefix("fold"))
-        except (KeyError, ValueError):
+            uar, k = fold_dev_uar(done.parent), int(done.parent.name.removeprefix("fold"))
+        except (TrnetError, ValueError):
             continue
         if best is None or (-uar, k) < (-best[0], best[1]):
             best = (uar, k, done.parent)
@@ -99,54 +111,56 @@ def export(
     corpus: str | None = None,
     generated: bool | None = None,
 ) -> Path:
-    """Package the trained fold ``exp_fold`` (``best.pt``; a system dir: its best fold).
+    """Package the trained fold ``exp_fold`` (a system dir: its best fold by dev UAR) with
+    what its kind's export hook gives (:meth:`trnet.systems.base.System.package`).
 
     ``se`` defaults to ``exp/se`` beside the system dir. The corpus and whether it was
     generated come from the decode dirs' info.json unless given.
     """
-    from trnet import checkpoint
-    from trnet.train.config import config_from_dict
+    from trnet.systems.registry import system_of_fold
 
     exp_fold = resolve_fold(exp_fold)
     read_done(exp_fold)  # a finished training dir, or a one-line error
-    if is_ensemble(exp_fold) or is_ensemble(exp_fold.parent):
+    if is_ensemble(exp_fold.parent):
         raise TrnetError(
-            f"{exp_fold}: an ensemble (train.ensemble) or one of its members cannot be "
-            "packaged yet; train the system with --ensemble 1 to export it"
+            f"{exp_fold}: a member of the ensemble {exp_fold.parent}; export the fold, "
+            "which packages all its members"
         )
-    if not (exp_fold / "best.pt").is_file():
-        raise TrnetError(f"{exp_fold}: not a finished training dir (no best.pt)")
-    best = checkpoint.load(exp_fold / "best.pt")
-    cfg = config_from_dict(best["config"], str(exp_fold / "best.pt"))
-    if cfg.model.functionals:
+    kind = system_of_fold(exp_fold)
+    if onnx and kind.kind != DEEP:
         raise TrnetError(
-            f"{exp_fold}: a hybrid (model.functionals) cannot be packaged yet: trnet infer "
-            "has no eGeMAPS front end"
+            f"{exp_fold}: --onnx: a {kind.kind} system has no network to export (its model "
+            "runs in numpy on openSMILE functionals); export it without --onnx"
         )
     recipe = exp_fold.resolve().parents[2]
-    se_dir = None
-    if needs_se(cfg.data.input):
-        se_dir = Path(se) if se is not None else exp_fold.parent.parent / "se"
-        se_files(se_dir)
     scores, info = decode_scores(exp_fold)
     corpus = corpus or info.get("corpus")
     if generated is None:
         generated = bool(info["generated"]) if "generated" in info else None
     fbank, fbank_from = _fbank_settings(recipe, corpus)
+    parts = kind.package(exp_fold, fbank)
+    se_dir = None
+    if needs_se(parts.input):
+        se_dir = Path(se) if se is not None else exp_fold.parent.parent / "se"
+        se_files(se_dir)
+    cfg = parts.config
     card = {
         "system": cfg.system,
-        "fold": int(best["fold"]),
+        "kind": kind.kind,
+        "model": parts.model,
+        **parts.card,
         "protocol": _protocol(recipe, exp_fold.name),
         "corpus": corpus or "unknown",
         "generated": generated,
-        "input": cfg.data.input,
+        "input": parts.input,
+        "trained_on": cfg.train_conditions(),
+        "dev_conditions": cfg.dev_conditions(),
+        "functionals": parts.functionals,
         "se": se_card(se_dir) if se_dir is not None else None,
-        "best_epoch": int(best.get("epoch", 0)),
-        "dev_uar": round(float(best.get("dev_uar", float("nan"))), 4),
         "test": scores,
+        "test_folds": fold_mean_scores(exp_fold.parent),
         "trained": _date(exp_fold / ".done"),
-        "parameters": int(sum(v.numel() for k, v in best["model"].items() if "running" not in k)),
-        "fbank_from": fbank_from,
+        "fbank_from": fbank_from if parts.model == SER_MODEL else None,
         "versions": versions(),
     }
-    return write_package(Path(dest), cfg, best["model"], se_dir, fbank, card, onnx, force)
+    return write_package(Path(dest), parts, se_dir, card, onnx, force)

@@ -2,20 +2,39 @@
 
 Layout (``format_version`` :data:`FORMAT_VERSION`)::
 
-    config.yaml     the system's resolved training config
-    ser.pt          SER state dict (CMVN inside, as buffers); torch.load(weights_only=True)
-    frontend.json   sample rate, fbank settings, CMVN, input kind, max_len, classes, windows
+    config.yaml     the system's resolved training config (the kind's: a deep SER model's
+                    or baseline_egemaps's; read back by the kind that ``model.kind`` names)
+    frontend.json   model (the model type: ser | egemaps_svm), input (noisy, enhanced,
+                    blend), classes, sample rate, windows; a ser model also: fbank settings,
+                    CMVN, max_len, vad_db, eval_full and members (its state dict files)
+    ser.pt          a ser model's state dict (CMVN, a hybrid's functionals standardisation
+                    and kernel features inside, as buffers); an ensemble: ser0.pt ..
+                    ser<K-1>.pt, one per member (their log-posteriors are averaged, as
+                    trnet decode does); each read with trnet.checkpoint.load (weights only)
+    model.npz, model.json   an egemaps_svm model: the scaler and SVM as plain arrays
+                    (np.load without pickle) and its scalars (trnet.classic.svm_model)
+    functionals.json    a model on eGeMAPS functionals (hybrid, SVM): the openSMILE
+                    settings (trnet.classic.egemaps.smile_settings) and whose audio's
+                    functionals, in the model's order (inputs: [noisy], [enhanced] or
+                    [noisy, enhanced] for model.functionals_input blend | both)
     se/             what exp/se holds for inference (loaded by trnet.se.model.load_model);
-                    absent for systems whose input needs no SE
-    ser.onnx, se.onnx   with --onnx (se.onnx only where the SE net exports)
+                    a pretrained front end (NSNet2, a user's ONNX model) with its ONNX file
+                    beside pretrained.json; absent for systems whose input needs no SE
+    ser.onnx, se.onnx   with --onnx: each ser*.pt as ser*.onnx (a hybrid's takes the
+                    functionals as an input), se.onnx where the SE net exports
     card.md, card.json  the model card (:mod:`trnet.infer.card`): system, corpus (GENERATED
                     or not), protocol, fold, test UAR/WAR per condition, dates, versions
     manifest.json   format_version and the sha256 of every other file (written last)
 
+Format 1 (read still): one ser model (``ser.pt``), no vad_db/eval_full/members in
+frontend.json (each window repeated or cut to max_len), no functionals.
+
 Reading checks the manifest first: a missing or altered file, or a newer format, is one
 error line. Nothing under ``exp/`` or ``dump/`` is read after export. This module is the
 lowest of the package modules: :mod:`.package_writer` writes the layout,
-:mod:`.package_export` fills it from a trained fold, :mod:`.recognizer` runs it.
+:mod:`.package_export` fills it from a trained fold (the kind's export hook,
+:meth:`trnet.systems.base.System.package`), :mod:`.package_models` runs each model type and
+:mod:`.recognizer` runs the package.
 """
 
 from __future__ import annotations
@@ -28,11 +47,14 @@ from typing import Any
 from trnet.errors import TrnetError
 from trnet.io import atomic_write, file_sha256
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CONFIG = "config.yaml"
 SER_WEIGHTS = "ser.pt"
 FRONTEND = "frontend.json"
+FUNCTIONALS = "functionals.json"
+SER_MODEL = "ser"
+"""The model type of SerModel state dicts (format 1's only one)."""
 CARD_JSON = "card.json"
 CARD_MD = "card.md"
 SE_DIR = "se"
@@ -48,13 +70,39 @@ class Package:
 
     root: Path
     manifest: dict
-    config: Any  # trnet.train.config.Config
+    config: Any  # the kind's config: trnet.train.config.Config, trnet.classic.svm.SvmConfig
     frontend: dict
     card: dict
 
     @property
     def has_se(self) -> bool:
         return (self.root / SE_DIR).is_dir()
+
+    @property
+    def version(self) -> int:
+        return int(self.manifest["format_version"])
+
+    @property
+    def model(self) -> str:
+        """The model type (frontend.json ``model``; format 1: ``ser``)."""
+        return str(self.frontend.get("model", SER_MODEL))
+
+    def member(self, name: object) -> Path:
+        """The package file ``name`` that frontend.json names (a member's weights): one the
+        manifest lists, so that an edited frontend.json cannot point outside the package."""
+        if not isinstance(name, str) or name not in self.files:
+            raise TrnetError(
+                f"{self.root / FRONTEND}: names {name!r}, which is not a file of the package"
+            )
+        return self.root / name
+
+    def read_json(self, name: str) -> Any:
+        """A JSON file of the package; unreadable: one line naming it."""
+        path = self.root / name
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise TrnetError(f"{path}: unreadable ({err})") from None
 
     @property
     def files(self) -> dict[str, str]:
@@ -139,14 +187,15 @@ def verify(root: str | Path) -> dict:
 
 
 def read_package(root: str | Path) -> Package:
-    """Verify and read a package (weights are loaded by the recognizer)."""
-    import yaml
-
-    from trnet.train.config import config_from_dict
+    """Verify and read a package (weights are loaded by the recognizer); its config is read
+    by the system kind that its ``model.kind`` names."""
+    from trnet.systems.registry import system_of_config
 
     root = Path(root)
     manifest = verify(root)
-    cfg = config_from_dict(yaml.safe_load((root / CONFIG).read_text()), str(root))
-    frontend = json.loads((root / FRONTEND).read_text(encoding="utf-8"))
-    card = json.loads((root / CARD_JSON).read_text(encoding="utf-8"))
-    return Package(root, manifest, cfg, frontend, card)
+    cfg = system_of_config(root / CONFIG).load_config(root / CONFIG)
+    package = Package(root, manifest, cfg, {}, {})
+    package.frontend, package.card = package.read_json(FRONTEND), package.read_json(CARD_JSON)
+    if not isinstance(package.frontend, dict) or not isinstance(package.card, dict):
+        raise TrnetError(f"{root}: frontend.json and card.json must be JSON objects")
+    return package

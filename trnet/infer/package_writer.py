@@ -1,6 +1,6 @@
-"""Writing a model package (:mod:`.package_format`): its files from a config, a state
-dict, an SE dir, fbank settings and a card, built beside the destination under its lock
-and put in place in one step.
+"""Writing a model package (:mod:`.package_format`): its files from what a kind's export
+hook gives (:class:`trnet.systems.base.PackageParts`), an SE dir and a card, built beside the
+destination under its lock and put in place in one step.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from trnet.errors import TrnetError
 from trnet.infer.card import write_card
@@ -20,9 +20,9 @@ from trnet.infer.package_format import (
     DEFAULT_HOP_S,
     DEFAULT_WINDOW_S,
     FRONTEND,
+    FUNCTIONALS,
     MANIFEST,
     SE_DIR,
-    SER_WEIGHTS,
     is_package,
     se_files,
     write_json,
@@ -30,25 +30,23 @@ from trnet.infer.package_format import (
 )
 from trnet.stage import LOCK, check_replaceable, lock
 
+if TYPE_CHECKING:
+    from trnet.systems.base import PackageParts
 
-def frontend_info(cfg: Any, state: dict, fbank: dict) -> dict:
-    """frontend.json: what turns audio into the model's input (CMVN also sits in ser.pt)."""
+
+def frontend_info(parts: PackageParts) -> dict:
+    """frontend.json: the model type, what turns audio into its input (the kind's entries)
+    and what every package says (rate, classes, windows)."""
     from trnet.contract import CLASSES, SAMPLE_RATE
 
     return {
+        "model": parts.model,
+        "input": parts.input,
         "sample_rate": SAMPLE_RATE,
-        "fbank": fbank,
-        "int16_scale": True,
-        "enhanced_int16": True,
-        "input": cfg.data.input,
-        "max_len": cfg.data.max_len,
         "classes": list(CLASSES),
         "window_s": DEFAULT_WINDOW_S,
         "hop_s": DEFAULT_HOP_S,
-        "cmvn": {
-            "mean": [round(float(v), 7) for v in state["cmvn_mean"]],
-            "std": [round(float(v), 7) for v in state["cmvn_std"]],
-        },
+        **parts.frontend,
     }
 
 
@@ -89,10 +87,8 @@ def _exchange(new: Path, dest: Path) -> None:
 
 def write_package(
     dest: Path,
-    cfg: Any,
-    state: dict,
+    parts: PackageParts,
     se_dir: Path | None,
-    fbank: dict,
     card: dict,
     onnx: bool = False,
     force: bool = False,
@@ -109,7 +105,7 @@ def write_package(
             shutil.rmtree(stale, ignore_errors=True)  # of a killed export (we hold the lock)
         tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".partial", dir=real.parent))
         try:
-            _build(tmp, cfg, state, se_dir, fbank, card, onnx)
+            _build(tmp, parts, se_dir, card, onnx)
             _exchange(tmp, real)
         except OSError as err:  # a full disk reports no file name: name the package
             if err.filename is None:
@@ -120,26 +116,38 @@ def write_package(
     return dest
 
 
-def _build(
-    tmp: Path, cfg: Any, state: dict, se_dir: Path | None, fbank: dict, card: dict, onnx: bool
-) -> None:
+def _build(tmp: Path, parts: PackageParts, se_dir: Path | None, card: dict, onnx: bool) -> None:
     """Write every file of a package into the empty dir ``tmp``, the manifest last."""
     import torch
 
-    from trnet.train.config import dump_config
-
-    (tmp / CONFIG).write_text(dump_config(cfg), encoding="utf-8")
-    with open(tmp / SER_WEIGHTS, "wb") as f:
-        torch.save({k: v.detach().cpu() for k, v in state.items()}, f)
-    write_json(tmp / FRONTEND, frontend_info(cfg, state, fbank))
+    (tmp / CONFIG).write_text(parts.config_text, encoding="utf-8")
+    for name, state in parts.states.items():
+        with open(tmp / name, "wb") as f:
+            torch.save({k: v.detach().cpu() for k, v in state.items()}, f)
+    for name, src in parts.files.items():
+        shutil.copyfile(src, tmp / name)
+    write_json(tmp / FRONTEND, frontend_info(parts))
+    if parts.functionals is not None:
+        write_json(tmp / FUNCTIONALS, parts.functionals)
     if se_dir is not None:
-        (tmp / SE_DIR).mkdir()
-        for src in se_files(se_dir):
-            shutil.copyfile(src, tmp / SE_DIR / src.name)
+        copy_se(se_dir, tmp / SE_DIR)
     if onnx:
         from trnet.infer.onnx_backend import export_onnx
 
-        card = {**card, "onnx": export_onnx(tmp, cfg, state, se_dir is not None)}
+        card = {**card, "onnx": export_onnx(tmp, parts, se_dir is not None)}
     write_card(tmp, card)
     write_manifest(tmp)
     tmp.chmod(0o755)  # mkdtemp makes it 0700
+
+
+def copy_se(se_dir: Path, dest: Path) -> None:
+    """The SE dir's files into ``dest``; a pretrained front end's ONNX file goes along
+    (:func:`trnet.se.pretrained.copy_portable`), so the package runs without it."""
+    from trnet.se.pretrained import copy_portable, is_package
+
+    dest.mkdir()
+    if is_package(se_dir):
+        copy_portable(se_dir, dest)
+        return
+    for src in se_files(se_dir):
+        shutil.copyfile(src, dest / src.name)

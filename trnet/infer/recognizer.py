@@ -2,9 +2,12 @@
 
 What a window goes through is what ``trnet decode`` saw for a test utterance: the SE
 (systems with enhanced or blended input) on the window's waveform, its output rounded to
-int16 as ``trnet enhance`` stores it, 80-dim Kaldi fbank on the int16 scale of the noisy
-and the enhanced audio, each repeated or cut to the config's ``max_len`` frames, then the
-SER model (CMVN inside). An utterance no longer than one window is one window, so its
+int16 as ``trnet enhance`` stores it, then the package's model type
+(:mod:`trnet.infer.package_models`): for a SER model, 80-dim Kaldi fbank on the int16
+scale of the noisy and the enhanced audio, VAD-trimmed and whole or repeated or cut to the
+config's ``max_len`` frames as decode feeds them, a hybrid's eGeMAPS functionals of the
+window, each member (an ensemble's log-posteriors averaged); for the SVM, the functionals
+and its posteriors. An utterance no longer than one window is one window, so its
 posteriors are those of ``trnet decode``.
 
 Per file: window posteriors are averaged with weights = the window's fraction of active
@@ -27,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from trnet.contract import BLEND, ENHANCED, NOISY
 from trnet.errors import TrnetError
 from trnet.infer.package_format import Package, read_package
 from trnet.infer.source import Source, array_source, check_length, file_source
@@ -100,23 +102,21 @@ class EmotionRecognizer:
     def __init__(
         self,
         package: Package,
-        ser: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, Any]],
+        model: Callable[[list[np.ndarray], list[np.ndarray] | None], tuple[np.ndarray, Any]],
         se: Any,
         device: Any,
         backend: str,
         batch_size: int = 16,
     ) -> None:
-        from trnet.feats.fbank import FbankConfig
-
-        self.package, self._ser, self._se = package, ser, se
+        self.package, self._model, self._se = package, model, se
         self.device, self.backend, self.batch_size = device, backend, max(1, int(batch_size))
         front = package.frontend
         self.classes: list[str] = list(front["classes"])
         self.input_kind: str = front["input"]
-        self.max_len: int = int(front["max_len"])
-        self.fbank = FbankConfig(**{**front["fbank"], "dither": 0.0})
         self.window_s: float = float(front["window_s"])
         self.hop_s: float = float(front["hop_s"])
+        self.outside_onnx: str | None = getattr(model, "outside_onnx", None)
+        """With the onnx backend: what still runs outside onnxruntime (one line)."""
 
     # ---- loading -----------------------------------------------------------------------
     @classmethod
@@ -132,24 +132,22 @@ class EmotionRecognizer:
 
         if backend not in ("torch", "onnx"):
             raise TrnetError(f"backend must be torch or onnx, got {backend!r}")
+        from trnet.infer.package_models import load_runner
+
         package = read_package(path)
         dev = resolve_device(device)
+        model = load_runner(package, dev, backend)
         se = None
-        if backend == "onnx":
-            from trnet.infer.onnx_backend import OrtSer, ort_enhancer
+        if backend == "onnx" and package.has_se:
+            from trnet.infer.onnx_backend import ort_enhancer
 
-            blend = package.config.data.input == BLEND
-            ser: Any = OrtSer(package.root / "ser.onnx", blend, dev.type)
-            if package.has_se:
-                se = ort_enhancer(package.root, dev.type)
-        else:
-            ser = _TorchSer(package, dev)
+            se = ort_enhancer(package.root, dev.type)
         if se is None and package.has_se:
             from trnet.se.model import load_model
 
             se, _ = load_model(package.root / "se")
             se.to(dev)
-        return cls(package, ser, se, dev, backend, batch_size)
+        return cls(package, model, se, dev, backend, batch_size)
 
     @property
     def system(self) -> str:
@@ -247,11 +245,15 @@ class EmotionRecognizer:
         if not (math.isfinite(window) and math.isfinite(hop) and window > 0 and hop > 0):
             raise TrnetError(f"--window and --hop must be positive (got {window}, {hop})")
         win, hop_n = round(window * SAMPLE_RATE), max(1, round(hop * SAMPLE_RATE))
-        min_samples = int(SAMPLE_RATE * self.fbank.frame_length / 1000)
-        if win < min_samples:  # every window must give the model at least one fbank frame
+        from trnet.feats.fbank import FbankConfig
+
+        fbank = self.package.frontend.get("fbank") or {}
+        frame_ms = float(fbank.get("frame_length", FbankConfig().frame_length))
+        min_samples = int(SAMPLE_RATE * frame_ms / 1000)
+        if win < min_samples:  # every window must give the model at least one analysis frame
             raise TrnetError(
                 f"--window {window:g} s is shorter than one analysis frame "
-                f"({self.fbank.frame_length:g} ms, the least the model takes)"
+                f"({frame_ms:g} ms, the least the model takes)"
             )
         results: list[Prediction | TrnetError | None] = []
         pending: dict[int, _Pending] = {}
@@ -299,11 +301,9 @@ class EmotionRecognizer:
         return [r for r in results if r is not None]
 
     def _process(self, batch: list[tuple[int, int, int, np.ndarray]]) -> list[dict]:
-        """SE, fbank and SER on a batch of windows; one dict of raw outputs per window."""
+        """SE and the model on a batch of windows; one dict of raw outputs per window."""
         from trnet.audio import to_int16
-        from trnet.feats.fbank import compute_fbank
         from trnet.se.enhance import enhance_batch
-        from trnet.train.data import fit_length
 
         waves = [np.ascontiguousarray(w, dtype=np.float32) for *_, w in batch]
         enhanced = None
@@ -312,19 +312,7 @@ class EmotionRecognizer:
                 to_int16(e).astype(np.float32) / 32768.0
                 for e in enhance_batch(self._se, waves, self.device)
             ]
-
-        def feats(ws: list[np.ndarray]) -> np.ndarray:
-            return np.stack([fit_length(compute_fbank(w, self.fbank), self.max_len) for w in ws])
-
-        x = xe = None
-        if self.input_kind in (NOISY, BLEND):
-            x = feats(waves)
-        if self.input_kind in (ENHANCED, BLEND):
-            assert enhanced is not None
-            xe = feats(enhanced)
-        if x is None:
-            x, xe = xe, None
-        post, s = self._ser(x, xe)
+        post, s = self._model(waves, enhanced)
         outs = []
         for i, wave in enumerate(waves):
             out: dict = {"post": np.asarray(post[i], dtype=np.float64)}
@@ -416,32 +404,3 @@ class EmotionRecognizer:
             duration=round(p.source.duration, 3),
             windows=windows,
         )
-
-
-class _TorchSer:
-    """The package's SER model in torch: ``(x, xe) → (posteriors, s)``, numpy in and out."""
-
-    def __init__(self, package: Package, device: Any) -> None:
-        from trnet import checkpoint
-        from trnet.models.factory import build_ser_model as build_model
-
-        self.model = build_model(package.config.model)
-        path = package.root / "ser.pt"
-        state = checkpoint.load(path)  # weights only; a bad file is one line naming it
-        try:
-            self.model.load_state_dict(state)
-        except Exception as err:  # torch raises many types for a bad state dict
-            raise TrnetError(f"{path}: cannot load the SER weights ({err})") from None
-        self.model.to(device).eval()
-        self.device = device
-
-    def __call__(self, x: np.ndarray, xe: np.ndarray | None) -> tuple[np.ndarray, Any]:
-        import torch
-
-        with torch.no_grad():
-            tx = torch.from_numpy(x).to(self.device)
-            txe = None if xe is None else torch.from_numpy(xe).to(self.device)
-            out = self.model(tx, txe)
-            post = torch.softmax(out["logits"], dim=-1).cpu().numpy()
-            s = out["s"].cpu().numpy() if "s" in out else None
-        return post, s

@@ -388,7 +388,7 @@ class SerModel(nn.Module):
         x = self.normalize(x)
         if lengths is not None:
             x = x * padding_mask(lengths, x.shape[1])[:, :, None]
-        return self.backbone(with_deltas(x), lengths)
+        return self.backbone(with_deltas(x, lengths), lengths)
 
     def forward(
         self,
@@ -420,7 +420,7 @@ class SerModel(nn.Module):
                 out["s_t"], s = s, frame_mean(s, lengths)
             out["s"] = s
         out["x"] = x
-        z = self.backbone(with_deltas(x), lengths)
+        z = self.backbone(with_deltas(x, lengths), lengths)
         if self.bridge is not None:
             z = self.bridge(z, out["s"])
         out["z"] = z
@@ -445,11 +445,29 @@ def padding_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
     return (steps < lengths[:, None]).to(torch.float32)
 
 
-def with_deltas(x: torch.Tensor) -> torch.Tensor:
-    """(B, T, F) → (B, 3, T, F): features, deltas, delta-deltas (over time)."""
+def with_deltas(x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, T, F) → (B, 3, T, F): features, deltas, delta-deltas (over time).
+
+    With ``lengths`` (a zero-padded batch), each utterance's deltas are those of the
+    utterance alone: its last real frame (and then its last delta) is held over the padded
+    frames before each difference, as the replicate padding at the end of an unpadded
+    utterance does. A whole-utterance decode's posteriors then do not depend on which
+    utterances share its batch (``trnet infer`` runs one window at a time)."""
     import torchaudio.functional as AF
 
     xt = x.transpose(1, 2)
-    d1 = AF.compute_deltas(xt)
-    d2 = AF.compute_deltas(d1)
+    if lengths is None:
+        d1 = AF.compute_deltas(xt)
+        d2 = AF.compute_deltas(d1)
+    else:
+        d1 = AF.compute_deltas(_hold_last(xt, lengths))
+        d2 = AF.compute_deltas(_hold_last(d1, lengths))
     return torch.stack([xt, d1, d2], dim=1).transpose(2, 3)
+
+
+def _hold_last(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, F, T) with every frame from ``lengths[b]`` on replaced by frame ``lengths[b] - 1``."""
+    steps = torch.arange(x.shape[-1], device=x.device)[None, :]
+    last = torch.clamp(lengths.to(x.device) - 1, min=0)[:, None]
+    index = torch.minimum(steps, last)[:, None, :].expand(-1, x.shape[1], -1)
+    return torch.gather(x, 2, index)

@@ -107,18 +107,43 @@ def is_package(path: str | os.PathLike) -> bool:
     return (path / PACKAGE_FILE).is_file() or (path.name == PACKAGE_FILE and path.is_file())
 
 
-def load_front_end_package(path: str | os.PathLike) -> tuple[OnnxEnhancer, SeConfig]:
-    """The enhancer of ``path`` (a package dir or its ``pretrained.json``) and its config
-    (:func:`trnet.se.model.load_model` loads every SE kind through this for a package)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / PACKAGE_FILE
-    desc = _read_package(path)
+def copy_portable(src: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Copy the package ``src`` into the existing dir ``dest`` with its ONNX file beside
+    ``pretrained.json``, which then names it by file name alone: a model package carries its
+    front end, and loads it without the wheel or the path it was made with. The ONNX file
+    is checked against the recorded sha256 first."""
+    import shutil
+
+    src, dest = Path(src), Path(dest)
+    desc = _read_package(src / PACKAGE_FILE)
+    onnx_file = _onnx_file(src / PACKAGE_FILE, desc)
+    _check_sha(src / PACKAGE_FILE, onnx_file, desc)
+    name = Path(onnx_file).name
+    shutil.copyfile(onnx_file, dest / name)
+    with atomic_write(dest / PACKAGE_FILE) as f:
+        json.dump({**desc, "onnx_file": name}, f, indent=1, sort_keys=True)
+        f.write("\n")
+    for other in ("config.yaml", ".done"):
+        if (src / other).is_file():
+            shutil.copyfile(src / other, dest / other)
+
+
+def _onnx_file(path: Path, desc: dict) -> str:
+    """The ONNX file a package names: a bare file name is the file beside ``path`` (a copy
+    made by :func:`copy_portable`), else NSNet2's from its wheel or the recorded path."""
+    recorded = desc.get("onnx_file")
+    if isinstance(recorded, str) and recorded and Path(recorded).name == recorded:
+        if recorded in (".", ".."):
+            raise TrnetError(f"{path}: onnx_file {recorded!r} is not a file name")
+        return str(path.parent / recorded)
     if desc["model"] == "nsnet2":
-        info = nsnet2.locate()
-        onnx_file = info["file"]
-    else:
-        onnx_file = desc["onnx_file"]
+        return nsnet2.locate()["file"]
+    if not isinstance(recorded, str):
+        raise TrnetError(f"{path}: not a pretrained SE package (onnx_file {recorded!r})")
+    return recorded
+
+
+def _check_sha(path: Path, onnx_file: str, desc: dict) -> None:
     if not Path(onnx_file).is_file():
         raise TrnetError(f"{path}: its ONNX file {onnx_file} is missing")
     sha = file_sha256(onnx_file)
@@ -127,6 +152,17 @@ def load_front_end_package(path: str | os.PathLike) -> tuple[OnnxEnhancer, SeCon
             f"{path}: {onnx_file} has sha256 {sha[:16]}…, the package was made with "
             f"{desc['sha256'][:16]}…; rerun trnet train-se into a new dir"
         )
+
+
+def load_front_end_package(path: str | os.PathLike) -> tuple[OnnxEnhancer, SeConfig]:
+    """The enhancer of ``path`` (a package dir or its ``pretrained.json``) and its config
+    (:func:`trnet.se.model.load_model` loads every SE kind through this for a package)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / PACKAGE_FILE
+    desc = _read_package(path)
+    onnx_file = _onnx_file(path, desc)
+    _check_sha(path, onnx_file, desc)
     conf = resolve_config(desc["config"], f"{path}: config")
     model = OnnxEnhancer(onnx_file, kind=conf.model, **desc["settings"])
     model.eval()

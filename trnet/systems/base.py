@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,35 @@ import numpy as np
 
 from trnet.contract import NOISY
 from trnet.errors import TrnetError
+
+
+@dataclass
+class PackageParts:
+    """What a trained fold puts in a model package: each kind's export hook
+    (:meth:`System.package`) says it, :mod:`trnet.infer.package_writer` writes it (the
+    layout: :mod:`trnet.infer.package_format`). Nothing in it is pickled: state dicts of
+    tensors (read back with :func:`trnet.checkpoint.load`), arrays and JSON."""
+
+    config: Any
+    """The resolved config the fold was trained with (the kind's config object)."""
+    config_text: str
+    """config.yaml: that config as YAML (the kind's :meth:`System.load_config` reads it)."""
+    model: str
+    """The package's model type, which names how ``trnet infer`` runs it (``ser``: SerModel
+    state dicts on fbank, ``egemaps_svm``: an SVM on eGeMAPS functionals)."""
+    input: str
+    """What the model reads: noisy, enhanced or blend (the last two take the SE along)."""
+    frontend: dict = field(default_factory=dict)
+    """The kind's entries of frontend.json (the writer adds rate, classes and windows)."""
+    states: dict[str, dict] = field(default_factory=dict)
+    """Package file → a state dict of tensors (an ensemble: one per member, in order)."""
+    files: dict[str, Path] = field(default_factory=dict)
+    """Package file → a file of the fold, copied as it is (arrays, JSON)."""
+    functionals: dict | None = None
+    """functionals.json (a model on eGeMAPS functionals): the openSMILE settings and whose
+    functionals, in the order the model takes them (``inputs``: noisy, enhanced)."""
+    card: dict = field(default_factory=dict)
+    """What the card says of the model: fold, dev UAR, parameters, members, ..."""
 
 
 class System(ABC):
@@ -107,6 +137,19 @@ class System(ABC):
     @abstractmethod
     def decode_reads(self, cfg: Any, condition: str) -> list[str]:
         """The dump conditions a decode of ``condition`` reads (signed with the decode)."""
+
+    def package(self, exp_fold: Path, fbank: dict) -> PackageParts:
+        """The export hook (``trnet export``): what a model package holds of the finished
+        fold ``exp_fold`` (``fbank``: the fbank settings of the training features, for kinds
+        that read fbank). A kind without one cannot be packaged."""
+        raise TrnetError(
+            f"{exp_fold}: a {self.kind} system cannot be packaged (its kind has no export hook)"
+        )
+
+    @property
+    def packageable(self) -> bool:
+        """Whether the kind has an export hook (:meth:`package`)."""
+        return type(self).package is not System.package
 
 
 class FittedSystem(System):

@@ -25,7 +25,7 @@ it gets without them.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from trnet.contract import BLEND, CLEAN, ENHANCED, NOISY, enhanced
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.stage import input_digest
-from trnet.train.config import DataConfig
+from trnet.train.config import Config, DataConfig
 
 DEV_SEED = 20240419
 """Seed of the one-time draw of each dev utterance's condition."""
@@ -312,27 +312,26 @@ class ExampleSet(torch.utils.data.Dataset):
         """The feature dirs an example of ``condition`` reads, in input order."""
         return example_conditions(condition, self.input_kind, self.clean_through_se)
 
-    def _frames(self, x: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        if self.full:
-            return np.array(x[lo:hi])
-        return fit_length(x[lo:hi], self.max_len)
-
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         utt, condition = self.examples[i]
         raw = [self.store.load(c, utt) for c in self.sources(condition)]
-        if self.vad_db <= 0 and self.crop_key is None and not self.full:
-            lo, hi = 0, len(raw[0])  # the earlier behaviour, exactly
-        else:
-            lo, hi = self.window(utt, raw[0])
-            hi = min([hi, *(len(x) for x in raw)])
-        feats = [self._frames(x, lo, hi) for x in raw]
+        crop = None
+        if self.crop_key is not None:
+            key = self.crop_key
+
+            def crop(n: int) -> int:
+                return crop_start(n, self.max_len, *key, utt)
+
+        lo, hi = input_span(raw, self.vad_db, self.full, crop)
+        feats = [span_frames(x, lo, hi, self.max_len, self.full) for x in raw]
         item = {"index": torch.tensor(i), "inputs": torch.from_numpy(np.stack(feats))}
         if self.full:
             item["length"] = torch.tensor(len(feats[0]))
         if self.labels is not None:
             item["label"] = torch.tensor(self.labels[utt])
         if self.with_clean:
-            item["clean"] = torch.from_numpy(self._frames(self.store.load(CLEAN, utt), lo, hi))
+            clean = self.store.load(CLEAN, utt)
+            item["clean"] = torch.from_numpy(span_frames(clean, lo, hi, self.max_len, self.full))
         if self.z_clean is not None:
             item["zc"] = torch.tensor(self.z_clean[utt])
         if self.functionals is not None:
@@ -341,6 +340,31 @@ class ExampleSet(torch.utils.data.Dataset):
             )
             item["func"] = torch.tensor(func)
         return item
+
+
+def input_span(
+    raw: Sequence[np.ndarray],
+    vad_db: float = 0.0,
+    full: bool = False,
+    crop: Callable[[int], int] | None = None,
+) -> tuple[int, int]:
+    """(start, end) frames of an example's inputs ``raw`` (forward order: the first decides)
+    that the model sees: VAD-trimmed (``vad_db``), whole (``full``) or from a random crop
+    start (``crop``: the trimmed length → an offset; training only). ``trnet decode`` and
+    ``trnet infer`` both take their inputs through this and :func:`span_frames`."""
+    if vad_db <= 0 and crop is None and not full:
+        return 0, len(raw[0])  # the earlier behaviour, exactly
+    lo, hi = vad_bounds(raw[0], vad_db)
+    if not full and crop is not None:
+        lo += crop(hi - lo)
+    return lo, min([hi, *(len(x) for x in raw)])
+
+
+def span_frames(x: np.ndarray, lo: int, hi: int, max_len: int, full: bool) -> np.ndarray:
+    """Frames ``lo:hi`` of ``x``: as they are (``full``), else repeated or cut to ``max_len``."""
+    if full:
+        return np.array(x[lo:hi])
+    return fit_length(x[lo:hi], max_len)
 
 
 def pad_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -427,6 +451,15 @@ def model_functionals(
     """The ``func`` of example ``(utt, condition)`` from a :func:`load_functionals` table."""
     conditions = functionals_conditions(condition, input_kind, mode)
     return functionals_array([table[c][utt] for c in conditions])
+
+
+def model_functionals_sources(cfg: Config) -> list[str]:
+    """Whose functionals the model of ``cfg`` takes (:func:`functionals_sources` of its
+    input and ``model.functionals_input``), in row order; none when it is not a hybrid:
+    what a model package records and ``trnet infer`` computes."""
+    if not cfg.model.functionals:
+        return []
+    return functionals_sources(cfg.data.input, cfg.model.functionals_input)
 
 
 def load_functionals(

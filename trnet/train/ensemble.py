@@ -93,9 +93,16 @@ def combine(outputs: list[Outputs]) -> Outputs:
 
     if len(outputs) == 1:
         return outputs[0]
-    logp = np.mean([np.log(np.maximum(o.posteriors.astype(np.float64), 1e-30)) for o in outputs], 0)
+    post = average_posteriors([o.posteriors for o in outputs])
+    s = None if outputs[0].s is None else np.mean([o.s for o in outputs], 0)
+    return Outputs(posteriors=post, z=outputs[0].z, s=s)
+
+
+def average_posteriors(posteriors: list[np.ndarray]) -> np.ndarray:
+    """The members' (N, C) posteriors as one: ``softmax(mean_k log p_k)`` (float32, as a
+    decode dir holds them); decoding and model packages average with this."""
+    logp = np.mean([np.log(np.maximum(p.astype(np.float64), 1e-30)) for p in posteriors], 0)
     logp -= logp.max(1, keepdims=True)
     post = np.exp(logp)
     post /= post.sum(1, keepdims=True)
-    s = None if outputs[0].s is None else np.mean([o.s for o in outputs], 0)
-    return Outputs(posteriors=post.astype(np.float32), z=outputs[0].z, s=s)
+    return post.astype(np.float32)

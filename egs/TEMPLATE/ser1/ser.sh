@@ -16,7 +16,7 @@
 #   stage 4  trnet train            each system × fold (× member) → exp/<system>/fold<K>
 #   stage 5  trnet decode           → exp/<system>/decode/<cond>/fold<K>
 #   stage 6  trnet results          → exp/RESULTS.md, exp/compare.{md,tsv}, exp/figures
-#   stage 7  trnet export, infer    → exp/trnet/package (a model package), a demo on 3 test files
+#   stage 7  trnet export, infer    → exp/<best system>/package (a model package), a demo on 3 test files
 set -euo pipefail
 . ./path.sh
 . ./cmd.sh
@@ -52,6 +52,8 @@ se_compare=             # more SE model dirs (e.g. "exp/se_crn", another recipe'
 systems="baseline_clean baseline_noisy baseline_enhanced trnet trnet_wo_low trnet_wo_high"  # what stages 4-6 train, decode and score
 folds="1 2"             # folds to train and test
 ensemble=               # models per fold (train.ensemble: seeds seed..seed+K-1, posteriors averaged); empty: each config's
+## Package (stage 7)
+export_system=          # the system stage 7 packages; empty: of $systems, the best mean dev UAR over the folds and the dev conditions (trnet plan --field best)
 ## Scale-out (job backends: cmd.sh)
 split_jobs=0            # > 1: stages 2-3 run trnet mix, enhance and score-se as this many array jobs (train_cmd; empty: utils/run.pl), then merge them (--from-splits: one job's features, CMVN and scores); train-se stays one job
 ngpu=0                  # training processes per node: > 1 starts trnet train through torchrun (DDP; with --device cpu: gloo processes)
@@ -119,9 +121,9 @@ fold_ranges() {
 }
 
 # `plan OPTIONS`: trnet plan (trnet/plan.py), what the configs, the trained systems and a
-# package say: the training order (each system after those its config depends on), whether
-# exp/trnet can be packaged, a package's fold. It reads YAML and JSON and computes nothing:
-# run without deterministic mode, whose torch set-up would cost seconds.
+# package say: the training order (each system after those its config depends on), which
+# trained system stage 7 packages, a package's fold. It reads YAML and JSON and computes
+# nothing: run without deterministic mode, whose torch set-up would cost seconds.
 plan() { env -u TRNET_DETERMINISTIC trnet plan "$@"; }
 
 # --test_corruptions as condition names (rev → rev-0.6, ...): what stages 5-6 decode and
@@ -360,25 +362,24 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   trnet results exp --seed "$seed"
   log "results: $(pwd)/exp/RESULTS.md"
 fi
-if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp/trnet ]; then
-  # what its folds were trained as (their config.yaml): trnet export packages neither a
-  # hybrid nor an ensemble yet
-  unpackable=$(plan --systems trnet --exp exp --folds "$folds" --field export)
-  if [ -n "$unpackable" ]; then
-    log "stage 7 skipped: exp/trnet is $unpackable, which trnet export cannot package yet"
-  else
-    log "stage 7: export the best TRNet fold; trnet infer on three of its test utterances"
-    # the fold with the best dev UAR (test scores never choose); --onnx adds ser.onnx/se.onnx
-    pkg=exp/trnet/package
-    [ -f "$pkg/manifest.json" ] || trnet export exp/trnet -o "$pkg"
-    if [ ! -f exp/trnet/infer_demo.tsv ]; then
-      fold=$(plan --package "$pkg" --field fold)
-      demo=musan_${snr_list[-1]}   # unmatched noise, the lowest SNR
-      head -n 3 "data/folds/$protocol/fold$fold/test/utt2spk" \
-        | awk 'NR==FNR{keep[$1]; next} $1 in keep' - "$dump/$demo/wav.scp" > exp/trnet/infer_demo.scp
-      trnet infer "$pkg" exp/trnet/infer_demo.scp --output exp/trnet/infer_demo.tsv
-    fi
-    log "model package: $(pwd)/$pkg (card.md); on your own audio: trnet infer $pkg your_audio.wav"
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ] && [ -d exp ]; then
+  # the system with the best mean dev UAR over the folds (each fold's .done; test scores
+  # never choose) among those whose dev UAR was measured on every dev condition, ensembles,
+  # hybrids and the SVM included; or --export_system. trnet plan decides (trnet/plan.py).
+  candidates=${export_system:-$systems}
+  system=$(plan --systems "$candidates" --exp exp --folds "$folds" --field best)
+  log "stage 7: export $system (mean dev UAR of each system below); trnet infer on three of its test utterances"
+  plan --systems "$candidates" --exp exp --folds "$folds" --field dev_uar
+  # its fold with the best dev UAR; --onnx adds ser*.onnx (and se.onnx)
+  pkg=exp/$system/package
+  [ -f "$pkg/manifest.json" ] || trnet export "exp/$system" -o "$pkg"
+  if [ ! -f "exp/$system/infer_demo.tsv" ]; then
+    fold=$(plan --package "$pkg" --field fold)
+    demo=musan_${snr_list[-1]}   # unmatched noise, the lowest SNR
+    head -n 3 "data/folds/$protocol/fold$fold/test/utt2spk" \
+      | awk 'NR==FNR{keep[$1]; next} $1 in keep' - "$dump/$demo/wav.scp" > "exp/$system/infer_demo.scp"
+    trnet infer "$pkg" "exp/$system/infer_demo.scp" --output "exp/$system/infer_demo.tsv"
   fi
+  log "model package: $(pwd)/$pkg (card.md); on your own audio: trnet infer $pkg your_audio.wav"
 fi
 log "done"
