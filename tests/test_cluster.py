@@ -287,7 +287,12 @@ def real_slurm() -> None:
     """A one-node Slurm on this machine (tools/slurm_local.sh: apt install, start; idempotent),
     stopped afterwards when it was not running before. Skipped only where the packages cannot
     be installed (not root, no apt-get, apt failed)."""
-    was_up = subprocess.run(["scontrol", "ping"], capture_output=True, text=True).returncode
+    # a fresh machine has no scontrol until slurm_local.sh installs it
+    was_up = (
+        subprocess.run(["scontrol", "ping"], capture_output=True, text=True).returncode
+        if shutil.which("scontrol")
+        else 1
+    )
     up = subprocess.run(
         ["bash", str(ROOT / "tools" / "slurm_local.sh")], capture_output=True, text=True
     )
