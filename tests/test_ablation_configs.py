@@ -1,4 +1,5 @@
-"""The issue-25 ablations of TRNet (``conf/cpu/trnet_abl_*.yaml``): each is trnet.yaml with
+"""The issue-25 ablations of TRNet (``conf/cpu/trnet_abl_*.yaml``): each is trnet_blendfun.yaml (the TRNet kept in
+item 1) with
 exactly the keys it names changed, and each trains in the recipe after Baseline-c."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ ABLATIONS = {
     "trnet_abl_cleanbypass": {"data.clean_through_se": False},
     "trnet_abl_zcrop": {"loss.z_clean_on": "crop"},
 }
-"""Ablation → the resolved keys (``section.key``) it changes from trnet.yaml, and to what."""
+"""Ablation → the resolved keys (``section.key``) it changes from trnet_blendfun.yaml, and to what."""
 
 
 def flat(path: Path) -> dict[str, object]:
@@ -29,10 +30,10 @@ def flat(path: Path) -> dict[str, object]:
     return {f"{s}.{k}": v for s, keys in raw.items() for k, v in keys.items()}
 
 
-def test_each_ablation_is_trnet_but_for_the_keys_it_names() -> None:
+def test_each_ablation_is_trnet_blendfun_but_for_the_keys_it_names() -> None:
     assert {p.stem for p in CPU.glob("trnet_abl_*.yaml")} == set(ABLATIONS)
     assert len(ABLATIONS) <= 7
-    trnet = flat(CPU / "trnet.yaml")
+    trnet = flat(CPU / "trnet_blendfun.yaml")
     for name, changed in ABLATIONS.items():
         mine = flat(CPU / f"{name}.yaml")
         differ = {k for k in trnet.keys() | mine.keys() if trnet.get(k) != mine.get(k)}

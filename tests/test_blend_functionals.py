@@ -248,3 +248,35 @@ def test_decode_feeds_the_blend_of_the_functionals(blendfun: dict[str, Path]) ->
         blended = posteriors("blend", s)
         assert blended == posteriors(same, s)
         assert blended != posteriors(other, s)
+
+
+def test_clean_bypass_feeds_the_clean_audio_functionals_to_both_rows(
+    blendfun: dict[str, Path], tmp_path: Path
+) -> None:
+    """With ``data.clean_through_se: false`` (issue 25's ablation) a clean training example's
+    enhanced input is the clean features, so its branch's enhanced row is the clean audio's
+    functionals too, in the epochs and in the kernel prefit; noisy examples are as before,
+    and every example keeps its own functionals with the default."""
+    from trnet.classic.egemaps import condition_functionals
+    from trnet.ddp import setup_dist
+    from trnet.train.loop import Trainer
+
+    dump = blendfun["dump"]
+    utt = "s1-u0"
+    own = {c: condition_functionals(dump, c, [utt])[utt] for c in ("clean", "clean_enh")}
+    rows = {}
+    for through in (True, False):
+        raw = _raw("blend")
+        raw["data"]["clean_through_se"] = through
+        cfg = config_from_dict(raw)
+        run = Trainer(cfg, 1, blendfun["folds"], dump, tmp_path / str(through), setup_dist("cpu"))
+        item = run.epoch_set([(utt, "clean"), (utt, "esc50_train_10")])
+        rows[through] = (item[0]["func"].numpy(), item[1]["func"].numpy())
+        func, _ = run.training_functionals(run.func)
+        clean_rows = func[: func.shape[0] // 2]  # every_train_example: clean examples first
+        assert np.array_equal(clean_rows[:, 0], clean_rows[:, 1]) == (not through)
+    (on, noisy_on), (off, noisy_off) = rows[True], rows[False]
+    assert np.allclose(on[0], own["clean"]) and np.allclose(on[1], own["clean_enh"])
+    assert np.allclose(off[0], own["clean"]) and np.allclose(off[1], own["clean"])
+    assert not np.allclose(on[1], off[1])
+    assert np.array_equal(noisy_on, noisy_off)

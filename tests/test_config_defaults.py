@@ -79,33 +79,33 @@ RESOLVED = {
         "8fb782fb45a4495109525546e7a6f9fa766a3e4aad77f35071b36ebde6fd7ba0",
         "c24beb3f71be5dc7b52ff830f8253dfab869fa934a5efe3b66b45367fd543996",
     ),
-    "cpu/trnet_abl_cleanbypass.yaml": (  # added later (issue 25): an ablation of trnet.yaml
-        "20bfca02b91fe7cc6cfcc42dc449850036d6361fdec15503e9537e06d00a98f0",
-        "d52aeeb5d7c66998a3edf6259cda23908bf738ece0eee1f051056cb28eb89988",
+    "cpu/trnet_abl_cleanbypass.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
+        "beee18b37372628e2a87946e16ec717d5ade105e4de8dff1fd52a035a64d8ae7",
+        "2f220acd57700a602b63064f7fc66d5c8665ed7fe2937421466b6dc957429be9",
     ),
-    "cpu/trnet_abl_gradnorm.yaml": (  # added later (issue 25): an ablation of trnet.yaml
-        "1a01100d686929d4c732b2be3fa8a387447ad30b45c59e42c9743e0240005158",
-        "d75167c29b5b04d94a2f4ad5cc3e31db3460e2557fc88d1479ec64af0328d017",
+    "cpu/trnet_abl_gradnorm.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
+        "73ab68c06fb1fded9980f20b39b93024cb1324036fc99aea5119b1c196c856df",
+        "b28b02826d07c0c842d30e610fa47b7878ca5b82c1c034fa267bb6df4a8744b9",
     ),
-    "cpu/trnet_abl_nobridge.yaml": (  # added later (issue 25): an ablation of trnet.yaml
-        "6016930e2ad6a42b1220a05c1caf4b03a45e4b6ebd6db71b39a921b1baef87d4",
-        "6912bf4c3269932fec70a6f80301538532b0d0143e1b61c8a0bf246f0c07e996",
+    "cpu/trnet_abl_nobridge.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
+        "cef8e2e2fe0cf4c7e6fc7644bde298709f0d3b34767b15dd3535c4de17401e5a",
+        "4ff354dbc0f7e9bf685204ac2f2d8c196b1bb30685ca0131ba518b598a18a35d",
     ),
-    "cpu/trnet_abl_sframe.yaml": (  # added later (issue 25): an ablation of trnet.yaml
-        "3bca9d849a516de4f003a91d64208986da0e0bf4f2a13dea2bdb0587b5e432b7",
-        "a84b201197bd0dffa271e957ed5769a9f9f0e4d1d7e4450fd46bee95e8b65795",
+    "cpu/trnet_abl_sframe.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
+        "60ad8fe7dce1a70656ba1e0b55629ff15d0d909fc8dcb0612b0715dad26e4670",
+        "f45b50b7734f89d9783da0adb111f5410c84c80d0ec5962fc5282fbdf2f26b6d",
     ),
-    "cpu/trnet_abl_sraw.yaml": (  # added later (issue 25): an ablation of trnet.yaml
-        "10b8f97131a9282720a909cc31e326bd7cf19c2e68194fb99913560d710c43c7",
-        "954c6fc2c227c388669564c2f4145cb3bd2f6442fc99166a115c69705fdabe69",
+    "cpu/trnet_abl_sraw.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
+        "3860d1faac6715df0827721bd50193e1a59bad12fd1ec4d58892ab13ee8a5caf",
+        "3c3542ab4a248c34efed91511ad52eb0a0964c65fdab325fbc4824b443f86744",
     ),
-    "cpu/trnet_abl_ssigmoid.yaml": (  # added later (issue 25): an ablation of trnet.yaml
-        "cb34c55c735d323b8744b7ecd80a63685e3a7f4dfb91549053dbeb013d544a4a",
-        "656ac203c969a03735858bf2dd640b840c900f470291757856cd278ff911e06c",
+    "cpu/trnet_abl_ssigmoid.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
+        "0f97594f5deb2d563afee3f481c56a4bfdefccd64cccb31558cd20e7c5e1d595",
+        "7158584596da8b3cc9c6e4de5be669a71a17c0c77b83706d477523eb1b5f9c20",
     ),
-    "cpu/trnet_abl_zcrop.yaml": (  # added later (issue 25): an ablation of trnet.yaml
-        "de28a322b64931bd78f600ef2befb977bf8e35a6787241dc55fc7e820050b9ae",
-        "281f7d47fb94045113ccc672a6064261e803554dbdbdfa8132434dd6f03cf849",
+    "cpu/trnet_abl_zcrop.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
+        "a3d1c794a899ea0e060a89b6b261156a97b8f60599441078d821c83c0031bdbc",
+        "8c680e62c91398bd0bafe0fcad0ab51aa6dc4bda795aa80eec98c73c46c967fe",
     ),
     "cpu/trnet_blendfun.yaml": (  # added later (issue 25): trnet.yaml + functionals_input
         "12ca9cdd6329f172500d2674c60a04e93450d299f2d015ff0ca7eac6dbd8c798",

@@ -264,13 +264,8 @@ def _check(cfg: Config, where: str) -> None:
         raise TrnetError(f"{where}: loss.weighting must be one of {', '.join(WEIGHTINGS)}")
     if cfg.model.compensation != (cfg.data.input == BLEND):
         raise TrnetError(f"{where}: model.compensation must be true exactly when input: blend")
-    if not cfg.data.clean_through_se and not (
-        cfg.data.input == BLEND and model.functionals_input == NOISY
-    ):
-        raise TrnetError(
-            f"{where}: data.clean_through_se: false needs data.input: blend and "
-            "model.functionals_input: noisy (the branch then sees the clean input's anyway)"
-        )
+    if not cfg.data.clean_through_se and cfg.data.input != BLEND:
+        raise TrnetError(f"{where}: data.clean_through_se: false needs data.input: blend")
     if cfg.model.bridge and not cfg.model.compensation:
         raise TrnetError(f"{where}: model.bridge needs model.compensation")
     if cfg.loss.alpha > 0 and not cfg.model.compensation:

@@ -336,7 +336,12 @@ class ExampleSet(torch.utils.data.Dataset):
             item["zc"] = torch.tensor(self.z_clean[utt])
         if self.functionals is not None:
             func = model_functionals(
-                self.functionals, utt, condition, self.input_kind, self.functionals_input
+                self.functionals,
+                utt,
+                condition,
+                self.input_kind,
+                self.functionals_input,
+                self.clean_through_se,
             )
             item["func"] = torch.tensor(func)
         return item
@@ -429,10 +434,17 @@ def functionals_sources(input_kind: str, mode: str = NOISY) -> list[str]:
     return [NOISY, ENHANCED]
 
 
-def functionals_conditions(condition: str, input_kind: str, mode: str = NOISY) -> list[str]:
+def functionals_conditions(
+    condition: str, input_kind: str, mode: str = NOISY, through_se: bool = True
+) -> list[str]:
     """The dump conditions whose cached functionals feed an example of ``condition``, in
-    row order (:func:`functionals_sources`)."""
-    return [input_conditions(condition, s)[0] for s in functionals_sources(input_kind, mode)]
+    row order (:func:`functionals_sources`); with ``through_se`` False a clean example's
+    enhanced row is the clean audio's, as its enhanced input is the clean features
+    (:func:`example_conditions`)."""
+    sources = functionals_sources(input_kind, mode)
+    if not through_se and condition == CLEAN:
+        return [CLEAN] * len(sources)
+    return [input_conditions(condition, s)[0] for s in sources]
 
 
 def functionals_array(rows: Sequence[np.ndarray]) -> np.ndarray:
@@ -447,9 +459,11 @@ def model_functionals(
     condition: str,
     input_kind: str,
     mode: str = NOISY,
+    through_se: bool = True,
 ) -> np.ndarray:
-    """The ``func`` of example ``(utt, condition)`` from a :func:`load_functionals` table."""
-    conditions = functionals_conditions(condition, input_kind, mode)
+    """The ``func`` of example ``(utt, condition)`` from a :func:`load_functionals` table
+    (``through_se``: as :func:`functionals_conditions`)."""
+    conditions = functionals_conditions(condition, input_kind, mode, through_se)
     return functionals_array([table[c][utt] for c in conditions])
 
 

@@ -183,7 +183,8 @@ class Trainer:
         examples = every_train_example(
             self.data.train, cfg.train_conditions(), cfg.train.seed, cfg.data.train_corruptions
         )
-        func = np.stack([model_functionals(table, u, c, kind, mode) for u, c in examples])
+        through = cfg.data.clean_through_se
+        func = np.stack([model_functionals(table, u, c, kind, mode, through) for u, c in examples])
         return func, [self.data.labels[u] for u, _ in examples]
 
     def check_features(self) -> None:
