@@ -1,6 +1,6 @@
-"""The issue-25 ablations of TRNet (``conf/cpu/trnet_abl_*.yaml``): each is trnet_blendfun.yaml (the TRNet kept in
-item 1) with
-exactly the keys it names changed, and each trains in the recipe after Baseline-c."""
+"""The issue-25 ablations of TRNet (``conf/cpu/trnet_abl_*.yaml``): each is
+trnet_blendfun.yaml (the TRNet kept in item 1) with exactly the keys it names changed, and
+each trains in the recipe after Baseline-c."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ ABLATIONS = {
     "trnet_abl_cleanbypass": {"data.clean_through_se": False},
     "trnet_abl_zcrop": {"loss.z_clean_on": "crop"},
 }
-"""Ablation → the resolved keys (``section.key``) it changes from trnet_blendfun.yaml, and to what."""
+"""Ablation → the resolved keys (``section.key``) it changes from trnet_blendfun.yaml, and to
+what."""
 
 
 def flat(path: Path) -> dict[str, object]:
