@@ -67,7 +67,7 @@ def long_speech(seconds_each: float = 5.0, seed: int = 0) -> np.ndarray:
     prosody), a second of silence between them, under noise that grows from about 20 dB
     SNR to 0 dB: a long file whose windows differ in speech, SNR and prosody."""
     from trnet.synth_corpus.emotion import draw_prosody, make_voice
-    from trnet.synth_corpus.synth import pink_noise, rng_for, synth_utterance
+    from trnet.synth_corpus.synth import rng_for, synth_utterance
 
     voice = make_voice(seed, "spk", "F")
     gap = np.zeros(SAMPLE_RATE, dtype=np.float32)
@@ -75,7 +75,14 @@ def long_speech(seconds_each: float = 5.0, seed: int = 0) -> np.ndarray:
     for label in CLASSES:
         rng = rng_for(seed, "long_speech", label)
         parts += [synth_utterance(voice, draw_prosody(label, rng), seconds_each, rng), gap]
-    speech = np.concatenate(parts[:-1])
+    return under_rising_noise(np.concatenate(parts[:-1]), seed)
+
+
+def under_rising_noise(speech: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``speech`` (16 kHz float32) under pink noise whose SNR falls from about 20 dB at the start to
+    0 dB at the end (over the whole file's power), peak-limited to 0.9."""
+    from trnet.synth_corpus.synth import pink_noise, rng_for
+
     rng = rng_for(seed, "long_speech", "noise")
     noise = pink_noise(rng, len(speech))
     noise *= np.sqrt(np.mean(speech**2) / np.mean(noise**2))  # 0 dB over the whole file
