@@ -311,28 +311,34 @@ def infer_targets(
     from trnet.se.config import load_config as load_se_config
     from trnet.train.config import load_config
 
-    made: list[tuple[str, Path]] = []
+    made: list[tuple[str, Path, str]] = []
     for size, conf_dir in conf_dirs.items():
         se_conf = load_se_config(Path(conf_dir) / "se.yaml")
         for system in INFER_SYSTEMS:
             cfg = load_config(Path(conf_dir) / f"{system}.yaml")
-            made.append((size, untrained_package(tmp / f"{size}_{system}", cfg, se_conf)))
+            pkg = untrained_package(tmp / f"{size}_{system}", cfg, se_conf)
+            made.append((size, pkg, se_conf.model))
     if cpu is not None:
         config, se_config, members = cpu
-        cfg = load_config(config)
+        cfg, se_conf = load_config(config), load_se_config(se_config)
         cfg.train.ensemble = members
-        pkg = untrained_package(tmp / f"cpu_{cfg.system}", cfg, load_se_config(se_config))
-        made.append(("cpu", pkg))
-    return [_target(size, pkg) for size, pkg in [*made, *(("package", p) for p in packages)]]
+        made.append(
+            ("cpu", untrained_package(tmp / f"cpu_{cfg.system}", cfg, se_conf), se_conf.model)
+        )
+    real = [("package", Path(p), "") for p in packages]
+    return [_target(*target) for target in [*made, *real]]
 
 
-def _target(size: str, path: Path) -> InferTarget:
-    """What the package's card says it is (a bad package is one line, before any row)."""
+def _target(size: str, path: Path, se_model: str) -> InferTarget:
+    """What the package's card says it is (a bad package is one line, before any row); its
+    SE: ``se_model``, else the card's (a trained SE's card may not name its kind: ``yes``)."""
     from trnet.infer.package_format import read_package
 
     package = read_package(path)
     card = package.card
-    se = (card.get("se") or {}).get("model") or ("?" if package.has_se else "-")
+    se = "-"
+    if package.has_se:
+        se = se_model or (card.get("se") or {}).get("model") or "yes"
     system = str(card.get("system", package.config.system))
     return InferTarget(size, system, str(se), int(card.get("members", 1)), Path(path))
 
