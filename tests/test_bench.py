@@ -3,6 +3,7 @@ consistency is (every row times the same audio; each ratio is its speed over the
 loop's)."""
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -150,3 +151,70 @@ def test_a_timed_training_trains_the_same_model(tmp_path):
     assert timer.count["forward + loss"] == 8 and timer.wall["train"] > 0
     plain, timed = ((tmp_path / d / "best.pt").read_bytes() for d in ("plain", "timed"))
     assert plain == timed
+
+
+INFER_PHASE_COLUMNS = ("read", "SE", "fbank", "functionals", "members", "other")
+
+
+def test_bench_infer_rows_of_the_cpu_system_and_a_real_package_with_their_phases(tmp_path):
+    """``--sizes cpu`` (the untrained trnet_blendfun: hybrid, 3 members, NSNet2) and a real
+    package (the toy TRNet with its CRN), on one long and one short file: a row per package
+    and audio set, and a phase table whose seconds add up to each row's wall time (shares
+    to 100 %). Nothing is timed against a bound."""
+    from package_toy import toy_package
+
+    from trnet.bench import phase_shares
+
+    root = Path(__file__).resolve().parents[1]
+    pkg = toy_package(tmp_path / "toy")
+    args = ["bench", "infer", "--sizes", "cpu", "--package", str(pkg), "--batch", "1"]
+    result = CliRunner().invoke(
+        app,
+        [*args, "--n-files", "1", "--seconds", "5", "--short-files", "1", "--repeat", "1",
+         "--cpu-config", str(root / "egs/emodb/conf/cpu/trnet_blendfun.yaml"),
+         "--cpu-se", str(root / "egs/emodb/conf/se_nsnet2.yaml")],
+        env={"COLUMNS": "300"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "one torch thread" in result.output
+    rows = [
+        cells for cells in _table_rows_list(result.output, 13) if cells[0] in ("cpu", "package")
+    ]
+    heads = [tuple(r[:6]) for r in rows]
+    assert heads == [
+        ("cpu", "trnet_blendfun", "nsnet2", "3", "1 × 5 s", "1"),
+        ("cpu", "trnet_blendfun", "nsnet2", "3", "1 × 2-3 s", "1"),
+        ("package", "trnet", "yes", "1", "1 × 5 s", "1"),  # a trained SE
+        ("package", "trnet", "yes", "1", "1 × 2-3 s", "1"),
+    ]
+    for r in rows:
+        wall, rtf, speed = float(r[6]), float(r[7]), float(r[8])
+        assert wall > 0 and rtf > 0 and speed == pytest.approx(1 / rtf, rel=0.05, abs=0.1)
+        assert float(r[11]) > 0 and float(r[12]) >= float(r[11]) * 0.9  # RSS loaded, peak
+    phases = [
+        cells for cells in _table_rows_list(result.output, 10) if cells[0] in ("cpu", "package")
+    ]
+    assert [tuple(p[:3]) for p in phases] == [h[:2] + h[4:5] for h in heads]
+    for p in phases:
+        seconds = [float(c.split()[0]) for c in p[3:9]]
+        shares = [float(c.split("(")[1].rstrip("%)")) for c in p[3:9]]
+        assert sum(seconds) == pytest.approx(float(p[9]), abs=0.04)
+        assert sum(shares) == pytest.approx(100, abs=4)  # each rounded to 1 %
+        assert float(p[3 + INFER_PHASE_COLUMNS.index("functionals")].split()[0]) >= 0
+    assert phase_shares({"wall": 2.0, "phases": {"SE": 0.5, "functionals": 1.0}}) == {
+        "read": (0.0, 0.0),
+        "SE": (0.5, 0.25),
+        "fbank": (0.0, 0.0),
+        "functionals": (1.0, 0.5),
+        "members": (0.0, 0.0),
+        "other": (0.5, 0.25),
+    }
+
+
+def _table_rows_list(output: str, n_cells: int) -> list[list[str]]:
+    rows = []
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if len(cells) == n_cells and cells[0] and not line.lstrip().startswith(("┃", "┏")):
+            rows.append(cells)
+    return rows

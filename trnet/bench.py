@@ -3,7 +3,8 @@
 ``mix-feats``: mixing + fbank; throughput is audio seconds per wall-clock second (× real
 time). The bare loop reads each source file with soundfile and runs torchaudio's Kaldi fbank
 on it, nothing else; the ratio (ours / bare) says how much mixing, noise reading, int16
-writing and CMVN cost. ``infer``: the real-time factor of ``trnet infer``. ``train``: the
+writing and CMVN cost. ``infer``: the real-time factor of ``trnet infer`` and where its
+time goes (:data:`trnet.infer.recognizer.INFER_PHASES`). ``train``: the
 trainer's training examples per second against a bare training loop over the same batches,
 and where the rest of a training run's time goes (:mod:`trnet.train.phases`).
 """
@@ -15,12 +16,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trnet.contract import NOISY, SAMPLE_RATE, needs_se
+from trnet.contract import SAMPLE_RATE, needs_se
 from trnet.io import read_kv, write_kv
 
 if TYPE_CHECKING:
@@ -148,7 +150,32 @@ def bench_mix_feats(
 # ---- trnet bench infer --------------------------------------------------------------------
 
 INFER_SYSTEMS = ("baseline_noisy", "trnet")
-"""Without SE (noisy input) and with SE (blend: SE + both inputs)."""
+"""Without SE (noisy input) and with SE (blend: SE + both inputs), of a size's config dir."""
+
+CPU_CONFIG = Path("egs/emodb/conf/cpu/trnet_blendfun.yaml")
+CPU_SE = Path("egs/emodb/conf/se_nsnet2.yaml")
+CPU_MEMBERS = 3
+"""The ``cpu`` size: the real-speech system the EmoDB recipe packages (a hybrid: CNN and
+eGeMAPS kernel machine, blended functionals), behind the pretrained NSNet2, an ensemble of
+the recipe's ``--ensemble 3`` members (``conf/cpu/_base.yaml`` leaves ``train.ensemble`` 1;
+``egs/emodb/run.sh`` passes 3)."""
+
+LONG, SHORT = "long", "short"
+"""The audio sets: ``n_files`` files of ``seconds`` (several windows each, so the SE's
+blocks and the windows' overlap count) and EmoDB-like utterances of 2-3 s (one window each:
+per-file costs count)."""
+
+
+@dataclass
+class InferTarget:
+    """One package to measure: how the table names it and the package dir (made by
+    :func:`infer_targets`' builders in a temporary dir, or a real package)."""
+
+    size: str
+    system: str
+    se: str
+    members: int
+    package: Path
 
 
 def _peak_rss_reset() -> bool:
@@ -176,29 +203,34 @@ def _rss_mb(field: str) -> float:
 def _infer_child(
     pkg: str, files: list[str], batch: int, repeat: int, threads: int, queue: object
 ) -> None:
-    """One row, in a fresh process so that its peak memory is its own."""
+    """One row, in a fresh process so that its peak memory is its own. Every run is timed
+    per phase (a PhaseTimer reads two clocks around each phase: microseconds against the
+    milliseconds of a window); the phases of the fastest run are reported."""
     import torch
 
     from trnet.infer.recognizer import EmotionRecognizer
+    from trnet.train.phases import PhaseTimer
 
     if threads:
         torch.set_num_threads(threads)
     try:
         rec = EmotionRecognizer.load(pkg, device="cpu", batch_size=batch)
-        rec.predict_batch(files[:1])  # warm-up (first-call allocations, kernels)
+        rec.predict_batch(files[:1])  # warm-up (first-call allocations, kernels, sessions)
         loaded = _rss_mb("VmRSS")
         reset = _peak_rss_reset()
-        walls, cpus = [], []
+        runs = []
         for _ in range(repeat):
+            rec.timer = timer = PhaseTimer()
             start, cpu = time.perf_counter(), time.process_time()
             rec.predict_batch(files)
-            walls.append(time.perf_counter() - start)
-            cpus.append(time.process_time() - cpu)
+            runs.append((time.perf_counter() - start, time.process_time() - cpu, timer))
+        wall, cpu, timer = min(runs, key=lambda r: r[0])
         peak = _rss_mb("VmHWM") if reset else _rss_mb("ru_maxrss")
         queue.put(
             {
-                "wall": min(walls),
-                "cpu": min(cpus),
+                "wall": wall,
+                "cpu": cpu,
+                "phases": dict(timer.wall),
                 "loaded_mb": loaded,
                 "peak_mb": peak,
                 "threads": torch.get_num_threads(),
@@ -211,8 +243,10 @@ def _infer_child(
 def untrained_package(
     dest: Path, cfg: Config, se_conf: dict | None, onnx: bool = False, seed: int = 0
 ) -> Path:
-    """A package of randomly initialised networks (speed does not depend on the weights).
-    Its card says ``untrained``."""
+    """A package of randomly initialised networks (speed does not depend on the weights):
+    one member per ``cfg.train.ensemble`` (seeds ``seed``, ``seed + 1`` ...), as an
+    ensemble's export writes them, and the SE of ``se_conf`` (a trainable one untrained, a
+    pretrained one, NSNet2, as the recipe packages it). Its card says ``untrained``."""
     import torch
 
     from trnet.feats.fbank import FbankConfig
@@ -224,15 +258,23 @@ def untrained_package(
     from trnet.se.model import save_model
     from trnet.systems.deep import ser_package_parts
 
-    torch.manual_seed(seed)
-    model = build_model(cfg.model)
-    model.eval()
+    states = []
+    for k in range(max(1, cfg.train.ensemble)):
+        torch.manual_seed(seed + k)
+        model = build_model(cfg.model)
+        model.eval()
+        states.append(model.state_dict())
     se_dir = None
     if se_conf is not None and needs_se(cfg.data.input):
         conf = resolve_config(se_conf)
         se_dir = Path(dest).with_name(f".{Path(dest).name}.se")
-        save_model(se_dir / "best.pt", build_se(conf), conf)
-    parts = ser_package_parts(cfg, [model.state_dict()], FbankConfig().as_dict())
+        if conf.pretrained:
+            from trnet.se.pretrained import write_package as write_pretrained
+
+            write_pretrained(conf, se_dir)
+        else:
+            save_model(se_dir / "best.pt", build_se(conf), conf)
+    parts = ser_package_parts(cfg, states, FbankConfig().as_dict())
     card = {
         "system": cfg.system,
         "fold": 0,
@@ -248,7 +290,6 @@ def untrained_package(
         "fbank_from": "defaults",
         "versions": versions(),
         **parts.card,
-        "parameters": sum(p.numel() for p in model.parameters()),
     }
     try:
         return write_package(Path(dest), parts, se_dir, card, onnx, True)
@@ -257,61 +298,135 @@ def untrained_package(
             shutil.rmtree(se_dir, ignore_errors=True)
 
 
+def infer_targets(
+    tmp: Path,
+    conf_dirs: dict[str, Path],
+    cpu: tuple[Path, Path, int] | None = None,
+    packages: Iterable[Path] = (),
+) -> list[InferTarget]:
+    """The packages to measure: for each size of ``conf_dirs`` (name → config dir holding
+    ``baseline_noisy.yaml``, ``trnet.yaml``, ``se.yaml``) both :data:`INFER_SYSTEMS`; the
+    ``cpu`` size (system config, SE config, members; :data:`CPU_CONFIG`); then each real
+    package of ``packages`` (read only). The untrained ones are written under ``tmp``."""
+    from trnet.se.config import load_config as load_se_config
+    from trnet.train.config import load_config
+
+    made: list[tuple[str, Path, str]] = []
+    for size, conf_dir in conf_dirs.items():
+        se_conf = load_se_config(Path(conf_dir) / "se.yaml")
+        for system in INFER_SYSTEMS:
+            cfg = load_config(Path(conf_dir) / f"{system}.yaml")
+            pkg = untrained_package(tmp / f"{size}_{system}", cfg, se_conf)
+            made.append((size, pkg, se_conf.model))
+    if cpu is not None:
+        config, se_config, members = cpu
+        cfg, se_conf = load_config(config), load_se_config(se_config)
+        cfg.train.ensemble = members
+        made.append(
+            ("cpu", untrained_package(tmp / f"cpu_{cfg.system}", cfg, se_conf), se_conf.model)
+        )
+    real = [("package", Path(p), "") for p in packages]
+    return [_target(*target) for target in [*made, *real]]
+
+
+def _target(size: str, path: Path, se_model: str) -> InferTarget:
+    """What the package's card says it is (a bad package is one line, before any row); its
+    SE: ``se_model``, else the card's (a trained SE's card may not name its kind: ``yes``)."""
+    from trnet.infer.package_format import read_package
+
+    package = read_package(path)
+    card = package.card
+    se = "-"
+    if package.has_se:
+        se = se_model or (card.get("se") or {}).get("model") or "yes"
+    system = str(card.get("system", package.config.system))
+    return InferTarget(size, system, str(se), int(card.get("members", 1)), Path(path))
+
+
+def write_speechlike(path: Path, seconds: float, rng: np.random.Generator) -> None:
+    """A harmonic 'voice' with a gliding f0 in white noise (about 10 dB SNR), 16 kHz int16."""
+    import soundfile as sf
+
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = rng.uniform(100, 250) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(1, 4) * t))
+    x = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / SR) / k for k in range(1, 10))
+    x = x + 0.3 * rng.standard_normal(t.size)
+    sf.write(path, (0.3 * x / np.abs(x).max()).astype(np.float32), SR, subtype="PCM_16")
+
+
 def bench_infer(
     conf_dirs: dict[str, Path],
     n_files: int = 4,
-    seconds: float = 6.0,
+    seconds: float = 30.0,
     batch: int = 16,
     repeat: int = 2,
-    threads: int = 0,
+    threads: int = 1,
     seed: int = 0,
     on_row: object = None,
+    cpu: tuple[Path, Path, int] | None = None,
+    packages: Iterable[Path] = (),
+    short_files: int = 16,
 ) -> dict:
     """Real-time factor (wall / audio) of EmotionRecognizer.predict_batch on CPU — the path
-    of ``trnet infer`` — for each model size (``conf_dirs``: name → config dir holding
-    ``baseline_noisy.yaml``, ``trnet.yaml``, ``se.yaml``), without and with SE, batch 1 and
-    ``batch``. Untrained weights (speed does not depend on them); generated audio files.
-    ``threads``: torch intra-op threads of the measured process (0: torch's default)."""
+    of ``trnet infer`` — for each package of :func:`infer_targets` (untrained weights:
+    speed does not depend on them; or real packages), batch 1 and ``batch``, on generated
+    audio: the :data:`LONG` set (``n_files`` × ``seconds``) and, with ``short_files``, the
+    :data:`SHORT` set (that many files of 2-3 s). Each row also has the seconds of each
+    phase (:data:`trnet.infer.recognizer.INFER_PHASES`). ``threads``: torch intra-op
+    threads of the measured process, which the NSNet2 session takes too (0: torch's
+    default)."""
     import multiprocessing as mp
-
-    import soundfile as sf
-
-    from trnet.se.config import load_config as load_se_config
-    from trnet.train.config import load_config
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="trnet-bench-infer-") as tmp:
         tmp = Path(tmp)
         rng = np.random.default_rng(seed)
-        files = []
-        t = np.arange(int(seconds * SR)) / SR
+        sets: dict[str, list[str]] = {LONG: []}
+        audio_s = {LONG: n_files * seconds}
         for i in range(n_files):
-            f0 = rng.uniform(100, 250) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(1, 4) * t))
-            x = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / SR) / k for k in range(1, 10))
-            x = x + 0.3 * rng.standard_normal(t.size)
-            path = tmp / f"audio{i}.wav"
-            sf.write(path, (0.3 * x / np.abs(x).max()).astype(np.float32), SR, subtype="PCM_16")
-            files.append(str(path))
+            sets[LONG].append(str(tmp / f"long{i}.wav"))
+            write_speechlike(Path(sets[LONG][-1]), seconds, rng)
+        if short_files:
+            lengths = np.round(rng.uniform(2.0, 3.0, short_files), 2)
+            sets[SHORT] = [str(tmp / f"short{i}.wav") for i in range(short_files)]
+            for path, length in zip(sets[SHORT], lengths, strict=True):
+                write_speechlike(Path(path), float(length), rng)
+            audio_s[SHORT] = float(sum(int(x * SR) for x in lengths) / SR)
         ctx = mp.get_context("spawn")
-        for size, conf_dir in conf_dirs.items():
-            se_conf = load_se_config(Path(conf_dir) / "se.yaml")
-            for system in INFER_SYSTEMS:
-                cfg = load_config(Path(conf_dir) / f"{system}.yaml")
-                pkg = untrained_package(tmp / f"{size}_{system}", cfg, se_conf)
-                se = se_conf.model if cfg.data.input != NOISY else "-"
+        for target in infer_targets(tmp, conf_dirs, cpu, packages):
+            head = {k: getattr(target, k) for k in ("size", "system", "se", "members")}
+            for name, files in sets.items():
                 for b in sorted({1, batch}):
                     queue = ctx.Queue()
                     proc = ctx.Process(
                         target=_infer_child,
-                        args=(str(pkg), files, b, max(1, repeat), threads, queue),
+                        args=(str(target.package), files, b, max(1, repeat), threads, queue),
                     )
                     proc.start()
                     result = queue.get()
                     proc.join()
-                    rows.append({"size": size, "system": system, "se": se, "batch": b, **result})
+                    rows.append({**head, "audio": name, "batch": b, **result})
                     if callable(on_row):
-                        on_row(rows[-1], n_files * seconds)
-    return {"rows": rows, "audio_s": n_files * seconds, "files": n_files, "seconds": seconds}
+                        on_row(rows[-1], audio_s[name])
+    return {
+        "rows": rows,
+        "audio_s": audio_s,
+        "files": {name: len(files) for name, files in sets.items()},
+        "n_files": n_files,
+        "seconds": seconds,
+    }
+
+
+def phase_shares(row: dict) -> dict[str, tuple[float, float]]:
+    """A row's ``phase → (wall s, share of the run's wall time)`` for every phase of
+    :data:`trnet.infer.recognizer.INFER_PHASES` and ``other`` (the rest of the run: window
+    bookkeeping, the file's average, the model's batching); the shares sum to 1."""
+    from trnet.infer.recognizer import INFER_PHASES
+
+    wall = row["wall"]
+    out = {p: row["phases"].get(p, 0.0) for p in INFER_PHASES}
+    out["other"] = wall - sum(out.values())
+    return {p: (t, t / wall if wall > 0 else float("nan")) for p, t in out.items()}
 
 
 # ---- trnet bench train --------------------------------------------------------------------

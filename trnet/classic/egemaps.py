@@ -84,10 +84,12 @@ def check_settings(record: object, path: str | Path) -> None:
 
 
 def functionals_of(wave: np.ndarray, sr: int, smile=None) -> np.ndarray:  # noqa: ANN001
-    """The 88 eGeMAPSv02 functionals of one mono float32 signal."""
+    """The 88 eGeMAPSv02 functionals of one mono float32 signal. ``smile(signal, sr)``
+    (``(channels, 88, 1)``) returns the values ``process_signal`` would put in a
+    DataFrame, without building it (a few ms a call: 5 % of a 2 s window's functionals)."""
     smile = smile or smile_extractor()
-    values = smile.process_signal(np.asarray(wave, dtype=np.float32), sr).to_numpy()
-    return np.nan_to_num(values[0].astype(np.float32))
+    values = smile(np.asarray(wave, dtype=np.float32), sr)
+    return np.nan_to_num(values[0, :, 0].astype(np.float32))
 
 
 def condition_functionals(

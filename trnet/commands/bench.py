@@ -59,10 +59,34 @@ def infer(
     paper_conf: Path = typer.Option(
         Path("egs/iemocap/conf"), help="config dir of the paper-size model (and its SE)"
     ),
-    sizes: str = typer.Option("slim paper", help="which of the two to run"),
-    n_files: int = typer.Option(4, help="generated audio files", callback=bounded(1)),
+    cpu_config: Path = typer.Option(
+        Path("egs/emodb/conf/cpu/trnet_blendfun.yaml"),
+        help="system config of the cpu size (the real-speech hybrid)",
+    ),
+    cpu_se: Path = typer.Option(
+        Path("egs/emodb/conf/se_nsnet2.yaml"), help="SE config of the cpu size"
+    ),
+    members: int = typer.Option(
+        3,
+        help="ensemble members of the cpu size (the EmoDB recipe's --ensemble)",
+        callback=bounded(1),
+    ),
+    sizes: str = typer.Option("slim cpu", help="which of slim, paper, cpu to run ('': none)"),
+    package: list[str] = typer.Option(
+        [],
+        "--package",
+        help="a real package to measure too (repeatable, or a space-separated list)",
+    ),
+    n_files: int = typer.Option(4, help="generated long audio files", callback=bounded(1)),
     seconds: float = typer.Option(
-        6.0, help="length of each file (windows of 4 s, hop 2 s)", callback=bounded(0, above=True)
+        30.0,
+        help="length of each long file (windows of 4 s, hop 2 s)",
+        callback=bounded(0, above=True),
+    ),
+    short_files: int = typer.Option(
+        16,
+        help="generated EmoDB-like files of 2-3 s (one window each; 0: none)",
+        callback=bounded(0),
     ),
     batch: int = typer.Option(
         16, help="windows per batch of the batched rows", callback=bounded(1)
@@ -71,26 +95,30 @@ def infer(
         2, help="runs per row; the fastest is reported", callback=bounded(1)
     ),
     threads: int = typer.Option(
-        0, help="torch threads of the measured process (0: default)", callback=bounded(0)
+        1,
+        help="torch (and NSNet2) threads of the measured process (0: default)",
+        callback=bounded(0),
     ),
 ) -> None:
-    """Real-time factor and peak memory of trnet infer on CPU (untrained weights)."""
+    """Real-time factor, peak memory and time per stage of trnet infer on CPU."""
     import platform
 
     from rich.console import Console
-    from rich.table import Table
 
     from trnet.bench import bench_infer
     from trnet.errors import TrnetError
 
-    dirs = {"slim": slim_conf, "paper": paper_conf}
+    dirs = {"slim": slim_conf, "paper": paper_conf, "cpu": None}
     chosen = sizes.split()
-    if not chosen or any(s not in dirs for s in chosen):
-        raise TrnetError(f"--sizes: choose from slim, paper (got {sizes!r})")
+    packages = [Path(p) for arg in package for p in arg.split()]
+    if any(s not in dirs for s in chosen) or not (chosen or packages):
+        raise TrnetError(
+            f"--sizes: choose from slim, paper, cpu, or give --package (got {sizes!r})"
+        )
 
     def progress(row: dict, audio_s: float) -> None:
         """Each row as it comes (paper-size rows with SE take minutes on a small CPU)."""
-        what = f"{row['size']} {row['system']} (SE {row['se']}) batch {row['batch']}"
+        what = f"{row['size']} {row['system']} (SE {row['se']}) {row['audio']} batch {row['batch']}"
         if "error" in row:
             Console(stderr=True).print(f"{what}: {row['error']}", highlight=False)
         else:
@@ -100,13 +128,55 @@ def infer(
                 highlight=False,
             )
 
+    cpu = (cpu_config, cpu_se, members) if "cpu" in chosen else None
     result = bench_infer(
-        {s: dirs[s] for s in chosen}, n_files, seconds, batch, repeat, threads, on_row=progress
+        {s: dirs[s] for s in chosen if s != "cpu"},
+        n_files,
+        seconds,
+        batch,
+        repeat,
+        threads,
+        on_row=progress,
+        cpu=cpu,
+        packages=packages,
+        short_files=short_files,
     )
+    machine = platform.processor() or platform.machine()
+    console = Console()
+    console.print(_infer_table(result, machine, repeat, threads))
+    console.print(_infer_phase_table(result))
+    console.print(
+        f"torch threads: {', '.join(map(str, sorted(_threads(result))))}; RTF = wall s / audio "
+        "s; × real time = 1 / RTF; CPU RTF = process CPU s (all threads) / audio s; RSS after "
+        "loading and peak RSS while inferring, of the whole process (torch included); "
+        "size package: a real package (its weights), the others untrained",
+        highlight=False,
+    )
+
+
+def _threads(result: dict) -> set[int]:
+    return {row["threads"] for row in result["rows"] if "threads" in row}
+
+
+def _audio_name(result: dict, audio: str) -> str:
+    from trnet.bench import LONG
+
+    if audio == LONG:
+        return f"{result['files'][audio]} × {result['seconds']:g} s"
+    return f"{result['files'][audio]} × 2-3 s"
+
+
+def _infer_table(result: dict, machine: str, repeat: int, threads: int) -> object:
+    """One row per package, audio set and batch size."""
+    from rich.table import Table
+
+    one_core = "one torch thread" if threads == 1 else f"torch threads {threads or 'default'}"
     table = Table(
         "model",
         "system",
         "SE",
+        "members",
+        "audio",
         "batch",
         "wall s",
         "RTF",
@@ -115,33 +185,65 @@ def infer(
         "CPU RTF",
         "RSS loaded MB",
         "peak RSS MB",
-        title=f"trnet bench infer: {result['files']} files × {result['seconds']:g} s on CPU "
-        f"({platform.processor() or platform.machine()}, best of {repeat})",
+        title=f"trnet bench infer on CPU, {one_core} ({machine}, best of {repeat})",
     )
-    threads = set()
     for row in result["rows"]:
-        head = [row["size"], row["system"], row["se"], str(row["batch"])]
+        audio_s = result["audio_s"][row["audio"]]
+        head = [
+            row["size"],
+            row["system"],
+            row["se"],
+            str(row["members"]),
+            _audio_name(result, row["audio"]),
+            str(row["batch"]),
+        ]
         if "error" in row:
-            table.add_row(*head, row["error"], "", "", "", "", "", "")
+            table.add_row(*head, row["error"], *[""] * 6)
             continue
-        threads.add(row["threads"])
-        rtf = row["wall"] / result["audio_s"]
+        rtf = row["wall"] / audio_s
         table.add_row(
             *head,
             f"{row['wall']:.2f}",
             f"{rtf:.3f}",
             f"{1 / rtf:.1f}",
             f"{row['cpu']:.2f}",
-            f"{row['cpu'] / result['audio_s']:.3f}",
+            f"{row['cpu'] / audio_s:.3f}",
             f"{row['loaded_mb']:.0f}",
             f"{row['peak_mb']:.0f}",
         )
-    Console().print(table)
-    Console().print(
-        f"torch threads: {', '.join(map(str, sorted(threads)))}; RTF = wall s / audio s; "
-        "CPU RTF = process CPU s (all threads) / audio s; RSS after loading and peak RSS "
-        "while inferring, of the whole process (torch included)"
+    return table
+
+
+def _infer_phase_table(result: dict) -> object:
+    """Wall seconds and share of each phase, batch 1, per package and audio set."""
+    from rich.table import Table
+
+    from trnet.bench import phase_shares
+    from trnet.infer.recognizer import INFER_PHASES
+
+    phases = [*INFER_PHASES, "other"]
+    table = Table(
+        "model",
+        "system",
+        "audio",
+        *[f"{p} s (share)" for p in phases],
+        "total s",
+        title="where the time goes (batch 1): read = reading + resampling, SE = the SE on "
+        "blocks, fbank (+ VAD trim), functionals = openSMILE eGeMAPS, members = the "
+        "networks, other = the rest",
     )
+    for row in result["rows"]:
+        if row["batch"] != 1 or "error" in row:
+            continue
+        shares = phase_shares(row)
+        table.add_row(
+            row["size"],
+            row["system"],
+            _audio_name(result, row["audio"]),
+            *[f"{shares[p][0]:.2f} ({100 * shares[p][1]:.0f}%)" for p in phases],
+            f"{row['wall']:.2f}",
+        )
+    return table
 
 
 @bench_app.command("train")

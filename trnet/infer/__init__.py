@@ -8,7 +8,8 @@ card.md); :mod:`.package_writer` writes a package's files; :mod:`.package_export
 what a trained fold's package needs in the recipe's folders and asks the fold's system kind
 for the rest (its export hook, ``trnet export``).
 :mod:`.source` turns files, arrays and ``trnet infer``'s inputs into 16 kHz windows read in
-blocks, :mod:`.recognizer` runs the SE and the package's model on batches of windows,
+blocks, :mod:`.recognizer` runs the SE once per block of windows and the package's model on
+batches of windows,
 :mod:`.package_models` runs each model type as ``trnet decode`` does (SER members on
 fbank, a hybrid's functionals, ensembles averaged; the eGeMAPS SVM),
 :mod:`.results` writes ``trnet infer --output``, :mod:`.timeline` its ``--plot`` PNGs,

@@ -4,6 +4,8 @@ as ``trnet decode`` runs its system on a test utterance.
 A runner is called with the windows' waveforms (16 kHz float32) and, for a package with an
 SE, their enhanced twins (rounded to int16 as ``trnet enhance`` stores them) and returns
 ``(posteriors (B, C), s (B,) or None)``; :data:`RUNNERS` maps a model type to its runner.
+A runner's ``timer`` (:data:`trnet.train.phases.NO_TIMER` unless the recognizer sets one)
+times its ``fbank``, ``functionals`` and ``members`` phases.
 
 - ``ser`` (:class:`SerRunner`): fbank of each input; the frames decode feeds the model
   (:func:`trnet.train.data.input_span`: VAD-trimmed with ``vad_db``, whole with
@@ -28,6 +30,7 @@ import numpy as np
 from trnet.contract import BLEND, ENHANCED, NOISY
 from trnet.errors import TrnetError
 from trnet.infer.package_format import FUNCTIONALS, Package
+from trnet.train.phases import NO_TIMER
 
 Waves = list[np.ndarray]
 
@@ -78,6 +81,8 @@ class Functionals:
 class SerRunner:
     """A ser package: SerModel members in torch or onnxruntime (see the module docstring)."""
 
+    timer: Any = NO_TIMER
+
     def __init__(self, package: Package, device: Any, backend: str) -> None:
         from trnet.feats.fbank import FbankConfig
         from trnet.train.data import model_functionals_sources
@@ -116,13 +121,15 @@ class SerRunner:
         if any(audio[k] is None for k in order):
             raise TrnetError(f"a {self.input_kind} model needs the SE's output (no se/ here)")
         inputs = []
-        for i in range(len(waves)):
-            raw = [compute_fbank(audio[k][i], self.fbank) for k in order]  # type: ignore[index]
-            lo, hi = input_span(raw, self.vad_db, self.full)
-            inputs.append([span_frames(x, lo, hi, self.max_len, self.full) for x in raw])
+        with self.timer.phase("fbank"):
+            for i in range(len(waves)):
+                raw = [compute_fbank(audio[k][i], self.fbank) for k in order]  # type: ignore[index]
+                lo, hi = input_span(raw, self.vad_db, self.full)
+                inputs.append([span_frames(x, lo, hi, self.max_len, self.full) for x in raw])
         func = None
         if self.functionals is not None:
-            func = self.functionals(audio)
+            with self.timer.phase("functionals"):
+                func = self.functionals(audio)
         post = np.zeros((len(waves), 0), np.float32)
         s = np.zeros(len(waves), np.float32) if self.input_kind == BLEND else None
         groups: dict[int, list[int]] = {}
@@ -132,7 +139,8 @@ class SerRunner:
             x = np.stack([inputs[i][0] for i in idx])
             xe = np.stack([inputs[i][1] for i in idx]) if len(order) == 2 else None
             f = None if func is None else func[idx]
-            outs = [net(x, xe, f) for net in self.nets]
+            with self.timer.phase("members"):
+                outs = [net(x, xe, f) for net in self.nets]
             p = outs[0][0] if len(outs) == 1 else average_posteriors([o[0] for o in outs])
             if post.shape[1] == 0:
                 post = np.zeros((len(waves), p.shape[1]), np.float32)
@@ -176,6 +184,8 @@ class _TorchSer:
 class SvmRunner:
     """An egemaps_svm package: the SVM (arrays, numpy) on the noisy window's functionals."""
 
+    timer: Any = NO_TIMER
+
     def __init__(self, package: Package, device: Any, backend: str) -> None:
         from trnet.classic.svm_model import ARRAYS, META, load_model
 
@@ -194,8 +204,10 @@ class SvmRunner:
     def __call__(self, waves: Waves, enhanced: Waves | None) -> tuple[np.ndarray, Any]:
         from trnet.classic.svm import functionals_posteriors
 
-        func = self.functionals({NOISY: waves, ENHANCED: enhanced})
-        post = functionals_posteriors(self.model, self.temperature, func)
+        with self.timer.phase("functionals"):
+            func = self.functionals({NOISY: waves, ENHANCED: enhanced})
+        with self.timer.phase("members"):
+            post = functionals_posteriors(self.model, self.temperature, func)
         return post, None
 
 

@@ -9,7 +9,10 @@ audio on each side, so the concatenated output equals the resampling of the whol
 
 Windows: ``window`` seconds every ``hop`` seconds; the last one ends at the end of the
 audio (so every sample is covered); audio no longer than one window is one window of its
-own length, which is what ``trnet decode`` sees for an utterance.
+own length, which is what ``trnet decode`` sees for an utterance. :meth:`Source.blocks`
+groups consecutive windows into blocks (the span from the first one's start to the last
+one's end, at most a given length but always at least one window), each read as the
+chunks arrive: the recognizer enhances a block once and cuts its windows from it.
 
 ``trnet infer``'s inputs (files, directories searched for audio files, ``*.scp`` tables)
 become named sources with :func:`input_sources`.
@@ -22,6 +25,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +49,37 @@ def window_starts(n: int, win: int, hop: int) -> list[tuple[int, int]]:
     if starts[-1] + win < n:
         starts.append(n - win)
     return [(s, s + win) for s in starts]
+
+
+def block_groups(spans: list[tuple[int, int]], block: int) -> list[list[int]]:
+    """Consecutive windows (indices into ``spans``) grouped into blocks: a window joins the
+    current block while the block, from its first window's start to this window's end,
+    stays within ``block`` samples; a block always has at least one window."""
+    groups: list[list[int]] = []
+    for k, (_, end) in enumerate(spans):
+        if groups and end - spans[groups[-1][0]][0] <= block:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+@dataclass
+class Block:
+    """Consecutive windows of a source and the audio they span (``start`` to the last
+    window's end); ``enhanced``: the SE's output of ``audio``, once computed."""
+
+    start: int
+    audio: np.ndarray
+    first: int
+    """Index of its first window among the source's windows."""
+    spans: list[tuple[int, int]]
+    """``(start, end)`` samples of its windows, in the source's time."""
+    enhanced: np.ndarray | None = None
+
+    def cut(self, audio: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+        """The part of ``audio`` (the block's audio or its enhanced twin) at ``span``."""
+        return audio[span[0] - self.start : span[1] - self.start]
 
 
 def _resample_period(sr: int) -> tuple[int, int]:
@@ -126,20 +161,28 @@ class Source:
     def duration(self) -> float:
         return self.samples / SAMPLE_RATE
 
-    def windows(self, win: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
-        """``(start sample, audio)`` of each window, read as the chunks arrive."""
+    def blocks(self, win: int, hop: int, block: int, timer: Any = None) -> Iterator[Block]:
+        """The windows (:func:`window_starts`) in blocks of at most ``block`` samples
+        (:func:`block_groups`; ``block`` 0: one window each), each yielded once the chunks
+        read so far cover it; ``timer`` (:class:`trnet.train.phases.PhaseTimer`) times the
+        reading of the chunks as ``read``."""
+        from trnet.train.phases import NO_TIMER
+
         spans = window_starts(self.samples, win, hop)
-        buf, buf_start, k = np.zeros(0, np.float32), 0, 0
-        for chunk in self.chunks():
+        groups = block_groups(spans, block)
+        buf, buf_start, g = np.zeros(0, np.float32), 0, 0
+        for chunk in (timer or NO_TIMER).iterate("read", self.chunks()):
             buf = np.concatenate([buf, chunk]) if len(buf) else chunk
-            while k < len(spans) and spans[k][1] <= buf_start + len(buf):
-                s, e = spans[k]
-                yield s, buf[s - buf_start : e - buf_start]
-                k += 1
-                if k < len(spans):
-                    drop = spans[k][0] - buf_start
-                    buf, buf_start = buf[drop:], spans[k][0]
-        if k < len(spans):
+            while g < len(groups) and spans[groups[g][-1]][1] <= buf_start + len(buf):
+                first = groups[g][0]
+                start, end = spans[first][0], spans[groups[g][-1]][1]
+                own = [spans[k] for k in groups[g]]
+                yield Block(start, buf[start - buf_start : end - buf_start], first, own)
+                g += 1
+                if g < len(groups):  # keep from the next block's start (or what is read)
+                    drop = min(spans[groups[g][0]][0] - buf_start, len(buf))
+                    buf, buf_start = buf[drop:], buf_start + drop
+        if g < len(groups):
             got = buf_start + len(buf)
             raise TrnetError(f"{self.name}: audio ends early ({got} of {self.samples} samples)")
 
