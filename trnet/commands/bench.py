@@ -101,8 +101,6 @@ def infer(
     ),
 ) -> None:
     """Real-time factor, peak memory and time per stage of trnet infer on CPU."""
-    import platform
-
     from rich.console import Console
 
     from trnet.bench import bench_infer
@@ -141,7 +139,9 @@ def infer(
         packages=packages,
         short_files=short_files,
     )
-    machine = platform.processor() or platform.machine()
+    from trnet.determinism import cpu_model
+
+    machine = cpu_model()  # vendor / model: timings differ between CPUs
     console = Console()
     console.print(_infer_table(result, machine, repeat, threads))
     console.print(_infer_phase_table(result))
