@@ -56,7 +56,13 @@ def example_conditions(condition: str, input_kind: str, through_se: bool = True)
     """The feature dirs an example of ``condition`` reads (:func:`input_conditions`); with
     ``through_se`` False a clean example bypasses the SE: its enhanced input is the clean
     features themselves (``data.clean_through_se: false``, training only)."""
-    dirs = input_conditions(condition, input_kind)
+    return bypass_se(input_conditions(condition, input_kind), condition, through_se)
+
+
+def bypass_se(dirs: list[str], condition: str, through_se: bool) -> list[str]:
+    """``dirs`` (an example's feature or functionals conditions), or, for a clean example
+    that bypasses the SE (``through_se`` False), the clean condition in each place: the one
+    rule of ``data.clean_through_se: false``."""
     return dirs if through_se or condition != CLEAN else [CLEAN] * len(dirs)
 
 
@@ -441,10 +447,8 @@ def functionals_conditions(
     row order (:func:`functionals_sources`); with ``through_se`` False a clean example's
     enhanced row is the clean audio's, as its enhanced input is the clean features
     (:func:`example_conditions`)."""
-    sources = functionals_sources(input_kind, mode)
-    if not through_se and condition == CLEAN:
-        return [CLEAN] * len(sources)
-    return [input_conditions(condition, s)[0] for s in sources]
+    dirs = [input_conditions(condition, s)[0] for s in functionals_sources(input_kind, mode)]
+    return bypass_se(dirs, condition, through_se)
 
 
 def functionals_array(rows: Sequence[np.ndarray]) -> np.ndarray:
