@@ -201,6 +201,16 @@ def test_bench_infer_rows_of_the_cpu_system_and_a_real_package_with_their_phases
         assert sum(seconds) == pytest.approx(float(p[9]), abs=0.04)
         assert sum(shares) == pytest.approx(100, abs=4)  # each rounded to 1 %
         assert float(p[3 + INFER_PHASE_COLUMNS.index("functionals")].split()[0]) >= 0
+    # the openSMILE bound: only the hybrid (functionals of noisy and enhanced: 2 inputs)
+    bound = [c for c in _table_rows_list(result.output, 8) if c[0] in ("cpu", "package")]
+    assert [tuple(b[:4]) for b in bound] == [
+        ("cpu", "trnet_blendfun", "1 × 5 s", "2"),
+        ("cpu", "trnet_blendfun", "1 × 2-3 s", "2"),
+    ]
+    for b in bound:
+        floor, most = float(b[4]), float(b[5])
+        assert floor > 0 and most == pytest.approx(1 / floor, rel=0.05, abs=0.1)
+        assert float(b[6]) > 0  # the measured functionals phase
     assert phase_shares({"wall": 2.0, "phases": {"SE": 0.5, "functionals": 1.0}}) == {
         "read": (0.0, 0.0),
         "SE": (0.5, 0.25),

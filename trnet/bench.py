@@ -176,6 +176,8 @@ class InferTarget:
     se: str
     members: int
     package: Path
+    functionals_inputs: int = 0
+    """How many inputs' eGeMAPS functionals the model takes (its functionals.json)."""
 
 
 def _peak_rss_reset() -> bool:
@@ -332,7 +334,7 @@ def infer_targets(
 def _target(size: str, path: Path, se_model: str) -> InferTarget:
     """What the package's card says it is (a bad package is one line, before any row); its
     SE: ``se_model``, else the card's (a trained SE's card may not name its kind: ``yes``)."""
-    from trnet.infer.package_format import read_package
+    from trnet.infer.package_format import FUNCTIONALS, read_package
 
     package = read_package(path)
     card = package.card
@@ -340,7 +342,33 @@ def _target(size: str, path: Path, se_model: str) -> InferTarget:
     if package.has_se:
         se = se_model or (card.get("se") or {}).get("model") or "yes"
     system = str(card.get("system", package.config.system))
-    return InferTarget(size, system, str(se), int(card.get("members", 1)), Path(path))
+    inputs = 0
+    if FUNCTIONALS in package.files:
+        record = package.read_json(FUNCTIONALS)
+        inputs = len(record.get("inputs") or []) if isinstance(record, dict) else 0
+    members = int(card.get("members", 1))
+    return InferTarget(size, system, str(se), members, Path(path), inputs)
+
+
+def functionals_floor(files: list[str], repeat: int) -> float:
+    """Seconds of openSMILE eGeMAPSv02 per second of audio when each file is one call (no
+    windows, no overlap): the least functionals work any window layout does for one input,
+    so a model taking K inputs' functionals runs at most 1 / (K × this) × real time on one
+    core, whatever the rest costs (openSMILE runs on one thread). Best of ``repeat``."""
+    import soundfile as sf
+
+    from trnet.classic.egemaps import functionals_of, smile_extractor
+
+    smile = smile_extractor()
+    waves = [sf.read(f, dtype="float32")[0] for f in files]
+    functionals_of(waves[0], SR, smile)  # warm-up
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        for w in waves:
+            functionals_of(w, SR, smile)
+        best = min(best, time.perf_counter() - start)
+    return best / (sum(len(w) for w in waves) / SR)
 
 
 def write_speechlike(path: Path, seconds: float, rng: np.random.Generator) -> None:
@@ -374,7 +402,8 @@ def bench_infer(
     :data:`SHORT` set (that many files of 2-3 s). Each row also has the seconds of each
     phase (:data:`trnet.infer.recognizer.INFER_PHASES`). ``threads``: torch intra-op
     threads of the measured process, which the NSNet2 session takes too (0: torch's
-    default)."""
+    default). Where a package takes functionals, ``functionals_floor`` has each audio set's
+    :func:`functionals_floor` (the bound openSMILE sets)."""
     import multiprocessing as mp
 
     rows = []
@@ -393,8 +422,15 @@ def bench_infer(
                 write_speechlike(Path(path), float(length), rng)
             audio_s[SHORT] = float(sum(int(x * SR) for x in lengths) / SR)
         ctx = mp.get_context("spawn")
-        for target in infer_targets(tmp, conf_dirs, cpu, packages):
-            head = {k: getattr(target, k) for k in ("size", "system", "se", "members")}
+        targets = infer_targets(tmp, conf_dirs, cpu, packages)
+        floor = {}
+        if any(t.functionals_inputs for t in targets):
+            floor = {name: functionals_floor(files, repeat) for name, files in sets.items()}
+        for target in targets:
+            head = {
+                k: getattr(target, k)
+                for k in ("size", "system", "se", "members", "functionals_inputs")
+            }
             for name, files in sets.items():
                 for b in sorted({1, batch}):
                     queue = ctx.Queue()
@@ -411,6 +447,7 @@ def bench_infer(
     return {
         "rows": rows,
         "audio_s": audio_s,
+        "functionals_floor": floor,
         "files": {name: len(files) for name, files in sets.items()},
         "n_files": n_files,
         "seconds": seconds,

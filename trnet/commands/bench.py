@@ -145,6 +145,8 @@ def infer(
     console = Console()
     console.print(_infer_table(result, machine, repeat, threads))
     console.print(_infer_phase_table(result))
+    if result["functionals_floor"]:
+        console.print(_functionals_bound_table(result))
     console.print(
         f"torch threads: {', '.join(map(str, sorted(_threads(result))))}; RTF = wall s / audio "
         "s; × real time = 1 / RTF; CPU RTF = process CPU s (all threads) / audio s; RSS after "
@@ -242,6 +244,42 @@ def _infer_phase_table(result: dict) -> object:
             _audio_name(result, row["audio"]),
             *[f"{shares[p][0]:.2f} ({100 * shares[p][1]:.0f}%)" for p in phases],
             f"{row['wall']:.2f}",
+        )
+    return table
+
+
+def _functionals_bound_table(result: dict) -> object:
+    """For each package taking functionals (batch 1): openSMILE's least work for its inputs
+    (one call per whole file and input) against the measured functionals phase and speed."""
+    from rich.table import Table
+
+    table = Table(
+        "model",
+        "system",
+        "audio",
+        "inputs",
+        "openSMILE floor s / audio s",
+        "most × real time",
+        "functionals s / audio s",
+        "× real time",
+        title="the openSMILE bound (batch 1): eGeMAPSv02 on each whole file, once per input "
+        "the model takes (no windows, one thread): no layout of windows does less",
+    )
+    for row in result["rows"]:
+        k = row.get("functionals_inputs", 0)
+        if row["batch"] != 1 or "error" in row or not k:
+            continue
+        audio_s = result["audio_s"][row["audio"]]
+        floor = k * result["functionals_floor"][row["audio"]]
+        table.add_row(
+            row["size"],
+            row["system"],
+            _audio_name(result, row["audio"]),
+            str(k),
+            f"{floor:.4f}",
+            f"{1 / floor:.1f}",
+            f"{row['phases'].get('functionals', 0.0) / audio_s:.4f}",
+            f"{audio_s / row['wall']:.1f}",
         )
     return table
 
