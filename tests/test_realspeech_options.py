@@ -144,6 +144,37 @@ def test_trainer_with_every_option_trains_and_decodes_whole(toy: dict[str, Path]
     assert len((dirs[0] / "hyp").read_text().splitlines()) == 8
 
 
+def test_stop_lr_ends_training_where_the_schedule_drops_below_it(toy: dict[str, Path]) -> None:
+    """train.stop_lr: the same epochs as a run without it, up to the first epoch after which
+    the plateau schedule set the lr below stop_lr; then stopped, that epoch kept (select:
+    last); a rerun with --resume trains nothing more."""
+    import csv
+
+    def run(name: str, stop_lr: float, resume: bool = False) -> list[dict]:
+        cfg = toy_config("baseline_noisy", epochs=12, select="last", stop_lr=stop_lr)
+        cfg.optim.lr_patience, cfg.optim.lr_factor = 0, 0.1
+        out = toy["root"] / "exp" / name / "fold1"
+        train_fold(cfg, 1, toy["folds"], toy["dump"], out, device="cpu", resume=resume)
+        with open(out / "metrics.tsv") as f:
+            return [
+                {k: v for k, v in row.items() if k != "seconds"}
+                for row in csv.DictReader(f, delimiter="\t")
+            ]
+
+    full = run("full", 0.0)
+    lrs = [float(r["lr"]) for r in full]
+    assert len(full) == 12 and min(lrs) < 5e-5  # the schedule went below 5e-5 on its own
+    cut = next(i for i, lr in enumerate(lrs) if lr < 5e-5)  # first epoch trained below it
+    stopped = run("stopped", 5e-5)
+    assert stopped == full[:cut]
+    done = (toy["root"] / "exp" / "stopped" / "fold1" / ".done").read_text()
+    assert done.startswith(f"best_epoch {cut}\n")
+    assert (
+        "stopped at epoch" in (toy["root"] / "exp" / "stopped" / "fold1" / "train.log").read_text()
+    )
+    assert run("stopped", 5e-5, resume=True) == stopped
+
+
 def test_cpu_recipe_configs_load() -> None:
     """conf/cpu: the paper's six systems with the real-speech keys, plus baseline_egemaps and
     the variants trained with corruptions (``*_corrupt``, tests/test_train_corruptions.py)."""
@@ -248,6 +279,7 @@ def test_kernel_keys_default_out_of_the_resolved_config_and_bad_values_fail() ->
         ("optim", "kernel_lr_scale"),
         ("train", "select"),
         ("train", "kernel_prefit"),
+        ("train", "stop_lr"),
     ):
         assert key not in raw[section]
     for section, key, value in (
@@ -255,6 +287,7 @@ def test_kernel_keys_default_out_of_the_resolved_config_and_bad_values_fail() ->
         ("model", "functionals_norm", "test"),
         ("train", "select", "first"),
         ("optim", "kernel_lr_scale", 0.0),
+        ("train", "stop_lr", -1e-4),
     ):
         bad = config_to_dict(cfg)
         bad[section][key] = value

@@ -74,6 +74,9 @@ trains K models per fold, member k with seed ``seed + k`` (each the model ``trne
 log-posteriors: on a few hundred utterances one seed moves UAR by several points, and the
 average of a few is both better and steadier than any one of them. An ensemble Baseline-c
 (``export_clean_emb``) gives TRNet its first member's clean embeddings as the target.
+``train.stop_lr`` ends training once the plateau schedule has lowered the learning rate below
+it (fairseq's ``--stop-min-lr``): on EmoDB the epochs after the second reduction (lr / 100)
+were 45 % of the training time and moved little (egs/emodb/RESULTS.md).
 ``data.train_corruptions`` (issue 27, docs/corruptions.md), e.g. ``{rev-0.6: 0.1, mp3-24k:
 0.05}``: per utterance and epoch a corruption condition (``dump/<condition>``, made by
 ``trnet corrupt``) with its probability, otherwise a condition of the noise set drawn as
@@ -192,6 +195,7 @@ class TrainConfig:
     kernel_prefit: int = 0  # kernel hybrid: epochs fitting the functionals branch alone first
     select: str = "best"  # best: the epoch of the best dev UAR | last: the last epoch trained
     ensemble: int = 1  # models per fold, seeds seed..seed+K-1; decoding averages them
+    stop_lr: float = 0.0  # stop once the plateau schedule takes the lr below this (0: never)
 
 
 @dataclass
@@ -286,6 +290,8 @@ def _check(cfg: Config, where: str) -> None:
             raise TrnetError(f"{where}: train.{name} must be >= 1")
     if cfg.train.bn_recalib < 0 or cfg.train.threads < 0:
         raise TrnetError(f"{where}: train.bn_recalib and train.threads must be >= 0")
+    if not 0 <= cfg.train.stop_lr < math.inf:
+        raise TrnetError(f"{where}: train.stop_lr must be >= 0 (got {cfg.train.stop_lr})")
     optim = cfg.optim
     if not (0 < optim.lr < math.inf and optim.grad_clip > 0 and 0 < optim.lr_factor < 1):
         raise TrnetError(
@@ -419,7 +425,7 @@ OPTIONAL_KEYS = {
     ),
     "loss": ("class_weight", "branch_ce", "z_clean_on"),
     "optim": ("kernel_lr_scale",),
-    "train": ("select", "kernel_prefit", "ensemble"),
+    "train": ("select", "kernel_prefit", "ensemble", "stop_lr"),
 }
 
 

@@ -402,6 +402,7 @@ class Trainer:
         while (
             self.epoch < cfg.train.max_epochs
             and self.epoch - self.best_epoch < cfg.train.early_stop
+            and self.optim.param_groups[0]["lr"] >= cfg.train.stop_lr  # restored on --resume
         ):
             start = time.time()
             with self.timer.phase("train"):
@@ -432,6 +433,8 @@ class Trainer:
                 f"low {row['low']:.4f} high {row['high']:.4f}) "
                 f"dev UAR {dev_uar:.4f} WAR {dev_war:.4f} lr {lr:.2e}"
             )
+        if self.optim.param_groups[0]["lr"] < cfg.train.stop_lr:
+            self.log(f"stopped at epoch {self.epoch}: lr below train.stop_lr {cfg.train.stop_lr:g}")
         which = "last epoch kept" if cfg.train.select == "last" else "best dev UAR"
         self.log(f"{which}: dev UAR {self.best_uar:.4f} at epoch {self.best_epoch}")
         if self.env.main:
