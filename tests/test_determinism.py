@@ -100,3 +100,26 @@ def test_switch_pins_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
         assert os.environ["MKL_CBWR"] == "COMPATIBLE,STRICT"  # the cross-vendor branch
         assert os.environ["OPENBLAS_CORETYPE"] == "Haswell"
+
+
+@pytest.mark.parametrize("torch_first", [False, True])
+def test_torch_settings_apply_when_torch_loads_not_before(torch_first: bool) -> None:
+    """The CLI does not import torch for a command that needs none (``trnet plan`` and the
+    like start in a fraction of a second), and torch, whenever it loads (before the CLI or
+    after it), runs in deterministic mode: one thread, no oneDNN, deterministic algorithms."""
+    script = (
+        ("import torch\n" if torch_first else "")
+        + "import sys\nimport trnet.cli\nloaded = 'torch' in sys.modules\nimport torch\n"
+        + "print(loaded, torch.get_num_threads(), torch.get_num_interop_threads(),"
+        + " torch.backends.mkldnn.enabled, torch.are_deterministic_algorithms_enabled())"
+    )
+    for switch, want in (("1", f"{torch_first} 1 1 False True"), ("0", f"{torch_first} ")):
+        env = {**os.environ, determinism.SWITCH: switch}
+        env = {k: v for k, v in env.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.startswith(want), (switch, done.stdout)
+        if switch == "0":  # torch's own defaults: oneDNN on
+            assert done.stdout.split()[3] == "True"

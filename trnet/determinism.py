@@ -81,12 +81,22 @@ def apply_env() -> None:
 
 
 def apply_torch() -> None:
-    """In deterministic mode, one torch thread, deterministic algorithms and no oneDNN (after
-    import; every process that computes: the CLI and its worker processes)."""
+    """In deterministic mode, one torch thread, deterministic algorithms and no oneDNN, in
+    every process that computes (the CLI and its worker processes): now if torch is loaded,
+    else as soon as it is (:class:`_AfterImport`), so that a command that never touches
+    torch (``trnet plan``, ``validate``, a rerun that finds its work done) does not pay the
+    seconds its import takes."""
     if not enabled():
         return
-    import torch
+    import sys
 
+    if "torch" in sys.modules:
+        _set_torch(sys.modules["torch"])
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("torch", _set_torch))
+
+
+def _set_torch(torch) -> None:  # noqa: ANN001 (the torch module)
     torch.set_num_threads(1)
     # oneDNN sizes its convolution blocking from the CPU's caches (differs between vendors)
     torch.backends.mkldnn.enabled = False
@@ -95,6 +105,34 @@ def apply_torch() -> None:
     except RuntimeError:  # only allowed before any parallel work started
         pass
     torch.use_deterministic_algorithms(True)
+
+
+class _AfterImport:
+    """A ``sys.meta_path`` finder that lets the usual finders find module ``name``, and runs
+    ``then(module)`` once the module has executed (a post-import hook): the first
+    ``import name`` anywhere returns the module with ``then`` applied."""
+
+    def __init__(self, name: str, then: object) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
+        import importlib.util
+        import sys
+
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once; and the usual finders below find the real spec
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module, then = spec.loader.exec_module, self.then
+
+        def exec_then(module: object) -> None:
+            exec_module(module)
+            then(module)
+
+        spec.loader.exec_module = exec_then  # this spec's own loader instance
+        return spec
 
 
 def cpu_model() -> str:
