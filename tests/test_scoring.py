@@ -214,6 +214,28 @@ def test_compare_table_marks_best_and_writes_files(tmp_path):
     assert (tmp_path / "cmp.tsv").read_text().startswith("# UAR (%)")
 
 
+def test_compare_names_one_system_from_two_recipe_folders(tmp_path):
+    """--names: the same system (trnet) decoded in two folders, compared fold by fold as
+    'before' and 'after'; without names the two are one system seen twice (an error), and
+    a name list that does not fit the dirs is one line."""
+    _two_folds(tmp_path / "a", "trnet")
+    make_decode(tmp_path / "b", "trnet", "esc50_0", 1, labels("ang", "ang", "hap", "neu"),
+                labels("ang", "ang", "hap", "neu"))  # fmt: skip
+    make_decode(tmp_path / "b", "trnet", "esc50_0", 2, labels("sad", "sad", prefix="v"),
+                labels("sad", "sad", prefix="v"))  # fmt: skip
+    dirs = [str(tmp_path / "a" / "trnet"), str(tmp_path / "b" / "trnet")]
+    out = ["--n-boot", "200", "--out", str(tmp_path / "cmp")]
+    result = invoke("compare", *dirs, "--names", "before after", "--ref", "before", *out)
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "cmp.md").read_text()
+    # before: fold1 5/6, fold2 1/2 -> 66.67; after: 100 on both folds
+    assert "| before | 66.67 |" in md and "| after | **100.00** |" in md
+    assert "| after | +33.33 ± 23.57 |" in md  # fold differences +16.67 and +50.00
+    assert invoke("compare", *dirs, *out).exit_code == 1  # one system twice
+    bad = invoke("compare", *dirs, "--names", "before", *out)
+    assert "--names: one distinct name per dir" in str(bad.exception)
+
+
 BAD_CASES = {
     "no_decode": "no decode dirs found",
     "missing": "hyp covers 2/3 utterances of ref; missing e.g. u02",
