@@ -40,84 +40,84 @@ RESOLVED = {
         "c3b31debb9de28df2899d6f4dd00b3ae80c2654b0deb85f792d9a1c2098484ef",
     ),
     "cpu/baseline_clean.yaml": (
-        "251fb8449b40733b50f9958ea247284a2e380496472f4d7fc3a24fa57ea1f23c",
-        "1b105f4061f9cecd812ac915d6f30ebad6acf688f141e69adc0778b8d4418616",
+        "7dd6022f9fa848db08339e4b5ddf991536343be10617190b3e18c68b612f2ef9",
+        "3a47bdc44aa230253d622a8d6ae344c80cd89eae528bc20aba4142d5678c9c1a",
     ),
     "cpu/baseline_egemaps.yaml": (
         "ae28a72a741c6f2438abb65857f36f00c6f34c55a5a6c9e3c6bcad4db3a7f85c",
         "2d475d407243f3e8a3d8d11b4f0f870987c6e78555369b7241ce4c6e9287c19d",
     ),
     "cpu/baseline_enhanced.yaml": (
-        "6fd52db1ef0c93909e099ec846248003952e5aa7698dbb2f0ab8659f2b71188d",
-        "222a4742a6072043ee8e8177318a71b9dfad0152130bb34e476463186e8f164d",
+        "a89e3efa1a8b05247e07e48b881208c12ccb31fc7decbaf3030c5585fefd35f7",
+        "24153cdded94cde5aa8c7ef8b35e03831f1a33fce944b38e209863541b4bdafd",
     ),
     "cpu/baseline_noisy.yaml": (
-        "05e362be204512e386ac76dcc5a9403fc2d6061fa0aad24831e10c9652f1c29e",
-        "1baeecb35f0db14dea8fbdb49ed9b84545c16f72ea5cc8fb93f9852460d0a482",
+        "0a46f68dc4b5ed655cbbd8fc33cf66ddce19665ec0d0422c4d1e2ed7a5f51dad",
+        "ea3ff7ebbd0d5e8b146f08d50cf550af34a1219cef428aeb2fc714d9f0779358",
     ),
     "cpu/baseline_enhanced_corrupt.yaml": (
-        "ac5667fd829f4bd1e7341faf41a77354d0dbb7a6624ae8e9f0cf87885a5e95d7",
-        "eec01e94ed37b7c5b748ed88f4d2dd78e8fdd031550f9c62980a06814a974ef0",
+        "677c67538e0ca11eb8eabcc3145e4ee25bcd3b4a1b8508f984fe5114427db476",
+        "8652c4a3921f2f91b7504374be9cdbd3cba0eda7edaf920ade95fd7c2bc3622b",
     ),
     "cpu/baseline_noisy_corrupt.yaml": (
-        "ebad431838168f004802c8a42a7ecee2091531e4a8c9c173d32881f2c93f2daa",
-        "b7e5a59401784e95d83fde445c40b38c6336b456fc06127c2917b43da0e2107f",
+        "a938c5c2c89ecb25f8970931cfdf672232e0aed9a34b46443cdc004c608bab43",
+        "0539545efdccf1762016a54b247e426ee617b1ea446ac5a14aed4410b0aacdf2",
     ),
     "cpu/trnet_corrupt.yaml": (
-        "8d3ddcfa66592586c96558ab1c9938e8a1a5cafabfddc63bcd71e2f33756950d",
-        "91909b3cd1f92cdcf991557ffd07f819cbf0a400dfdd4841c5e34f97c991f3ca",
+        "16a3ca5525c761057970f150130933ee4cd6510549734974fc90bf2bff945c57",
+        "dff1b216df2a47638f06d31f3b95b57452a8abd6aac211f6b9e6ca6a38c1a44a",
     ),
     "cpu/trnet_wo_low_corrupt.yaml": (
-        "707fa12eb289b14410ac4b61063956d8677d4390ca3112694288d906590a45cf",
-        "e75b3174cba927d1272ebe17f86f0f9746c71c5d372cdd5653ab80369d50bcbc",
+        "2902724df4b0b7e4fc55d87d3fe3b7cf3ae809e506590495935b740c1a6bcecf",
+        "3749fbd61864d6be2d6cd8cac29535997e355ae4ba71e207d3bc142ccff59c35",
     ),
     "cpu/se.yaml": (
         "a40c78aff884ddfe47fa56ea2a2f7954e405ecfc86e67a785c8b9af7aaddc196",
         "995fac43a8795694945b3b5290dd571455d4a33793a78b0f60851520a5938bc5",
     ),
     "cpu/trnet.yaml": (
-        "8fb782fb45a4495109525546e7a6f9fa766a3e4aad77f35071b36ebde6fd7ba0",
-        "c24beb3f71be5dc7b52ff830f8253dfab869fa934a5efe3b66b45367fd543996",
+        "510e0e63a110e63cb064d4a5e3c95fdef538e82d96b28f37bd74ae006309620f",
+        "f5b45e371f1ae422b833b9d92961515ea475c5e833d2ba7509514d0ad9bb06df",
     ),
     "cpu/trnet_abl_cleanbypass.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "beee18b37372628e2a87946e16ec717d5ade105e4de8dff1fd52a035a64d8ae7",
-        "2f220acd57700a602b63064f7fc66d5c8665ed7fe2937421466b6dc957429be9",
+        "adb6b2583a2fedeaab7660b50ba988234063d270acc2e5f508816ac50095f801",
+        "b8932cca2b21eb2eaa03bc2996cdb0560f43495a0d3131edf41adcfd954fe78a",
     ),
     "cpu/trnet_abl_gradnorm.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "73ab68c06fb1fded9980f20b39b93024cb1324036fc99aea5119b1c196c856df",
-        "b28b02826d07c0c842d30e610fa47b7878ca5b82c1c034fa267bb6df4a8744b9",
+        "2b94852b9f81936c1bbba6de214150349a654929fcdfd5d30d5ea8790aa8b16f",
+        "34db0d660292560d6c0197138d2e7c38eede61d395edb7836c1a12f9a3e63c5c",
     ),
     "cpu/trnet_abl_nobridge.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "cef8e2e2fe0cf4c7e6fc7644bde298709f0d3b34767b15dd3535c4de17401e5a",
-        "4ff354dbc0f7e9bf685204ac2f2d8c196b1bb30685ca0131ba518b598a18a35d",
+        "23184ec2b4c71c5fcfd8a42db55fabf49b492a2a4d6d4d5a9d55aedfbbbc0f34",
+        "615e2b28c39c61fda49be6668fb8ac67f30740214f971a25f9dd05234de204fe",
     ),
     "cpu/trnet_abl_sframe.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "60ad8fe7dce1a70656ba1e0b55629ff15d0d909fc8dcb0612b0715dad26e4670",
-        "f45b50b7734f89d9783da0adb111f5410c84c80d0ec5962fc5282fbdf2f26b6d",
+        "15ef3a720aadaa079d0231914ddd6c04ec0fa36332a2b1269a83336de3b342c8",
+        "cf9783b0a98b897fc09fd4635e389dac1b9ef67dd3b2ea5c21acfa04813070b2",
     ),
     "cpu/trnet_abl_sraw.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "3860d1faac6715df0827721bd50193e1a59bad12fd1ec4d58892ab13ee8a5caf",
-        "3c3542ab4a248c34efed91511ad52eb0a0964c65fdab325fbc4824b443f86744",
+        "87b7a112790c5bae637d848f232b0cdc434e08f972da4c8232e840e3f27d731e",
+        "2a2cc4ae7610bf45f8dd8e39c71e6a825962b7cae5cc741437f009796fa02b41",
     ),
     "cpu/trnet_abl_ssigmoid.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "0f97594f5deb2d563afee3f481c56a4bfdefccd64cccb31558cd20e7c5e1d595",
-        "7158584596da8b3cc9c6e4de5be669a71a17c0c77b83706d477523eb1b5f9c20",
+        "70a68ccd1d39bc082582a2b108a01c59ff2e1fa9d8e062fce436d29b3208ee0f",
+        "06577234b8e1d573e9fed32fbee8360fea1e76ae84bef0110b18598369362a47",
     ),
     "cpu/trnet_abl_zcrop.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "a3d1c794a899ea0e060a89b6b261156a97b8f60599441078d821c83c0031bdbc",
-        "8c680e62c91398bd0bafe0fcad0ab51aa6dc4bda795aa80eec98c73c46c967fe",
+        "03e0b9276dcef6feaf4d9e35cda67b3f1035693cedac1b3590ff2df7a98eb07e",
+        "7e7d513a188b8e6ba996c3621d2580b85156a6b860fcc0e87096ee2cb0acd6c6",
     ),
     "cpu/trnet_blendfun.yaml": (  # added later (issue 25): trnet.yaml + functionals_input
-        "12ca9cdd6329f172500d2674c60a04e93450d299f2d015ff0ca7eac6dbd8c798",
-        "d83f5a4a1d3bec7cecc6f6a842d245a3fbaec4974414c09e8e7562d65ae408d9",
+        "a9730fcbaa74d0b81c62ed47af289ecc1b03d8cbae0e2b923dfed56f966f1a6a",
+        "57709d1b83847dc2c8c5f3110235d23e4b1d9e15a56fe35dddde36524887d36e",
     ),
     "cpu/trnet_wo_high.yaml": (
-        "e99d87a2b29ccb840c9c8b50795df11988e4c33c1c6faa9f2796b7eb82549609",
-        "cc14be9fc99804d57e3bb8df7396a1cfac985c31cf8d1ac2703ff4be5b19af57",
+        "ad7110f87eeb00731c82674e8f462752b17641e32b4de9c2be9683daaab3a6d5",
+        "0d3b43454aa38af811ce1e4adce74fcd46149b0e934ed5e0bf1956d40f14618d",
     ),
     "cpu/trnet_wo_low.yaml": (
-        "1151fc511a6314e20a43fdc7ad466028195754856b9fc8b0593c1b54ebf51c6e",
-        "d8cc5b05bfa9be1e1184c685a45d3ab6722d72c466d48de8cae311b55017d4f2",
+        "5b8dfca77905b3316b96829da3e010c6343f51b4d73161f397b6f76200f8b415",
+        "675b261a52821f0de5184c3caf587b07ca58c696a2800c8f8097dfe3d40316f3",
     ),
     "se.yaml": (
         "6f42590891b9ebc2253bb2dd899bebfc12aec7fe8f83a160341b7fe7341c73d6",
@@ -180,6 +180,9 @@ RESOLVED = {
 
 The ``cpu/*_corrupt.yaml`` entries were added with those configs (issue 27), whose
 ``data.train_corruptions`` key left every other entry as it was.
+
+The ``cpu/`` deep systems' entries changed once, when ``cpu/_base.yaml`` gained
+``train.stop_lr: 1.0e-4`` (issue 24: a number-changing speed-up, egs/emodb/RESULTS.md).
 
 The SE configs' signature digests were updated once, when train-se's signature stopped
 recording its sources' paths: each old digest is that of the new signature plus
