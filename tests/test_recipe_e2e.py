@@ -23,43 +23,16 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from recipe_scratch import ENV, OUTPUTS, RECIPE, ROOT, fast_confs, scratch_recipe
 
 from trnet.data.validate import validate
 from trnet.scoring.decode_dir import find_decode_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "egs" / "iemocap"
 # baseline_clean not first: stage 4 must train it before the TRNet systems whose configs
 # point at exp/baseline_clean/ (loss.z_clean_from), and keep the given order otherwise.
 SYSTEMS = "baseline_noisy trnet baseline_clean baseline_enhanced trnet_wo_low trnet_wo_high"
 TRAIN_ORDER = "baseline_noisy baseline_clean trnet baseline_enhanced trnet_wo_low trnet_wo_high"
-
-
-def _fast_confs(src: Path, dst: Path) -> None:
-    """The slim configs with a handful of epochs (this test checks plumbing, not accuracy)."""
-    dst.mkdir(parents=True)
-    for path in src.glob("*.yaml"):
-        conf = yaml.safe_load(path.read_text())
-        if path.name.startswith("se"):  # se.yaml trains; a pretrained front end has no train
-            conf.get("train", {}).update(epochs=1, steps_per_epoch=5, dev_size=4)
-        else:  # a system, or the defaults file of the systems (_base.yaml)
-            conf.setdefault("train", {}).update(max_epochs=2)
-        (dst / path.name).write_text(yaml.safe_dump(conf))
-
-
-# the recipes call `trnet`: the one installed beside the python that runs the tests
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-OUTPUTS = {"data", "dump", "exp", "db", "downloads"}
-
-
-def scratch_recipe(src: Path, work: Path, skip: set[str] = OUTPUTS) -> Path:
-    """A recipe folder whose files link to those of ``src`` (outputs are its own)."""
-    work.mkdir(parents=True)
-    for entry in src.iterdir():
-        if entry.name not in skip:
-            (work / entry.name).symlink_to(entry.resolve())
-    return work
-
+# the tests that run the recipe on a scratch folder of their own: test_recipe_options.py
 
 REPORTS = {"scores.json", "confusion.tsv", "summary", "scores_grid.tsv", "scores_grid.json",
            "RESULTS.md", "compare.tsv", "compare.md"}  # fmt: skip
@@ -84,7 +57,7 @@ def snapshot(work: Path) -> dict[str, list]:
 def recipe(tmp_path_factory) -> Path:
     """A recipe folder whose files link to egs/iemocap, run once through stages 0-6."""
     work = scratch_recipe(RECIPE, tmp_path_factory.mktemp("egs") / "iemocap", OUTPUTS | {"conf"})
-    _fast_confs(RECIPE / "conf" / "slim", work / "conf" / "fast")
+    fast_confs(RECIPE / "conf" / "slim", work / "conf" / "fast")
     env = ENV
     args = [
         "./run.sh",
@@ -283,113 +256,6 @@ def test_a_second_run_redoes_nothing(recipe):
         )
     ]
     assert undated[0] == undated[1]
-
-
-def test_generated_corpus_defaults_to_the_slim_configs(tmp_path):
-    """No --conf_dir: the generated corpus gets conf/slim (paper-size configs need a GPU)."""
-    work = scratch_recipe(RECIPE, tmp_path / "iemocap")
-    env = ENV
-    done = subprocess.run(
-        ["./run.sh", "--stage", "7"], cwd=work, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert "configs conf/slim," in done.stdout
-    real = subprocess.run(
-        ["./run.sh", "--stage", "7", "--corpus_root", "/data/IEMOCAP"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert "configs conf," in real.stdout
-
-
-def test_help_prints_every_option_with_the_value_in_force(tmp_path):
-    """`run.sh --help`: each option of ser.sh once, with run.sh's corpus flags applied."""
-    work = scratch_recipe(RECIPE, tmp_path / "iemocap")
-    done = subprocess.run(["./run.sh", "--help"], cwd=work, env=ENV, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    shown = dict(re.findall(r"^  --(\w+) +'([^']*)'", done.stdout, re.MULTILINE))
-    script = (RECIPE / "ser.sh").read_text().split(". utils/parse_options.sh")[0]
-    declared = re.findall(r"^([a-z_]+)=", script, re.MULTILINE)
-    assert sorted(shown) == sorted(set(declared) - {"help_message"})
-    assert shown["corpus"] == "iemocap" and shown["corpus_size"] == "small"
-    assert shown["protocol"] == "session" and shown["snrs"] == "20 15 10 5 0"
-    assert shown["corpus_root"] == "" and shown["stage"] == "0"
-
-
-def test_a_missing_corpus_root_is_one_line_naming_the_option(tmp_path):
-    work = scratch_recipe(ROOT / "egs" / "emodb", tmp_path / "emodb")
-    env = {k: v for k, v in ENV.items() if k != "EMODB"}
-    done = subprocess.run(["./run.sh"], cwd=work, env=env, capture_output=True, text=True)
-    assert done.returncode == 1
-    assert len(done.stderr.splitlines()) == 1 and "--corpus_root" in done.stderr
-    assert not (work / "data").exists()
-
-
-def test_generated_noise_has_the_corpus_size_and_a_replaced_corpus_is_refused(tmp_path):
-    """--noise_dir generated with a tiny generated corpus: stage 1 uses the corpus made by
-    stage 0 (same size) instead of failing on it; when db/generated is later made again
-    with another seed, stage 2 refuses data/iemocap instead of mixing other audio."""
-    work = scratch_recipe(RECIPE, tmp_path / "iemocap")
-    args = ["./run.sh", "--corpus_size", "tiny", "--noise_dir", "generated"]
-    done = subprocess.run(
-        [*args, "--stop_stage", "1"], cwd=work, env=ENV, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    marker = json.loads((work / "db" / "generated" / "TRNET_GENERATED").read_text())
-    assert marker["size"] == "tiny"
-    assert (work / "data" / "noise" / "esc50_train" / "wav.scp").is_file()
-    trnet = shutil.which("trnet", path=ENV["PATH"]) or f"{sys.executable} -m trnet"
-    again = [*trnet.split(), "make-corpus", "db/generated", "--size", "tiny", "--seed", "1"]
-    subprocess.run([*again, "--overwrite"], cwd=work, env=ENV, capture_output=True, check=True)
-    done = subprocess.run(
-        [*args, "--stage", "2", "--stop_stage", "2"],
-        cwd=work,
-        env=ENV,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 1
-    assert done.stderr.startswith("error: data/iemocap: prepared from other audio: "), done.stderr
-    assert len(done.stderr.splitlines()) == 1
-    assert not (work / "dump").exists()
-
-
-def test_a_dependency_cycle_between_configs_stops_stage4(tmp_path):
-    work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
-    (work / "conf").mkdir()
-    for name, other in (("a", "b"), ("b", "a")):
-        (work / "conf" / f"{name}.yaml").write_text(f"loss:\n  z_clean_from: exp/{other}/fold1\n")
-    done = subprocess.run(
-        ["./run.sh", "--stage", "4", "--stop_stage", "4", "--systems", "a", "--conf_dir", "conf"],
-        cwd=work,
-        env=ENV,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 1
-    assert "depend on each other" in done.stderr and "a b a" in done.stderr
-    assert not (work / "exp").exists()
-
-
-def test_stage4_reads_dependencies_through_defaults_files(tmp_path):
-    """a's dependency on b is written in a's defaults file (b depends on a): still a cycle;
-    a defaults file that is not there stops stage 4 with the one line naming it."""
-    work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
-    (work / "conf").mkdir()
-    (work / "conf" / "_a.yaml").write_text("loss:\n  z_clean_from: exp/b/fold1\n")
-    (work / "conf" / "a.yaml").write_text("defaults: _a.yaml\n")
-    (work / "conf" / "b.yaml").write_text("loss:\n  z_clean_from: exp/a/fold1\n")
-    (work / "conf" / "c.yaml").write_text("defaults: _gone.yaml\n")
-    args = ["./run.sh", "--stage", "4", "--stop_stage", "4", "--conf_dir", "conf", "--systems"]
-    cycle = subprocess.run([*args, "a"], cwd=work, env=ENV, capture_output=True, text=True)
-    assert cycle.returncode == 1
-    assert "depend on each other" in cycle.stderr and "a b a" in cycle.stderr
-    gone = subprocess.run([*args, "c"], cwd=work, env=ENV, capture_output=True, text=True)
-    assert gone.returncode == 1
-    assert "error: conf/c.yaml:1:11: defaults file conf/_gone.yaml not found\n" in gone.stderr
-    assert "stage 4" not in gone.stderr + gone.stdout and not (work / "exp").exists()
 
 
 def test_cross_corpus_decode_of_a_ravdess_tree_with_the_iemocap_models(recipe, tmp_path):
@@ -596,68 +462,6 @@ def test_export_and_infer_reproduce_the_decoded_test_set(in_recipe, tmp_path):
     assert [r[0] for r in rows if r[1] == "all"] == utts
 
 
-def _condition_per_key(recipe: Path, cond: str) -> tuple[dict, dict, dict, dict]:
-    """A condition dir's tables (scp files aside), waveforms and matrices per utterance;
-    cmvn.ark and the markers as bytes (the recipe folder's path in the mix's .done aside, and
-    so the enhanced dir's digest of that .done)."""
-    from trnet.audio import read_audio
-    from trnet.io import read_kv
-
-    d = Path("dump") / "iemocap" / cond
-    old = os.getcwd()
-    os.chdir(recipe)  # scp paths are relative to the recipe folder
-    try:
-        tables = {
-            p.name: read_kv(p)
-            for p in d.iterdir()
-            if p.is_file() and "." not in p.name and p.name not in ("wav.scp", "feats.scp")
-        }
-        waves = {u: read_audio(s).tolist() for u, s in read_kv(d / "wav.scp").items()}
-        mats = {u: m.tolist() for u, m in kaldiio.load_scp_sequential(str(d / "feats.scp"))}
-    finally:
-        os.chdir(old)
-    marks = {n: (recipe / d / n).read_bytes() for n in ("cmvn.ark", ".feats.done", ".done")}
-    marks[".done"] = marks[".done"].replace(str(recipe).encode(), b"RECIPE")
-    if cond.endswith("_enh"):  # the digest of its source's .done, which names the folder
-        done = json.loads(marks[".done"])
-        assert len(done.pop("source")) == 64
-        marks[".done"] = json.dumps(done, sort_keys=True).encode()
-    return tables, waves, mats, marks
-
-
-def test_split_jobs_4_gives_stages_2_to_5_of_one_job(tmp_path):
-    """`--split_jobs 4`: stages 2-3 (trnet mix, enhance, score-se) as 4 run.pl array jobs
-    each, merged; per condition and utterance the one job's waveform and matrix, its CMVN
-    and markers, exp/se/scores.* byte for byte, and stage 5's posteriors (stages 0-1 run once,
-    exp/se is trained once: train-se stays one job)."""
-    one = scratch_recipe(RECIPE, tmp_path / "one", OUTPUTS | {"conf"})
-    _fast_confs(RECIPE / "conf" / "slim", one / "conf" / "fast")
-    args = ["./run.sh", "--corpus_size", "tiny", "--folds", "1", "--snrs", "0", "--nj", "2"]
-    args += ["--conf_dir", "conf/fast", "--systems", "baseline_enhanced", "--stop_stage", "5"]
-    done = subprocess.run(args, cwd=one, env=ENV, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    split = scratch_recipe(RECIPE, tmp_path / "split", OUTPUTS | {"conf"})
-    (split / "conf").symlink_to(one / "conf")
-    shutil.copytree(one / "data", split / "data", symlinks=True)
-    shutil.copytree(one / "exp" / "se", split / "exp" / "se", ignore=lambda *_: {"scores.json"})
-    args += ["--stage", "2", "--split_jobs", "4"]
-    done = subprocess.run(args, cwd=split, env=ENV, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "already trained" in done.stdout
-    conds = sorted(p.name for p in (one / "dump" / "iemocap").iterdir())
-    assert len(conds) == 10 and (split / "dump" / "iemocap" / "split4enh" / "4").is_dir()
-    assert (split / "exp" / "se" / "split4" / "4" / "scores.json").is_file()
-    for cond in conds:
-        assert _condition_per_key(split, cond) == _condition_per_key(one, cond), cond
-    for name in ("scores.json", "scores.tsv"):
-        assert (split / "exp/se" / name).read_bytes() == (one / "exp/se" / name).read_bytes()
-    decoded = sorted((one / "exp" / "baseline_enhanced" / "decode").glob("*/fold1/posteriors"))
-    assert len(decoded) == 3
-    for path in decoded:
-        rel = path.relative_to(one)
-        assert (split / rel).read_bytes() == path.read_bytes(), rel
-
-
 def test_test_corruptions_and_a_config_s_train_corruptions_run_through_the_recipe(
     recipe, tmp_path, monkeypatch
 ):
@@ -668,7 +472,7 @@ def test_test_corruptions_and_a_config_s_train_corruptions_run_through_the_recip
     reads; stage 4 trains that system, stage 5 decodes the test corruptions and RESULTS.md
     has their corruption × level rows."""
     work = scratch_recipe(RECIPE, tmp_path / "iemocap", OUTPUTS | {"conf"})
-    _fast_confs(RECIPE / "conf" / "slim", work / "conf" / "fast")
+    fast_confs(RECIPE / "conf" / "slim", work / "conf" / "fast")
     (work / "conf" / "fast" / "noisy_corrupt.yaml").write_text(
         "defaults: _base.yaml\nsystem: noisy_corrupt\n"
         "data:\n  train_corruptions: {clip-0.3: 0.3, loss-0.1: 0.2}\n"
