@@ -111,9 +111,10 @@ def test_torch_settings_apply_when_torch_loads_not_before(torch_first: bool) -> 
         ("import torch\n" if torch_first else "")
         + "import sys\nimport trnet.cli\nloaded = 'torch' in sys.modules\nimport torch\n"
         + "print(loaded, torch.get_num_threads(), torch.get_num_interop_threads(),"
-        + " torch.backends.mkldnn.enabled, torch.are_deterministic_algorithms_enabled())"
+        + " torch.backends.mkldnn.enabled, torch.are_deterministic_algorithms_enabled(),"
+        + " torch.is_deterministic_algorithms_warn_only_enabled())"
     )
-    for switch, want in (("1", f"{torch_first} 1 1 False True"), ("0", f"{torch_first} ")):
+    for switch, want in (("1", f"{torch_first} 1 1 False True False"), ("0", f"{torch_first} ")):
         env = {**os.environ, determinism.SWITCH: switch}
         env = {k: v for k, v in env.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
         done = subprocess.run(
