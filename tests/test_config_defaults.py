@@ -374,3 +374,27 @@ def test_a_defaults_file_in_a_subdir_is_allowed_and_errors_name_both_files(
     _write(base, base.read_text().replace("  hidden: 32\n", "  hiden: 32\n"))
     line = _train_error(path, tmp_path, monkeypatch, capsys)
     assert line.startswith(f"{path} (defaults {base}).model: unknown key(s) hiden (allowed: ")
+
+
+def test_loading_and_checking_every_config_imports_no_torch() -> None:
+    """`trnet plan` and a training that finds its work done load and check configs only:
+    the lists of allowed values live in trnet/contract.py, so this needs no torch (whose
+    import costs more than a second per process)."""
+    import subprocess
+    import sys
+
+    conf = ROOT / "egs" / "TEMPLATE" / "ser1" / "conf"
+    deep = [
+        str(conf / name)
+        for name in conf_files(conf)
+        if not Path(name).name.startswith("se") and "egemaps" not in name
+    ]
+    assert len(deep) >= 30  # paper-size, slim and cpu systems
+    script = (
+        "import sys\nfrom trnet.train.config import load_config\n"
+        f"for p in {deep!r}:\n    load_config(p)\n"
+        "print(len(sys.argv), 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "False"], done.stdout

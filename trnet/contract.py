@@ -274,6 +274,21 @@ FUNCTIONALS_INPUTS = (NOISY, ENHANCED, BLEND, BOTH)
 the first input's (``noisy``: the noisy input of a blend system, a one-input system's own),
 the enhanced twin's (``enhanced``), both blended by TRNet's s (``blend``) or both side by side
 (``both``); every value but ``noisy`` needs ``data.input: blend``."""
+FUNCTIONAL_HEADS = ("mlp", "kernel")
+"""How a hybrid's model takes the functionals (``model.functionals_head``): an MLP beside the
+embedding, or an RBF kernel machine (:class:`trnet.models.ser.KernelFeatures`)."""
+
+S_GRADIENTS = ("hardtanh", "inward")
+"""``model.s_gradient``: the paper's hardtanh, or :class:`trnet.models.ser.InwardClamp`."""
+S_FEATURES = ("cmvn", "raw")
+"""What the cosine features of s are taken on: the CMVN-normalised features (the default)
+or the raw log-Mel (dominated by each bin's mean level, so close to 1 unless noise moves it)."""
+S_CLAMPS = ("hardtanh", "sigmoid")
+"""How ``w^T c + b`` becomes s in [0, 1]: the paper's hardtanh, or a sigmoid (never exactly
+0 or 1, so s always has a gradient).
+
+These lists live here, torch-free, so that loading and checking a config (``trnet plan``, a
+training that finds its work done) does not import torch."""
 
 
 def needs_se(input_kind: str) -> bool:

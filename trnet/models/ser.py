@@ -32,7 +32,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trnet.contract import BLEND, BOTH, FUNCTIONALS_INPUTS, NOISY
+from trnet.contract import (
+    BLEND,
+    BOTH,
+    FUNCTIONAL_HEADS,
+    FUNCTIONALS_INPUTS,
+    NOISY,
+    S_CLAMPS,
+    S_FEATURES,
+    S_GRADIENTS,
+)
 
 N_MELS = 80
 
@@ -92,15 +101,6 @@ class Cnn6(nn.Module):
             lengths = torch.clamp(lengths // 2, min=1)
             x = x * padding_mask(lengths, x.shape[2])[:, None, :, None]
         return self.pool(x.mean(dim=3), padding_mask(lengths, x.shape[2]) > 0)
-
-
-S_GRADIENTS = ("hardtanh", "inward")
-S_FEATURES = ("cmvn", "raw")
-"""What the cosine features of s are taken on: the CMVN-normalised features (the default)
-or the raw log-Mel (dominated by each bin's mean level, so close to 1 unless noise moves it)."""
-S_CLAMPS = ("hardtanh", "sigmoid")
-"""How ``w^T c + b`` becomes s in [0, 1]: the paper's hardtanh, or a sigmoid (never exactly
-0 or 1, so s always has a gradient)."""
 
 
 class InwardClamp(torch.autograd.Function):
@@ -215,9 +215,6 @@ class Bridge(nn.Module):
     def forward(self, z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         s = s[:, None]
         return self.gamma(s) * z + self.beta(s)
-
-
-FUNCTIONAL_HEADS = ("mlp", "kernel")
 
 
 class KernelFeatures(nn.Module):

@@ -230,14 +230,14 @@ def condition_list(include_clean: bool, noise: str, snrs: list[int]) -> list[str
 def _check(cfg: Config, where: str) -> None:
     if cfg.data.input not in INPUT_KINDS:
         raise TrnetError(f"{where}: data.input must be one of {', '.join(INPUT_KINDS)}")
-    from trnet.models.ser import S_GRADIENTS
+    from trnet.contract import S_GRADIENTS
 
     if cfg.model.s_gradient not in S_GRADIENTS:
         raise TrnetError(f"{where}: model.s_gradient must be one of {', '.join(S_GRADIENTS)}")
     _check_s(cfg, where)
     if cfg.data.crop not in CROPS:
         raise TrnetError(f"{where}: data.crop must be one of {', '.join(CROPS)}")
-    from trnet.models.ser import FUNCTIONAL_HEADS
+    from trnet.contract import FUNCTIONAL_HEADS
 
     model = cfg.model
     if model.functionals_norm not in FUNC_NORMS or model.functionals_head not in FUNCTIONAL_HEADS:
@@ -330,7 +330,7 @@ def _check_train_corruptions(cfg: Config, where: str) -> None:
 def _check_s(cfg: Config, where: str) -> None:
     """The ablation knobs of TRNet's s (issue 25): each value known, and any but the default
     only where there is an s (the compensation)."""
-    from trnet.models.ser import S_CLAMPS, S_FEATURES
+    from trnet.contract import S_CLAMPS, S_FEATURES
 
     model = cfg.model
     if model.s_features not in S_FEATURES:
