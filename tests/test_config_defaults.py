@@ -40,84 +40,84 @@ RESOLVED = {
         "c3b31debb9de28df2899d6f4dd00b3ae80c2654b0deb85f792d9a1c2098484ef",
     ),
     "cpu/baseline_clean.yaml": (
-        "7dd6022f9fa848db08339e4b5ddf991536343be10617190b3e18c68b612f2ef9",
-        "3a47bdc44aa230253d622a8d6ae344c80cd89eae528bc20aba4142d5678c9c1a",
+        "b618033941f2a864112f637ec2105f8c703a3c5abdd19831a8a5f82cdfb1e780",
+        "6ab325e8541e6cfcd32e18cd7ed61addb0d2356a28104ee9f87cc6672b2b236c",
     ),
     "cpu/baseline_egemaps.yaml": (
         "ae28a72a741c6f2438abb65857f36f00c6f34c55a5a6c9e3c6bcad4db3a7f85c",
         "2d475d407243f3e8a3d8d11b4f0f870987c6e78555369b7241ce4c6e9287c19d",
     ),
     "cpu/baseline_enhanced.yaml": (
-        "a89e3efa1a8b05247e07e48b881208c12ccb31fc7decbaf3030c5585fefd35f7",
-        "24153cdded94cde5aa8c7ef8b35e03831f1a33fce944b38e209863541b4bdafd",
+        "41fe0205a4081d305b91b6b9cdf23ebb0844347faeac52cc7c301b690b2ad57d",
+        "5946cc52d959fc91786fb704b3354e953c26bc3f253766b8daacf2e5167491e9",
     ),
     "cpu/baseline_noisy.yaml": (
-        "0a46f68dc4b5ed655cbbd8fc33cf66ddce19665ec0d0422c4d1e2ed7a5f51dad",
-        "ea3ff7ebbd0d5e8b146f08d50cf550af34a1219cef428aeb2fc714d9f0779358",
+        "b3180175efa01a9ed1f745791ceb68a980da1274f1c9f14e52f59a49c42e6674",
+        "bba403d34c5d6a0d5008b42b092384f1f6a62d64bce610c0aaceeb4ace84d986",
     ),
     "cpu/baseline_enhanced_corrupt.yaml": (
-        "677c67538e0ca11eb8eabcc3145e4ee25bcd3b4a1b8508f984fe5114427db476",
-        "8652c4a3921f2f91b7504374be9cdbd3cba0eda7edaf920ade95fd7c2bc3622b",
+        "7d55613d5cfcf706525f9a5d9ff5aea2f72bced5b5f0b1fffe64314a134d29c9",
+        "191af532303c4dabb394e8754abb281ba9ea81197f28dba17801ba5121be83e2",
     ),
     "cpu/baseline_noisy_corrupt.yaml": (
-        "a938c5c2c89ecb25f8970931cfdf672232e0aed9a34b46443cdc004c608bab43",
-        "0539545efdccf1762016a54b247e426ee617b1ea446ac5a14aed4410b0aacdf2",
+        "cd8bcc730678ddb322b9f8dff36d019ab0f0c6626c49c344174b2a21e1c8763c",
+        "b7506885ba98824bb6602530ea2ab8c26903a7ffcaafc98cd3c1ef488560ec1e",
     ),
     "cpu/trnet_corrupt.yaml": (
-        "16a3ca5525c761057970f150130933ee4cd6510549734974fc90bf2bff945c57",
-        "dff1b216df2a47638f06d31f3b95b57452a8abd6aac211f6b9e6ca6a38c1a44a",
+        "5feb58f740ea7480bd86d9ec771bc293b760168087cef01c07d35a7aab0b305e",
+        "afd9564b099ba9f24629f2b207bc9307e6b98268baedf9151aac50ad9cc11b9a",
     ),
     "cpu/trnet_wo_low_corrupt.yaml": (
-        "2902724df4b0b7e4fc55d87d3fe3b7cf3ae809e506590495935b740c1a6bcecf",
-        "3749fbd61864d6be2d6cd8cac29535997e355ae4ba71e207d3bc142ccff59c35",
+        "66c60a86fe8b9ae4804b313e780348c19858989fe3c8db77a97341ae57b4d037",
+        "079f990b1c40d4c9a9b2000c7010e0082209e95ea1947d5d4a30e49473960d6c",
     ),
     "cpu/se.yaml": (
         "a40c78aff884ddfe47fa56ea2a2f7954e405ecfc86e67a785c8b9af7aaddc196",
         "995fac43a8795694945b3b5290dd571455d4a33793a78b0f60851520a5938bc5",
     ),
     "cpu/trnet.yaml": (
-        "510e0e63a110e63cb064d4a5e3c95fdef538e82d96b28f37bd74ae006309620f",
-        "f5b45e371f1ae422b833b9d92961515ea475c5e833d2ba7509514d0ad9bb06df",
+        "fbbfae287b9e32e9c91ead144f286486e1d18a71ec58892b8ecace642b76ca25",
+        "1c58d22d1fdcbfbb9fa25ab39bbd18ad4e9161c3c48c0b040d5a6fb84442e340",
     ),
     "cpu/trnet_abl_cleanbypass.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "adb6b2583a2fedeaab7660b50ba988234063d270acc2e5f508816ac50095f801",
-        "b8932cca2b21eb2eaa03bc2996cdb0560f43495a0d3131edf41adcfd954fe78a",
+        "15c90fc7da567662a4bbdf3c6e7345f8db55eb4011bf40c22814436927dc9610",
+        "c405a1a82c7a1ebfa36f51a36ce2b86ad5776c8f7cbf46886a346c3075242fad",
     ),
     "cpu/trnet_abl_gradnorm.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "2b94852b9f81936c1bbba6de214150349a654929fcdfd5d30d5ea8790aa8b16f",
-        "34db0d660292560d6c0197138d2e7c38eede61d395edb7836c1a12f9a3e63c5c",
+        "02290077bb50225bf827ffbe738b9d927fccba140160d48e3a722895c3ef51b1",
+        "e17bd721b622aec81b186c0f7f283094d45e6fc37faef04f7f58ec00b5b441c6",
     ),
     "cpu/trnet_abl_nobridge.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "23184ec2b4c71c5fcfd8a42db55fabf49b492a2a4d6d4d5a9d55aedfbbbc0f34",
-        "615e2b28c39c61fda49be6668fb8ac67f30740214f971a25f9dd05234de204fe",
+        "c3d2f5f163ee1d98d5bbec96c9998b8d9a268f97162ffa208b8a2ca980622ee8",
+        "4c147f73f045aeda3924fe284f79c82b0beb23e68e01ce3407edaec539535118",
     ),
     "cpu/trnet_abl_sframe.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "15ef3a720aadaa079d0231914ddd6c04ec0fa36332a2b1269a83336de3b342c8",
-        "cf9783b0a98b897fc09fd4635e389dac1b9ef67dd3b2ea5c21acfa04813070b2",
+        "6602db1dc0b67f5bb312d6b2d21394e5bcf8397593af58c5255a8e43962788d4",
+        "d4bb69794f0601d9b05ba82fb13eedce21b188f11ac0922eb37e36508eb75715",
     ),
     "cpu/trnet_abl_sraw.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "87b7a112790c5bae637d848f232b0cdc434e08f972da4c8232e840e3f27d731e",
-        "2a2cc4ae7610bf45f8dd8e39c71e6a825962b7cae5cc741437f009796fa02b41",
+        "8567a5cc93a04866b5b87d37448912afb768861150eb6052593232d58f698699",
+        "786ec9724221a99e0361fa848ab9870738633e9c9da7ae36d16f0aff7b0ec301",
     ),
     "cpu/trnet_abl_ssigmoid.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "70a68ccd1d39bc082582a2b108a01c59ff2e1fa9d8e062fce436d29b3208ee0f",
-        "06577234b8e1d573e9fed32fbee8360fea1e76ae84bef0110b18598369362a47",
+        "e5bf062b664e8a9a44f100897c5081ad48261faca98dcac672c1352f6d4bad8a",
+        "31065b27b3955f3a3bfb123169080a44ecf3a61f5c7286cd839475fcf43e52b0",
     ),
     "cpu/trnet_abl_zcrop.yaml": (  # issue 25: an ablation of trnet_blendfun.yaml
-        "03e0b9276dcef6feaf4d9e35cda67b3f1035693cedac1b3590ff2df7a98eb07e",
-        "7e7d513a188b8e6ba996c3621d2580b85156a6b860fcc0e87096ee2cb0acd6c6",
+        "22dd19fa841677a06230d021fe715c5203dd92996ef4a543ca279cc2103892e5",
+        "147025c0e5121d09602fb43f9f2c8d32b7dea2be1971eb88f990560fcacd82bd",
     ),
     "cpu/trnet_blendfun.yaml": (  # added later (issue 25): trnet.yaml + functionals_input
-        "a9730fcbaa74d0b81c62ed47af289ecc1b03d8cbae0e2b923dfed56f966f1a6a",
-        "57709d1b83847dc2c8c5f3110235d23e4b1d9e15a56fe35dddde36524887d36e",
+        "19dc24f9a80f2935fafc7f3d9431cd5787ee3e20d74f1c625eaaa90d76588ea9",
+        "e98f476d357df6c0e7ea1ea2ec22164009b3c5fa4f8211c0ea0051f4930efbee",
     ),
     "cpu/trnet_wo_high.yaml": (
-        "ad7110f87eeb00731c82674e8f462752b17641e32b4de9c2be9683daaab3a6d5",
-        "0d3b43454aa38af811ce1e4adce74fcd46149b0e934ed5e0bf1956d40f14618d",
+        "6df3c136dd5994f485b35b40d1b2b39b19676cb059ddc3b2c5dca65550d3373a",
+        "56593affac6ad79e26315d63bcb2aabc70a29372865ba6d839bfc57b98e843f1",
     ),
     "cpu/trnet_wo_low.yaml": (
-        "5b8dfca77905b3316b96829da3e010c6343f51b4d73161f397b6f76200f8b415",
-        "675b261a52821f0de5184c3caf587b07ca58c696a2800c8f8097dfe3d40316f3",
+        "96f82e4dc082082817f23374ba0efb8d3f8945ebfc90eb64be7a9d1027b4b67a",
+        "db035bfc344378f136477db3cc304faec8ce52b5489681e0a6458e2a45cde7d9",
     ),
     "se.yaml": (
         "6f42590891b9ebc2253bb2dd899bebfc12aec7fe8f83a160341b7fe7341c73d6",
@@ -181,8 +181,9 @@ RESOLVED = {
 The ``cpu/*_corrupt.yaml`` entries were added with those configs (issue 27), whose
 ``data.train_corruptions`` key left every other entry as it was.
 
-The ``cpu/`` deep systems' entries changed once, when ``cpu/_base.yaml`` gained
-``train.stop_lr: 1.0e-4`` (issue 24: a number-changing speed-up, egs/emodb/RESULTS.md).
+The ``cpu/`` deep systems' entries changed twice: when ``cpu/_base.yaml`` gained
+``train.stop_lr: 1.0e-4`` (issue 24: a number-changing speed-up, egs/emodb/RESULTS.md), and
+again when it gained ``model.conv_input_grad: forward`` (issue 24, the same way).
 
 The SE configs' signature digests were updated once, when train-se's signature stopped
 recording its sources' paths: each old digest is that of the new signature plus

@@ -283,6 +283,13 @@ S_GRADIENTS = ("hardtanh", "inward")
 S_FEATURES = ("cmvn", "raw")
 """What the cosine features of s are taken on: the CMVN-normalised features (the default)
 or the raw log-Mel (dominated by each bin's mean level, so close to 1 unless noise moves it)."""
+CONV_INPUT_GRADS = ("native", "forward")
+"""How the CNN's convolutions get their input's gradient in training (``model.conv_input_grad``):
+torch's own convolution backward (``native``), or a forward convolution of the output's
+gradient with the flipped kernel (``forward``), which on a CPU without oneDNN (deterministic
+mode) runs NNPACK's fast forward path instead of ATen's per-sample col2im loop: the same
+gradient up to float rounding, a training step about a quarter shorter
+(:class:`trnet.models.ser.ForwardGradConv`)."""
 S_CLAMPS = ("hardtanh", "sigmoid")
 """How ``w^T c + b`` becomes s in [0, 1]: the paper's hardtanh, or a sigmoid (never exactly
 0 or 1, so s always has a gradient).

@@ -30,6 +30,7 @@ class ModelSection(Protocol):
     kernel_dim: int
     kernel_gamma: float
     functionals_input: str
+    conv_input_grad: str
 
 
 def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
@@ -54,4 +55,5 @@ def build_ser_model(cfg: ModelSection, seed: int = 0) -> SerModel:
         kernel_gamma=cfg.kernel_gamma,
         kernel_seed=seed,
         functionals_input=cfg.functionals_input,
+        conv_input_grad=cfg.conv_input_grad,
     )

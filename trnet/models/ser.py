@@ -35,6 +35,7 @@ from torch import nn
 from trnet.contract import (
     BLEND,
     BOTH,
+    CONV_INPUT_GRADS,
     FUNCTIONAL_HEADS,
     FUNCTIONALS_INPUTS,
     NOISY,
@@ -46,17 +47,71 @@ from trnet.contract import (
 N_MELS = 80
 
 
-class ConvBlock(nn.Module):
-    """5x5 conv (no bias), BN, ReLU, 2x2 max-pool, dropout."""
+class ForwardGradConv(torch.autograd.Function):
+    """A stride-1 "same" convolution without bias whose input gradient is itself a forward
+    convolution: of the output's gradient with the kernel flipped in both axes and its
+    channels swapped (``model.conv_input_grad: forward``).
 
-    def __init__(self, c_in: int, c_out: int, dropout: float) -> None:
+    Why: in deterministic mode oneDNN is off (:mod:`trnet.determinism`), and ATen's CPU
+    convolution backward then computes the input gradient one sample at a time (a matrix
+    product, then col2im), 40-50 % of a conf/cpu training step; the forward path runs NNPACK
+    (a batch of at least 16) or im2col with one matrix product, several times faster. The
+    weight gradient stays ATen's. The forward is the same call as ``nn.Conv2d``'s (the same
+    bytes); the input gradient equals ATen's up to float rounding (the sums run in another
+    order), so a model trained with it is another model, not a worse one.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, padding: int) -> torch.Tensor:  # noqa: ANN001
+        ctx.save_for_backward(x, weight)
+        ctx.padding = padding
+        return F.conv2d(x, weight, padding=padding)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple:  # noqa: ANN001
+        x, weight = ctx.saved_tensors
+        pad = ctx.padding
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            flipped = weight.flip(2, 3).transpose(0, 1)
+            grad_x = F.conv2d(grad, flipped, padding=weight.shape[-1] - 1 - pad)
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.ops.aten.convolution_backward(
+                grad,
+                x,
+                weight,
+                None,
+                [1, 1],
+                [pad, pad],
+                [1, 1],
+                False,
+                [0, 0],
+                1,
+                [False, True, False],
+            )[1]
+        return grad_x, grad_w, None
+
+
+class ConvBlock(nn.Module):
+    """5x5 conv (no bias), BN, ReLU, 2x2 max-pool, dropout. ``input_grad``: how the conv's
+    input gradient is computed in training (``native`` | ``forward``: :class:`ForwardGradConv`)."""
+
+    def __init__(self, c_in: int, c_out: int, dropout: float, input_grad: str = "native") -> None:
         super().__init__()
+        if input_grad not in CONV_INPUT_GRADS:
+            raise ValueError(f"conv_input_grad must be one of {', '.join(CONV_INPUT_GRADS)}")
         self.conv = nn.Conv2d(c_in, c_out, kernel_size=5, padding=2, bias=False)
         self.bn = nn.BatchNorm2d(c_out)
         self.dropout = nn.Dropout(dropout)
+        self.input_grad = input_grad
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.max_pool2d(F.relu(self.bn(self.conv(x))), kernel_size=2)
+        if self.input_grad == "forward" and self.training and torch.is_grad_enabled():
+            # (training only; in evaluation and export the plain module: the same output)
+            y = ForwardGradConv.apply(x, self.conv.weight, 2)
+        else:
+            y = self.conv(x)
+        x = F.max_pool2d(F.relu(self.bn(y)), kernel_size=2)
         return self.dropout(x)
 
 
@@ -80,12 +135,17 @@ class AttentionPool(nn.Module):
 class Cnn6(nn.Module):
     """(B, 3, T, 80) → z (B, emb_dim): BN over bins, conv blocks, mean over freq, pooling."""
 
-    def __init__(self, channels: Sequence[int], emb_dim: int, dropout: float) -> None:
+    def __init__(
+        self, channels: Sequence[int], emb_dim: int, dropout: float, input_grad: str = "native"
+    ) -> None:
         super().__init__()
         self.bn0 = nn.BatchNorm2d(N_MELS)
         widths = [3, *channels]
         self.blocks = nn.Sequential(
-            *(ConvBlock(a, b, dropout) for a, b in zip(widths[:-1], widths[1:], strict=True))
+            *(
+                ConvBlock(a, b, dropout, input_grad)
+                for a, b in zip(widths[:-1], widths[1:], strict=True)
+            )
         )
         self.pool = AttentionPool(widths[-1], emb_dim)
 
@@ -267,6 +327,7 @@ class SerModel(nn.Module):
         kernel_gamma: float = 0.0,
         kernel_seed: int = 0,
         functionals_input: str = NOISY,
+        conv_input_grad: str = "native",
     ) -> None:
         super().__init__()
         if functionals_head not in FUNCTIONAL_HEADS:
@@ -283,7 +344,7 @@ class SerModel(nn.Module):
         self.register_buffer("cmvn_mean", torch.zeros(N_MELS))
         self.register_buffer("cmvn_std", torch.ones(N_MELS))
         self.compensation = Compensation(s_gradient, s_clamp, s_window) if compensation else None
-        self.backbone = Cnn6(channels, emb_dim, conv_dropout)
+        self.backbone = Cnn6(channels, emb_dim, conv_dropout, conv_input_grad)
         self.bridge = Bridge(emb_dim) if bridge else None
         self.functionals = functionals
         self.functionals_input = functionals_input

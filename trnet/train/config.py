@@ -135,6 +135,7 @@ class ModelConfig:
     kernel_dim: int = 2048  # kernel: random Fourier features
     kernel_gamma: float = 0.0  # kernel: RBF gamma; 0 = 1 / its input's size (sklearn's "scale")
     functionals_input: str = "noisy"  # noisy | enhanced | blend | both: whose functionals
+    conv_input_grad: str = "native"  # native | forward: see trnet.contract.CONV_INPUT_GRADS
 
 
 @dataclass
@@ -237,7 +238,7 @@ def _check(cfg: Config, where: str) -> None:
     _check_s(cfg, where)
     if cfg.data.crop not in CROPS:
         raise TrnetError(f"{where}: data.crop must be one of {', '.join(CROPS)}")
-    from trnet.contract import FUNCTIONAL_HEADS
+    from trnet.contract import CONV_INPUT_GRADS, FUNCTIONAL_HEADS
 
     model = cfg.model
     if model.functionals_norm not in FUNC_NORMS or model.functionals_head not in FUNCTIONAL_HEADS:
@@ -256,6 +257,11 @@ def _check(cfg: Config, where: str) -> None:
         raise TrnetError(
             f"{where}: model.functionals_input: {model.functionals_input} needs "
             "model.functionals: true and data.input: blend"
+        )
+    if model.conv_input_grad not in CONV_INPUT_GRADS:
+        raise TrnetError(
+            f"{where}: model.conv_input_grad must be one of {', '.join(CONV_INPUT_GRADS)}, "
+            f"got {model.conv_input_grad!r}"
         )
     if cfg.train.select not in SELECTS:
         raise TrnetError(f"{where}: train.select must be one of {', '.join(SELECTS)}")
@@ -411,6 +417,7 @@ OPTIONAL_KEYS = {
         "s_features",
         "s_clamp",
         "s_window",
+        "conv_input_grad",
     ),
     "data": (
         "crop",
