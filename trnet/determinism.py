@@ -19,8 +19,10 @@ every library on a code path that is the same on Intel and AMD processors:
 - oneDNN (torch's convolutions) is switched off: its JIT kernels size their blocking from
   the CPU's caches, so torch's own convolution runs instead: NNPACK for a batch of 16 or
   more, else im2col + MKL's matrix product. NNPACK sizes its blocks from the caches too, but
-  per its source only the block over input channels orders a sum (at least 128 channels a
-  block with a 32 KB L1), more channels than any trnet CNN's layer has (64 at most);
+  per its source only the block over input channels orders a sum: 128 channels with a 32 KB
+  L1 per thread, 64 where two threads share it, so the conf/slim and conf/cpu CNNs (64 input
+  channels at most, counting ``model.conv_input_grad: forward``'s gradients) sum in one
+  block on any such CPU; the paper-size CNN (up to 512) may not;
 - numpy: its AVX-512 loops off (``NPY_DISABLE_CPU_FEATURES``: AVX-512 Intel and AMD Zen 4
   would otherwise run other loops than AVX2-only CPUs); its OpenBLAS on the Haswell kernels;
 - one intra-op thread everywhere, and torch's deterministic algorithms.
