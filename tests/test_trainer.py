@@ -70,6 +70,29 @@ def test_done_fold_is_skipped(toy: dict[str, Path]) -> None:
     assert (toy["base"] / "best.pt").stat().st_mtime_ns == before
 
 
+def test_a_done_fold_is_found_done_without_importing_torch(
+    toy: dict[str, Path], tmp_path: Path
+) -> None:
+    """The verdict (signature, claim) comes before torch loads: a rerun's training job that
+    finds its fold done costs no torch import (over a second per process); one that trains
+    loads it."""
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from ser_toy import toy_config\n"
+        "from trnet.train.fold_run import train_fold\n"
+        "train_fold(toy_config('baseline_clean', epochs=2), 1, sys.argv[1], sys.argv[2], "
+        "sys.argv[3], device='cpu')\n"
+        "print('torch' in sys.modules)\n"
+    )
+    for out, loads in ((toy["base"], "False"), (tmp_path / "fold1", "True")):
+        args = [sys.executable, "-c", script, str(toy["folds"]), str(toy["dump"]), str(out)]
+        done = subprocess.run(args, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.splitlines()[-1] == loads, (out, done.stdout)
+    assert (tmp_path / "fold1" / ".done").is_file()
+
+
 @pytest.mark.parametrize("fast", [False, True])
 def test_kill_and_resume_equals_uninterrupted(
     toy: dict[str, Path], tmp_path: Path, fast: bool

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-
-import torch
-import torch.distributed as dist
+from typing import TYPE_CHECKING
 
 from trnet.devices import resolve_device
+
+if TYPE_CHECKING:  # torch loads in setup_dist: a process that finds its work done needs none
+    import torch
 
 
 @dataclass
@@ -23,9 +24,17 @@ class Dist:
         return self.rank == 0
 
 
+def world_size() -> int:
+    """How many processes torchrun started for this run (1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def setup_dist(device: str) -> Dist:
     """Single process, or the process group torchrun describes in the environment."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    import torch
+    import torch.distributed as dist
+
+    world = world_size()
     dev = resolve_device(device)
     if world == 1:
         return Dist(0, 1, dev)
@@ -45,5 +54,8 @@ def teardown_dist(env: Dist) -> None:
     already gone ("terminate called without an active exception", SIGABRT), which failed
     a run that had finished its work.
     """
-    if env.world > 1 and dist.is_initialized():
-        dist.destroy_process_group()
+    if env.world > 1:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()

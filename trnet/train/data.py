@@ -27,15 +27,18 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from trnet.contract import BLEND, CLEAN, ENHANCED, NOISY, enhanced
 from trnet.errors import TrnetError
 from trnet.io import read_kv
 from trnet.stage import input_digest
 from trnet.train.config import Config, DataConfig
+
+if TYPE_CHECKING:  # torch loads where a tensor is made: a signature check needs none
+    import torch
 
 DEV_SEED = 20240419
 """Seed of the one-time draw of each dev utterance's condition."""
@@ -243,6 +246,8 @@ def dump_digests(dump: str | Path, conditions: Iterable[str]) -> dict[str, str |
 
 def global_cmvn(store: FeatureStore, utts: Iterable[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard deviation per bin over every frame of ``utts`` (clean features)."""
+    import torch
+
     total = sq = None
     count = 0
     for utt in utts:
@@ -257,8 +262,9 @@ def global_cmvn(store: FeatureStore, utts: Iterable[str]) -> tuple[torch.Tensor,
     return torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32))
 
 
-class ExampleSet(torch.utils.data.Dataset):
-    """Tensors of one example: ``inputs`` (1 or 2, T, F), ``label``, optional ``clean``/``zc``.
+class ExampleSet:
+    """Tensors of one example: ``inputs`` (1 or 2, T, F), ``label``, optional ``clean``/``zc``
+    (a map-style dataset for torch's DataLoader: ``__len__`` and ``__getitem__``).
 
     The real-speech options (defaults: the earlier behaviour): ``vad_db`` trims every input
     (and the clean twin) to the loud span of the first input (:func:`vad_bounds`);
@@ -319,6 +325,8 @@ class ExampleSet(torch.utils.data.Dataset):
         return example_conditions(condition, self.input_kind, self.clean_through_se)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        import torch
+
         utt, condition = self.examples[i]
         raw = [self.store.load(c, utt) for c in self.sources(condition)]
         crop = None
@@ -380,6 +388,8 @@ def span_frames(x: np.ndarray, lo: int, hi: int, max_len: int, full: bool) -> np
 
 def pad_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Batch examples of different lengths: ``inputs``/``clean`` zero-padded along time."""
+    import torch
+
     longest = max(int(it["inputs"].shape[-2]) for it in items)
     batch: dict[str, torch.Tensor] = {}
     for key in items[0]:
@@ -421,6 +431,8 @@ def spec_augment(
 
 def class_weights(labels: Iterable[int], n_classes: int) -> torch.Tensor:
     """Inverse class frequency, ``n / (C * n_k)`` (a class without examples gets 0)."""
+    import torch
+
     counts = np.bincount(np.asarray(list(labels), dtype=np.int64), minlength=n_classes)
     weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
     return torch.tensor(weights, dtype=torch.float32)
@@ -506,6 +518,8 @@ def load_functionals(
 
 def functional_stats(vectors: Iterable[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard deviation (floored) of functionals, for the hybrid's standardising."""
+    import torch
+
     x = np.stack(list(vectors)).astype(np.float64)
     mean, std = x.mean(0), np.maximum(x.std(0), 1e-6)
     return torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32))

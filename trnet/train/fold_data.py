@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trnet.data.datadir import DataDir, load_labels
 from trnet.errors import TrnetError
 from trnet.kaldi_io import read_vectors
-from trnet.models.ser import SerModel
 from trnet.train.config import Config
 from trnet.train.ensemble import is_ensemble, member_dirs
+
+if TYPE_CHECKING:
+    from trnet.models.ser import SerModel
 
 
 @dataclass

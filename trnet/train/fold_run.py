@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch.distributed as dist
-
-from trnet.ddp import Dist, setup_dist, teardown_dist
+from trnet.ddp import Dist, setup_dist, teardown_dist, world_size
 from trnet.errors import TrnetError
 from trnet.io import atomic_write
 from trnet.stage import SIGNATURE_RECORD, acquire, claim, clear_all, lock, release
 from trnet.train.config import Config, dump_config
 from trnet.train.ensemble import member_config, member_dirs, read_done
-from trnet.train.loop import Trainer
 from trnet.train.signature import train_signature
 
 TRAIN_RECORD = SIGNATURE_RECORD
@@ -26,10 +23,12 @@ CLAIM_WAIT_S = 60.0
 it each in turn, for the moment of a signature check, and may start at the same time."""
 
 
-def shared_verdict(env: Dist, verdict: str) -> str:
-    """Rank 0's verdict on a dir, told to every rank (under torchrun); ``error <line>`` is
-    raised on every rank, so all stop together."""
-    if env.world > 1:
+def shared_verdict(env: Dist | None, verdict: str) -> str:
+    """Rank 0's verdict on a dir, told to every rank (under torchrun; ``env`` None: one
+    process, not set up yet); ``error <line>`` is raised on every rank, so all stop together."""
+    if env is not None and env.world > 1:
+        import torch.distributed as dist
+
         box = [verdict]
         dist.broadcast_object_list(box, 0)
         verdict = box[0]
@@ -63,40 +62,65 @@ def train_fold(
     out = Path(out)
     if member is not None:
         check_member(cfg, out, member, overwrite)
-    env = setup_dist(device)
-    verdict, locked = "run", False
-    if env.main:
-        try:
-            if member is None:  # the whole fold: locked for the run
-                acquire(out)
-                locked = True
-            signature = train_signature(cfg, fold, Path(data_root), Path(dump))
-            with lock(out, CLAIM_WAIT_S):  # a member's job: for the claim only
-                # a killed run of this job keeps its checkpoints for --resume; --overwrite
-                # clears
-                if claim(out, signature, overwrite, TRAIN_RECORD, clear_all if overwrite else None):
-                    verdict = "skip"
-                elif member is not None:
-                    write_fold_config(cfg, out)
-        except TrnetError as err:
-            verdict = f"error {err}"
+    env: Dist | None = None
+    if world_size() == 1:  # one process: the verdict before torch loads (a done fold needs none)
+        verdict, locked = fold_verdict(cfg, fold, data_root, dump, out, overwrite, member)
+    else:
+        env = setup_dist(device)
+        verdict, locked = "run", False
+        if env.main:
+            verdict, locked = fold_verdict(cfg, fold, data_root, dump, out, overwrite, member)
     try:
         verdict = shared_verdict(env, verdict)
         if verdict == "skip":
-            if env.main:
+            if env is None or env.main:
                 print(f"{out}: already trained with these settings and inputs, skipping")
             return out
+        env = env or setup_dist(device)
         if member is not None:
             train_member(cfg, fold, Path(data_root), Path(dump), out, member, env, resume)
         elif cfg.train.ensemble > 1:
             train_members(cfg, fold, Path(data_root), Path(dump), out, env, resume)
         else:
+            from trnet.train.loop import Trainer
+
             Trainer(cfg, fold, Path(data_root), Path(dump), out, env).run(resume)
         return out
     finally:
         if locked:
             release(out)
-        teardown_dist(env)
+        if env is not None:
+            teardown_dist(env)
+
+
+def fold_verdict(
+    cfg: Config,
+    fold: int,
+    data_root: str | Path,
+    dump: str | Path,
+    out: Path,
+    overwrite: bool,
+    member: int | None,
+) -> tuple[str, bool]:
+    """Rank 0's verdict on ``out`` (``run``, ``skip`` or ``error <line>``) and whether it
+    holds ``out``'s lock now: the whole fold is locked for the run; a member's job claims
+    the fold under its lock for that moment only (its own dir is locked as it trains).
+    Imports no torch."""
+    verdict, locked = "run", False
+    try:
+        if member is None:  # the whole fold: locked for the run
+            acquire(out)
+            locked = True
+        signature = train_signature(cfg, fold, Path(data_root), Path(dump))
+        with lock(out, CLAIM_WAIT_S):  # a member's job: for the claim only
+            # a killed run of this job keeps its checkpoints for --resume; --overwrite clears
+            if claim(out, signature, overwrite, TRAIN_RECORD, clear_all if overwrite else None):
+                verdict = "skip"
+            elif member is not None:
+                write_fold_config(cfg, out)
+    except TrnetError as err:
+        verdict = f"error {err}"
+    return verdict, locked
 
 
 def check_member(cfg: Config, out: Path, member: int, overwrite: bool) -> None:
@@ -137,6 +161,8 @@ def train_members(
     if env.main:
         finish_members(out, dirs)
     if env.world > 1:
+        import torch.distributed as dist
+
         dist.barrier()
 
 
@@ -162,6 +188,8 @@ def train_member(
             if all((d / ".done").is_file() for d in dirs):
                 finish_members(out, dirs)
     if env.world > 1:
+        import torch.distributed as dist
+
         dist.barrier()
 
 
@@ -183,6 +211,8 @@ def train_one(
         verdict = shared_verdict(env, verdict)
         if verdict == "done":
             return False
+        from trnet.train.loop import Trainer
+
         Trainer(cfg, fold, data_root, dump, out, env).run(resume)
         return True
     finally:
