@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import kaldiio
@@ -163,6 +165,30 @@ def test_complete_dirs_are_skipped_and_features_checked(
         decode(exp_fold, dump, test_dir, ["musan_0"], out)
     with pytest.raises(TrnetError, match="neither clean nor"):
         decode(exp_fold, dump, test_dir, ["musan"], out)
+
+
+def test_a_complete_decode_is_found_without_importing_torch(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    """A rerun's decode job whose dirs are all complete for this model, test set and inputs
+    finds them without loading the model (no torch import, over a second per process); one
+    with a condition still to do loads it and decodes."""
+    test_dir = trained["folds"] / "fold1" / "test"
+    exp_fold = trained["exp"] / "trnet" / "fold1"
+    out = tmp_path / "decode"
+    decode(exp_fold, trained["dump"], test_dir, ["clean", "esc50_0"], out)
+    script = (
+        "import sys\nfrom trnet.train.decode import decode\n"
+        "dirs = decode(*sys.argv[1:4], sys.argv[4].split(), sys.argv[5])\n"
+        "print(len(dirs), 'torch' in sys.modules)\n"
+    )
+    for conditions, want in (("clean esc50_0", "2 False"), ("clean esc50_0 musan_0", "3 True")):
+        paths = [str(exp_fold), str(trained["dump"]), str(test_dir), conditions, str(out)]
+        args = [sys.executable, "-c", script, *paths]
+        done = subprocess.run(args, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.splitlines()[-1] == want, (conditions, done.stdout)
+    assert (out / "musan_0" / "fold1" / ".done").is_file()
 
 
 def test_an_ark_that_moved_is_a_one_line_error_naming_the_scp(

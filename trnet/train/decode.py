@@ -6,7 +6,8 @@ embedding z~ fed to the classifier), ``info.json`` and, last, ``.done``: the dec
 signature (the sha256 of the ``best.pt`` that produced it, the condition and the test set).
 A complete dir with the same signature is skipped; one made by another model (a retrained
 fold) or on another test set is refused unless ``overwrite`` (then redone), as every stage
-does (:mod:`trnet.stage`), so a stale decode never survives a retrain. Inputs are cut or
+does (:mod:`trnet.stage`), so a stale decode never survives a retrain; a rerun whose dirs
+are all complete finds them before the model (and torch) loads. Inputs are cut or
 repeated to the config's ``max_len`` as in training, or whole (``data.eval_full``) and
 VAD-trimmed (``data.vad_db``) where the config says so.
 """
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trnet.errors import TrnetError
 from trnet.io import file_sha256
 from trnet.scoring.decode_dir import decode_info, load_test, write_decode_dir
 from trnet.stage import claim, finish, lock
@@ -42,25 +44,31 @@ def decode(
 ) -> list[Path]:
     """Decode ``test_dir`` in each condition with ``exp_fold/best.pt`` (an ensemble fold:
     with its members', :mod:`trnet.train.ensemble`); returns the dirs."""
-    from trnet import checkpoint
-    from trnet.devices import resolve_device
-    from trnet.models.factory import build_ser_model
-    from trnet.train.config import config_from_dict
-    from trnet.train.data import FeatureStore
-    from trnet.train.ensemble import check_members, fold_models
+    from trnet.train.ensemble import fold_models
 
     exp_fold, test_dir, out = Path(exp_fold), Path(test_dir), Path(out)
     paths = fold_models(exp_fold)  # one best.pt, or each member's of an ensemble
-    states = [checkpoint.load(path) for path in paths]
-    best = states[0]
-    cfg = config_from_dict(best["config"], str(paths[0]))
-    if len(paths) > 1:
-        check_members(exp_fold, [state["config"] for state in states])
     test, labels, corpus = load_test(test_dir, conditions)
     digests = [file_sha256(path) for path in paths]
     model_digest = digests[0]
     if len(paths) > 1:  # an ensemble: the digest of its members' digests
         model_digest = hashlib.sha256("".join(f"{d}\n" for d in digests).encode()).hexdigest()
+    if not overwrite:
+        found = decoded_already(exp_fold, model_digest, conditions, test.utts, labels, dump, out)
+        if found is not None:
+            return found
+    from trnet import checkpoint  # (torch: only for a decode still to do)
+    from trnet.devices import resolve_device
+    from trnet.models.factory import build_ser_model
+    from trnet.train.config import config_from_dict
+    from trnet.train.data import FeatureStore
+    from trnet.train.ensemble import check_members
+
+    states = [checkpoint.load(path) for path in paths]
+    best = states[0]
+    cfg = config_from_dict(best["config"], str(paths[0]))
+    if len(paths) > 1:
+        check_members(exp_fold, [state["config"] for state in states])
     dev = resolve_device(device)
     models = []
     for state in states:
@@ -82,6 +90,39 @@ def decode(
                 finish(dest, signature)
         done.append(dest)
     return done
+
+
+def decoded_already(
+    exp_fold: Path,
+    model_digest: str,
+    conditions: Sequence[str],
+    utts: list[str],
+    labels: dict[str, int],
+    dump: str | Path,
+    out: Path,
+) -> list[Path] | None:
+    """Every condition's decode dir, when each is complete with the signature a decode
+    would give it now, found without loading the model (no torch): what the decode reads is
+    the fold's ``config.yaml``'s, the fold number its signature record's. None when any is
+    missing or differs; :func:`decode` then loads the model and decides as always. A match
+    is exact: the signature holds the model's sha256, the test set and the inputs' digests."""
+    from trnet.stage import DONE_RECORD, SIGNATURE_RECORD
+    from trnet.train.config import load_config
+
+    try:
+        cfg = load_config(exp_fold / "config.yaml")
+        fold = (SIGNATURE_RECORD.read(exp_fold) or {})["fold"]
+    except (TrnetError, KeyError, TypeError):
+        return None
+    found = []
+    for condition in conditions:
+        dest = out / condition / f"fold{fold}"
+        reads = condition_reads(cfg, condition)
+        signature = decode_signature(model_digest, condition, utts, labels, dump, reads)
+        if not (dest / DONE_RECORD.done).is_file() or DONE_RECORD.read(dest) != signature:
+            return None
+        found.append(dest)
+    return found
 
 
 def condition_reads(cfg: Config, condition: str) -> list[str]:
