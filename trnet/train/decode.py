@@ -77,10 +77,10 @@ def decode(
         models.append(model.to(dev))
     store = FeatureStore(dump)
     done = []
-    for condition in conditions:
-        dest = out / condition / f"fold{best['fold']}"
-        reads = condition_reads(cfg, condition)
-        signature = decode_signature(model_digest, condition, test.utts, labels, dump, reads)
+    planned = condition_dirs(
+        cfg, best["fold"], model_digest, conditions, test.utts, labels, dump, out
+    )
+    for condition, dest, signature in planned:
         with lock(dest):
             if not claim(dest, signature, overwrite):
                 info = decode_info(cfg.system, best["fold"], condition, corpus, dump)
@@ -115,14 +115,36 @@ def decoded_already(
     except (TrnetError, KeyError, TypeError):
         return None
     found = []
-    for condition in conditions:
-        dest = out / condition / f"fold{fold}"
-        reads = condition_reads(cfg, condition)
-        signature = decode_signature(model_digest, condition, utts, labels, dump, reads)
+    for _, dest, signature in condition_dirs(
+        cfg, fold, model_digest, conditions, utts, labels, dump, out
+    ):
         if not (dest / DONE_RECORD.done).is_file() or DONE_RECORD.read(dest) != signature:
             return None
         found.append(dest)
     return found
+
+
+def condition_dirs(
+    cfg: Config,
+    fold: int,
+    model_digest: str,
+    conditions: Sequence[str],
+    utts: list[str],
+    labels: dict[str, int],
+    dump: str | Path,
+    out: Path,
+) -> list[tuple[str, Path, dict]]:
+    """Each condition with its decode dir and the signature a decode gives it now."""
+    return [
+        (
+            condition,
+            out / condition / f"fold{fold}",
+            decode_signature(
+                model_digest, condition, utts, labels, dump, condition_reads(cfg, condition)
+            ),
+        )
+        for condition in conditions
+    ]
 
 
 def condition_reads(cfg: Config, condition: str) -> list[str]:
